@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MatmisConfig(AppConfig):
+    name = "matmis"
+    verbose_name = "matmis platform"
