@@ -1,0 +1,98 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email=username.strip().lower())
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One person. Signs in with an email address; site access comes from staff profiles.
+
+    ``is_staff`` marks platform support staff (the admin on the bare base domain); it gives
+    no access to any school's or group's site.
+    """
+
+    email = models.EmailField(
+        "email address",
+        max_length=254,
+        unique=True,
+        error_messages={"unique": "Someone already uses this email address."},
+    )
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        "platform staff",
+        default=False,
+        help_text="Can use the platform admin on the base domain.",
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            # Addresses are stored lower-case, so the unique index is case-insensitive.
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="user_email_lowercase")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+
+class StaffProfile(models.Model):
+    """Ties a user to one site. Signing in at a site needs an active profile there."""
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="staff_profiles"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_profiles")
+    job_title = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "user"], name="one_profile_per_user_and_site")
+        ]
+        indexes = [models.Index(fields=["site", "is_active"], name="profile_site_active")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.site}"

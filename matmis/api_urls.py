@@ -1,0 +1,41 @@
+"""Every REST endpoint, under /api/v1/ on a site's host."""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from institutions.api import CurrentSiteView
+
+from .api import ErrorSerializer
+
+
+class ApiRootView(APIView):
+    """The entry point: links to each resource of this site."""
+
+    class ApiRootSerializer(serializers.Serializer):
+        site = serializers.URLField()
+        schema = serializers.URLField()
+        docs = serializers.URLField()
+
+    @extend_schema(
+        operation_id="api_root", responses={200: ApiRootSerializer, 403: ErrorSerializer}
+    )
+    def get(self, request):
+        return Response(
+            {
+                "site": reverse("api:site", request=request),
+                "schema": reverse("api-schema", request=request),
+                "docs": reverse("api-docs", request=request),
+            }
+        )
+
+
+app_name = "api"
+
+urlpatterns = [
+    path("", ApiRootView.as_view(), name="root"),
+    path("site/", CurrentSiteView.as_view(), name="site"),
+]

@@ -1,0 +1,52 @@
+"""The main menu of each kind of site.
+
+Each page adds its entry here when it exists, so the menu never links to a page that is
+not there. Entries name URL patterns; ``nav_for`` turns them into what the layout renders.
+"""
+
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from institutions.models import InstitutionKind
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    children: tuple["NavEntry", ...] = ()
+
+
+@dataclass
+class NavItem:
+    label: str
+    url: str
+    active: bool
+    children: list["NavItem"] = field(default_factory=list)
+
+
+GROUP_MENU: tuple[NavEntry, ...] = (NavEntry("Home", "home"),)
+SCHOOL_MENU: tuple[NavEntry, ...] = (NavEntry("Home", "home"),)
+
+MENUS = {
+    InstitutionKind.TRUST: GROUP_MENU,
+    InstitutionKind.LOCAL_AUTHORITY: GROUP_MENU,
+    InstitutionKind.SCHOOL: SCHOOL_MENU,
+}
+
+
+def _item(entry: NavEntry, request: HttpRequest) -> NavItem:
+    url = reverse(entry.url_name, urlconf=getattr(request, "urlconf", None))
+    children = [_item(child, request) for child in entry.children]
+    active = request.path == "/" if url == "/" else request.path.startswith(url)
+    active = active or any(child.active for child in children)
+    return NavItem(label=entry.label, url=url, active=active, children=children)
+
+
+def nav_for(request: HttpRequest) -> list[NavItem]:
+    site = getattr(request, "site", None)
+    if site is None or not request.user.is_authenticated:
+        return []
+    return [_item(entry, request) for entry in MENUS[site.kind]]

@@ -1,0 +1,85 @@
+"""Resolve the request's site from its Host header, once, before anything else uses it.
+
+``<slug>.<BASE_DOMAIN>`` (any port) is the site with that slug; the bare base domain is the
+platform (sign-in chooser, support admin), served by its own URLconf; any other host under
+the base domain is a 404 that reveals nothing. Hosts outside ``ALLOWED_HOSTS`` are refused
+by Django with a 400 before this code reads them.
+
+Sessions are bound to the site that created them: a session cookie replayed on another
+site's host is ignored there (the request proceeds with a fresh, empty session).
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
+from django.template.response import TemplateResponse
+
+from institutions.models import Institution
+from institutions.selectors import site_for_slug
+
+SESSION_SITE_KEY = "_matmis_site"
+PLATFORM_SESSION_MARK = "platform"
+
+
+def session_mark(site: Institution | None) -> str:
+    return PLATFORM_SESSION_MARK if site is None else f"site:{site.pk}"
+
+
+class UnknownSite(Exception):
+    pass
+
+
+def resolve_site(host: str) -> Institution | None:
+    """The site for a validated Host header; None for the bare base domain.
+
+    Raises UnknownSite for any other host.
+    """
+    domain, _port = split_domain_port(host)
+    domain = domain.lower().rstrip(".")
+    base = settings.BASE_DOMAIN
+    if domain == base:
+        return None
+    suffix = "." + base
+    if not domain.endswith(suffix):
+        raise UnknownSite(domain)
+    slug = domain[: -len(suffix)]
+    site = site_for_slug(slug=slug)
+    if site is None:
+        raise UnknownSite(domain)
+    return site
+
+
+class SiteMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = request.get_host()
+        try:
+            request.site = resolve_site(host)
+        except UnknownSite:
+            request.site = None
+            response = TemplateResponse(
+                request, "tenancy/unknown_site.html", {"host": host}, status=404
+            )
+            return response.render()
+        if request.site is None:
+            request.urlconf = settings.PLATFORM_URLCONF
+        self._bind_session(request)
+        response = self.get_response(request)
+        self._stamp_session(request)
+        return response
+
+    @staticmethod
+    def _bind_session(request: HttpRequest) -> None:
+        bound = request.session.get(SESSION_SITE_KEY)
+        if bound is not None and bound != session_mark(request.site):
+            # A session from another host: never honour it here.
+            request.session = request.session.__class__()
+
+    @staticmethod
+    def _stamp_session(request: HttpRequest) -> None:
+        session = request.session
+        if session.is_empty() or SESSION_SITE_KEY in session:
+            return
+        session[SESSION_SITE_KEY] = session_mark(request.site)

@@ -1,0 +1,22 @@
+"""URLs of every site host (<slug>.<BASE_DOMAIN>)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import views
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("matmis.api_urls", namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+handler404 = "matmis.views.page_not_found"
+handler500 = "matmis.views.server_error"

@@ -1,0 +1,111 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.mixins import AccessMixin
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.generic import TemplateView
+
+from accounts.permissions import request_may_access_site
+from institutions.selectors import current_groups, current_schools, site_directory
+
+
+class SiteStaffRequiredMixin(AccessMixin):
+    """Every page of a site: signed in there, with access to that site.
+
+    Anonymous visitors go to the sign-in page; a signed-in user without access gets the
+    same 404 as a page that does not exist.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not request_may_access_site(request):
+            return render(request, "404.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Stat:
+    label: str
+    value: int | str
+    url: str | None = None
+
+
+class HomeView(SiteStaffRequiredMixin, TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        site = self.request.site
+        if site.is_group:
+            stats = [Stat("Schools", current_schools(group=site).count())]
+        else:
+            stats = [Stat("Groups", current_groups(school=site).count())]
+        context["stats"] = stats
+        return context
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    name: str
+    kind_label: str
+    url: str
+
+
+def platform_home(request: HttpRequest) -> HttpResponse:
+    """The bare base domain: in development, a list of every site to choose from."""
+    sites = []
+    if settings.LIST_SITES_ON_BASE_DOMAIN:
+        sites = [
+            SiteLink(name=site.name, kind_label=site.get_kind_display(), url=site.url)
+            for site in site_directory()
+        ]
+    return render(
+        request,
+        "tenancy/site_index.html",
+        {"sites": sites, "listing_enabled": settings.LIST_SITES_ON_BASE_DOMAIN},
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability, for load balancers and containers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(
+        request,
+        "403.html",
+        {
+            "message": (
+                "This form had expired or did not come from this site, so nothing was "
+                "changed. Go back, reload the page and try again."
+            )
+        },
+        status=403,
+    )
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_error(code: str, message: str, status: int) -> JsonResponse:
+    """The API's one error shape (see ``matmis.api``) for errors raised outside DRF."""
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("not_found", "Not found.", 404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("server_error", "Something went wrong on our side.", 500)
+    return render(request, "500.html", status=500)

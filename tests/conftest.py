@@ -1,0 +1,41 @@
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.factories import StaffProfileFactory, TrustFactory
+
+
+def host_of(site) -> str:
+    return f"{site.slug}.{settings.BASE_DOMAIN}"
+
+
+class SiteClient(Client):
+    """A test client that sends every request to one site's host."""
+
+    def __init__(self, site=None, **defaults):
+        host = host_of(site) if site is not None else settings.BASE_DOMAIN
+        super().__init__(HTTP_HOST=host, **defaults)
+        self.site = site
+
+
+@pytest.fixture
+def site_client():
+    """``site_client(site, user=None)``: a client on ``site``'s host, signed in if given."""
+
+    def make(site=None, user=None) -> SiteClient:
+        client = SiteClient(site)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def trust(db):
+    return TrustFactory(name="Oak Ridge Trust", slug="oak-ridge-trust")
+
+
+@pytest.fixture
+def trust_staff(trust):
+    return StaffProfileFactory(site=trust).user

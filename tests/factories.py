@@ -1,0 +1,59 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from accounts.models import StaffProfile, User
+from institutions.models import GroupMembership, Institution, InstitutionKind
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+class InstitutionFactory(DjangoModelFactory):
+    class Meta:
+        model = Institution
+
+    kind = InstitutionKind.SCHOOL
+    name = factory.Sequence(lambda n: f"School {n}")
+    slug = factory.Sequence(lambda n: f"school-{n}")
+
+
+class TrustFactory(InstitutionFactory):
+    kind = InstitutionKind.TRUST
+    name = factory.Sequence(lambda n: f"Trust {n}")
+    slug = factory.Sequence(lambda n: f"trust-{n}")
+
+
+class LocalAuthorityFactory(InstitutionFactory):
+    kind = InstitutionKind.LOCAL_AUTHORITY
+    name = factory.Sequence(lambda n: f"Local Authority {n}")
+    slug = factory.Sequence(lambda n: f"la-{n}")
+
+
+class MembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = GroupMembership
+
+    group = factory.SubFactory(TrustFactory)
+    school = factory.SubFactory(InstitutionFactory)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    full_name = factory.Faker("name", locale="en_GB")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffProfileFactory(DjangoModelFactory):
+    class Meta:
+        model = StaffProfile
+
+    site = factory.SubFactory(InstitutionFactory)
+    user = factory.SubFactory(UserFactory)
