@@ -1,0 +1,98 @@
+# Shared steps of scripts/run and scripts/test. Source it; do not run it.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+python_is_312_or_newer() {
+  "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1
+}
+
+# Print a Python 3.12+ interpreter: $MATMIS_PYTHON, pyenv's version from .python-version,
+# any pyenv 3.12+, python3.12, python3.13, python3.
+find_python() {
+  local wanted candidates=()
+  wanted="$(cat "$ROOT/.python-version" 2>/dev/null || true)"
+  [ -n "${MATMIS_PYTHON:-}" ] && candidates+=("$MATMIS_PYTHON")
+  local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+  [ -n "$wanted" ] && candidates+=("$pyenv_root/versions/$wanted/bin/python")
+  local dir
+  for dir in "$pyenv_root"/versions/3.1[2-9]*; do
+    [ -x "$dir/bin/python" ] && candidates+=("$dir/bin/python")
+  done
+  local name
+  for name in python3.12 python3.13 python3.14 python3; do
+    command -v "$name" >/dev/null 2>&1 && candidates+=("$(command -v "$name")")
+  done
+  local candidate
+  for candidate in "${candidates[@]}"; do
+    if [ -x "$candidate" ] && python_is_312_or_newer "$candidate"; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Create .venv with Python 3.12+ and install the locked dependencies when the lock changed.
+ensure_venv() {
+  if [ ! -x "$PY" ] || ! python_is_312_or_newer "$PY"; then
+    local base
+    base="$(find_python)" || die "Python 3.12 or newer is needed. Install it (or pyenv \
+install $(cat "$ROOT/.python-version")), or set MATMIS_PYTHON to its path."
+    say "Creating .venv with $("$base" --version)"
+    rm -rf "$VENV"
+    "$base" -m venv "$VENV" || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
+  fi
+  local want have
+  want="$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)"
+  have="$(cat "$VENV/.lock-sha256" 2>/dev/null || true)"
+  if [ "$want" != "$have" ]; then
+    say "Installing locked dependencies into .venv"
+    "$PY" -m pip install --quiet --disable-pip-version-check --require-hashes \
+      -r "$ROOT/requirements.lock" 2>&1 | grep -v '^WARNING: Location' || true
+    "$PY" -c 'import django, celery, rest_framework, psycopg' \
+      || die "dependencies did not install; see the pip output above"
+    echo "$want" >"$VENV/.lock-sha256"
+  fi
+}
+
+# Use DATABASE_URL when set; otherwise start the project's own PostgreSQL (scripts/devdb)
+# and export its URL. Sets STARTED_DEVDB=1 when this call started it.
+STARTED_DEVDB=0
+ensure_database() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    say "Using DATABASE_URL"
+    return 0
+  fi
+  if ! "$ROOT/scripts/devdb" status >/dev/null 2>&1; then
+    say "Starting the project's PostgreSQL (.data/postgres)"
+    "$ROOT/scripts/devdb" start
+    STARTED_DEVDB=1
+  fi
+  DATABASE_URL="$("$ROOT/scripts/devdb" url)"
+  export DATABASE_URL
+}
+
+stop_database_if_started() {
+  if [ "$STARTED_DEVDB" = 1 ]; then
+    "$ROOT/scripts/devdb" stop >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_assets() {
+  "$ROOT/scripts/build-assets"
+}
+
+load_dotenv() {
+  if [ -f "$ROOT/.env" ]; then
+    set -a
+    # shellcheck disable=SC1091
+    . "$ROOT/.env"
+    set +a
+  fi
+}
