@@ -4,7 +4,7 @@ import re
 
 from django.db.models import QuerySet
 
-from .models import GroupMembership, Institution
+from .models import CURRENT_STATUSES, Institution
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -22,9 +22,11 @@ def site_directory() -> QuerySet[Institution]:
 
 
 def current_schools(*, group: Institution) -> QuerySet[Institution]:
-    """The schools currently in ``group`` (membership not ended)."""
+    """The schools of ``group``: current members (membership not ended) that are open."""
     return Institution.objects.filter(
-        group_links__group=group, group_links__left_on__isnull=True
+        group_links__group=group,
+        group_links__left_on__isnull=True,
+        status__in=CURRENT_STATUSES,
     ).order_by("name")
 
 
@@ -33,7 +35,3 @@ def current_groups(*, school: Institution) -> QuerySet[Institution]:
     return Institution.objects.filter(
         member_links__school=school, member_links__left_on__isnull=True
     ).order_by("kind", "name")
-
-
-def membership_count(*, group: Institution) -> int:
-    return GroupMembership.objects.filter(group=group, left_on__isnull=True).count()

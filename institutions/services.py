@@ -8,14 +8,18 @@ from .models import GroupMembership, Institution, InstitutionKind
 
 
 @transaction.atomic
-def institution_ensure(*, kind: InstitutionKind, name: str, slug: str) -> Institution:
-    """The institution with ``slug``, created or brought up to date with kind and name."""
-    institution, created = Institution.objects.get_or_create(
-        slug=slug, defaults={"kind": kind, "name": name}
-    )
-    if not created and (institution.kind, institution.name) != (kind, name):
-        institution.kind, institution.name = kind, name
-        institution.save(update_fields=["kind", "name", "updated_at"])
+def institution_ensure(
+    *, kind: InstitutionKind, name: str, slug: str, **register_fields
+) -> Institution:
+    """The institution with ``slug``, created or brought up to date with kind, name and any
+    register fields given."""
+    wanted = {"kind": kind, "name": name, **register_fields}
+    institution, created = Institution.objects.get_or_create(slug=slug, defaults=wanted)
+    changed = [f for f, value in wanted.items() if getattr(institution, f) != value]
+    if not created and changed:
+        for field in changed:
+            setattr(institution, field, wanted[field])
+        institution.save(update_fields=[*changed, "updated_at"])
     return institution
 
 

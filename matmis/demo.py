@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from accounts.services import staff_profile_ensure, user_ensure
-from institutions.models import Institution, InstitutionKind
+from institutions.models import Institution, InstitutionKind, Status
 from institutions.services import institution_ensure, membership_ensure
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
@@ -45,7 +45,9 @@ def seed_demo() -> list[DemoLogin]:
     )
     schools = []
     for name, slug in TRUST_SCHOOLS + LA_SCHOOLS:
-        school = institution_ensure(kind=InstitutionKind.SCHOOL, name=name, slug=slug)
+        school = institution_ensure(
+            kind=InstitutionKind.SCHOOL, name=name, slug=slug, status=Status.OPEN
+        )
         membership_ensure(group=la, school=school)
         if (name, slug) in TRUST_SCHOOLS:
             membership_ensure(group=trust, school=school)
