@@ -96,3 +96,69 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.site}"
+
+
+class BusinessRole(models.Model):
+    """A role at one site (Head Teacher, Trust Administrator...) granting permissions."""
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="business_roles"
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+    is_seeded = models.BooleanField(default=False, help_text="Created from the defaults.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("site", Lower("name"), name="role_name_unique_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleGrant(models.Model):
+    """One permission granted by a role, at View or Administer (absent means Off)."""
+
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    role = models.ForeignKey(BusinessRole, on_delete=models.CASCADE, related_name="grants")
+    code = models.CharField(max_length=60)
+    access = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "code"], name="one_grant_per_role_and_code"),
+            models.CheckConstraint(
+                condition=Q(access__in=[1, 2]), name="grant_access_view_or_admin"
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "code"], name="grant_site_code")]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.code}={self.access}"
+
+
+class RoleAssignment(models.Model):
+    """A staff profile holds a role, optionally only between two dates."""
+
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="assignments")
+    role = models.ForeignKey(BusinessRole, on_delete=models.CASCADE, related_name="assignments")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "role"], name="role_once_per_profile"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="assignment_ends_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "profile"], name="assignment_site_profile")]
+
+    def __str__(self) -> str:
+        return f"{self.profile} as {self.role}"

@@ -1,18 +1,143 @@
 """Who may do what, where: decided here and nowhere else.
 
-Views, the API and services all ask these functions. The permission registry and business
-roles extend this module; the rule that a user acts at a site only through an active staff
-profile there (or as platform staff on the bare base domain) stays the base of every answer.
+Views, the API and services all ask ``has_permission``. A user acts at a site only through
+an active staff profile there (or, on the bare base domain, as platform staff); what they
+may do there comes from the business roles assigned to that profile, each of which grants
+permissions from the registry below at Off, View or Administer.
 """
 
+from dataclasses import dataclass
+from enum import IntEnum
+
+from django.db.models import Max, Q
 from django.http import HttpRequest
+from django.utils import timezone
 
-from institutions.models import Institution
+from institutions.models import Institution, InstitutionKind
 
-from .models import User
+from .models import RoleGrant, User
 from .selectors import staff_profile_for
 
-_PROFILE_CACHE_ATTR = "_matmis_staff_profile"
+
+class Access(IntEnum):
+    OFF = 0
+    VIEW = 1
+    ADMINISTER = 2
+
+    @property
+    def label(self) -> str:
+        return {0: "Off", 1: "View", 2: "Administer"}[self.value]
+
+
+@dataclass(frozen=True)
+class PermissionDef:
+    code: str
+    label: str
+    description: str
+    site_kinds: tuple[str, ...]
+
+
+GROUP_KINDS = (InstitutionKind.TRUST.value, InstitutionKind.LOCAL_AUTHORITY.value)
+SCHOOL_KINDS = (InstitutionKind.SCHOOL.value,)
+
+INSTITUTION_DETAILS = "institution.details"
+LOGIN_TO_MIS = "login_to_mis.associated"
+DATA_SHARING_REQUEST = "data_sharing_request"
+USER_DETAILS = "user_details.all_users"
+
+REGISTRY: dict[str, PermissionDef] = {
+    p.code: p
+    for p in (
+        PermissionDef(
+            INSTITUTION_DETAILS,
+            "Institution: Administer Institution Details",
+            "See the group's schools; at Administer, manage clusters and send data "
+            "sharing requests.",
+            GROUP_KINDS + SCHOOL_KINDS,
+        ),
+        PermissionDef(
+            LOGIN_TO_MIS,
+            "Login to MIS: Associated institutions",
+            "Log in to the MIS of the schools one is associated with.",
+            GROUP_KINDS,
+        ),
+        PermissionDef(
+            DATA_SHARING_REQUEST,
+            "Data Sharing Request: Administer",
+            "Approve or decline a group's requests to see this school's data.",
+            SCHOOL_KINDS,
+        ),
+        PermissionDef(
+            USER_DETAILS,
+            "User Details: Manage All Users",
+            "Manage staff, their roles and their associations.",
+            GROUP_KINDS + SCHOOL_KINDS,
+        ),
+    )
+}
+
+ADMIN = Access.ADMINISTER
+VIEW = Access.VIEW
+
+# Seeded business roles per kind of site: name -> grants. Editable per site afterwards.
+DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
+    "group": {
+        "Chief Executive / Executive Head Teacher": {
+            INSTITUTION_DETAILS: ADMIN,
+            LOGIN_TO_MIS: ADMIN,
+            USER_DETAILS: ADMIN,
+        },
+        "Trust Administrator": {
+            INSTITUTION_DETAILS: ADMIN,
+            LOGIN_TO_MIS: ADMIN,
+            USER_DETAILS: ADMIN,
+        },
+        "Data Lead": {INSTITUTION_DETAILS: VIEW, LOGIN_TO_MIS: ADMIN},
+        "Central Team Member": {INSTITUTION_DETAILS: VIEW},
+    },
+    "school": {
+        "Head Teacher": {
+            DATA_SHARING_REQUEST: ADMIN,
+            USER_DETAILS: ADMIN,
+            INSTITUTION_DETAILS: ADMIN,
+        },
+        "Executive Head Teacher": {USER_DETAILS: ADMIN, INSTITUTION_DETAILS: ADMIN},
+        "Deputy Head Teacher": {INSTITUTION_DETAILS: VIEW},
+        "Data Manager": {INSTITUTION_DETAILS: VIEW},
+        "Teacher": {},
+        "Office Administrator": {},
+    },
+}
+
+
+def default_roles_for(site: Institution) -> dict[str, dict[str, Access]]:
+    return DEFAULT_ROLES["group" if site.is_group else "school"]
+
+
+def access_level(*, user: User, site: Institution, code: str) -> Access:
+    """The highest access ``user`` holds for ``code`` at ``site`` through roles assigned to
+    their active profile there and in force today."""
+    if code not in REGISTRY:
+        raise KeyError(f"Unknown permission {code!r}")
+    if not user.is_authenticated or not user.is_active:
+        return Access.OFF
+    today = timezone.localdate()
+    level = RoleGrant.objects.filter(
+        Q(role__assignments__starts_on__isnull=True) | Q(role__assignments__starts_on__lte=today),
+        Q(role__assignments__ends_on__isnull=True) | Q(role__assignments__ends_on__gte=today),
+        site=site,
+        code=code,
+        role__assignments__profile__user=user,
+        role__assignments__profile__is_active=True,
+    ).aggregate(level=Max("access"))["level"]
+    return Access(level or 0)
+
+
+def has_permission(
+    *, user: User, site: Institution, code: str, access: Access = Access.VIEW
+) -> bool:
+    """May ``user`` do ``code`` at ``access`` level at ``site``?"""
+    return access_level(user=user, site=site, code=code) >= access
 
 
 def may_access_site(*, user: User, site: Institution | None) -> bool:
@@ -24,10 +149,20 @@ def may_access_site(*, user: User, site: Institution | None) -> bool:
     return staff_profile_for(site=site, user=user) is not None
 
 
+_SITE_ACCESS_CACHE = "_matmis_site_access"
+
+
 def request_may_access_site(request: HttpRequest) -> bool:
     """``may_access_site`` for the request's user and site, asked once per request."""
-    cached = getattr(request, _PROFILE_CACHE_ATTR, None)
+    cached = getattr(request, _SITE_ACCESS_CACHE, None)
     if cached is None:
         cached = may_access_site(user=request.user, site=request.site)
-        setattr(request, _PROFILE_CACHE_ATTR, cached)
+        setattr(request, _SITE_ACCESS_CACHE, cached)
     return cached
+
+
+def request_has_permission(request: HttpRequest, code: str, access: Access) -> bool:
+    """``has_permission`` for the request, on top of site access."""
+    if request.site is None or not request_may_access_site(request):
+        return False
+    return has_permission(user=request.user, site=request.site, code=code, access=access)

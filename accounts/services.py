@@ -1,10 +1,12 @@
 """Writes about people."""
 
+import datetime
+
 from django.db import transaction
 
 from institutions.models import Institution
 
-from .models import StaffProfile, User
+from .models import BusinessRole, RoleAssignment, RoleGrant, StaffProfile, User
 
 
 @transaction.atomic
@@ -35,3 +37,47 @@ def staff_profile_ensure(*, site: Institution, user: User, job_title: str = "") 
         profile.job_title, profile.is_active = job_title, True
         profile.save(update_fields=["job_title", "is_active"])
     return profile
+
+
+@transaction.atomic
+def roles_ensure_defaults(*, site: Institution) -> dict[str, BusinessRole]:
+    """The seeded business roles of ``site``'s kind exist; returns every role by name.
+
+    Roles a site has edited keep their grants: only missing roles are created.
+    """
+    from .permissions import default_roles_for
+
+    existing = {role.name: role for role in BusinessRole.objects.filter(site=site)}
+    grants = []
+    for name, role_grants in default_roles_for(site).items():
+        if name in existing:
+            continue
+        role = BusinessRole.objects.create(site=site, name=name, is_seeded=True)
+        existing[name] = role
+        grants += [
+            RoleGrant(site=site, role=role, code=code, access=int(access))
+            for code, access in role_grants.items()
+        ]
+    RoleGrant.objects.bulk_create(grants)
+    return existing
+
+
+@transaction.atomic
+def role_assign(
+    *,
+    profile: StaffProfile,
+    role: BusinessRole,
+    starts_on: datetime.date | None = None,
+    ends_on: datetime.date | None = None,
+) -> RoleAssignment:
+    """``profile`` holds ``role`` (of the same site), between the dates if given."""
+    if role.site_id != profile.site_id:
+        raise ValueError("A role can only be assigned to staff of its own site.")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValueError("The end date must be on or after the start date.")
+    assignment, _ = RoleAssignment.objects.update_or_create(
+        profile=profile,
+        role=role,
+        defaults={"site_id": profile.site_id, "starts_on": starts_on, "ends_on": ends_on},
+    )
+    return assignment

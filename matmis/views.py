@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.generic import TemplateView
 
-from accounts.permissions import request_may_access_site
+from accounts.permissions import Access, request_has_permission, request_may_access_site
 from institutions.selectors import current_groups, current_schools, site_directory
 
 
@@ -23,6 +23,34 @@ class SiteStaffRequiredMixin(AccessMixin):
             return self.handle_no_permission()
         if not request_may_access_site(request):
             return render(request, "404.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class SitePermissionRequiredMixin(SiteStaffRequiredMixin):
+    """A page that needs one permission at a level: ``permission_required = (code, access)``.
+
+    Staff of the site lacking it get a 403 page that says what is missing.
+    """
+
+    permission_required: tuple[str, Access]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request_may_access_site(request):
+            code, access = self.permission_required
+            if not request_has_permission(request, code, access):
+                from accounts.permissions import REGISTRY
+
+                return render(
+                    request,
+                    "403.html",
+                    {
+                        "message": (
+                            f"This page needs the permission “{REGISTRY[code].label}” at "
+                            f"{access.label}. Ask an administrator of this site if you need it."
+                        )
+                    },
+                    status=403,
+                )
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -57,3 +57,17 @@ class StaffProfileFactory(DjangoModelFactory):
 
     site = factory.SubFactory(InstitutionFactory)
     user = factory.SubFactory(UserFactory)
+
+
+def grant_permission(user, site, code: str, access=None):
+    """Give ``user`` a role at ``site`` that grants ``code`` at ``access`` (default
+    Administer), creating the staff profile if needed. Returns the role."""
+    from accounts.models import BusinessRole, RoleAssignment, RoleGrant
+    from accounts.permissions import Access
+
+    access = Access.ADMINISTER if access is None else access
+    profile, _ = StaffProfile.objects.get_or_create(site=site, user=user)
+    role = BusinessRole.objects.create(site=site, name=f"Role {code} {access.name} {user.pk}")
+    RoleGrant.objects.create(site=site, role=role, code=code, access=int(access))
+    RoleAssignment.objects.create(site=site, profile=profile, role=role)
+    return role
