@@ -162,3 +162,176 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile} as {self.role}"
+
+
+class SiteSecurityPolicy(models.Model):
+    """Security settings a site chooses for its own staff."""
+
+    site = models.OneToOneField(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="security_policy"
+    )
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Every member of staff must sign in with a second factor."
+    )
+
+    def __str__(self) -> str:
+        return f"Security policy of {self.site}"
+
+
+class StaffAssociation(models.Model):
+    """Which schools a group staff member works with (group sites only).
+
+    Effective schools: every current school of the group when ``all_schools`` is set;
+    otherwise the chosen schools plus the schools of the chosen clusters.
+    """
+
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    profile = models.OneToOneField(
+        StaffProfile, on_delete=models.CASCADE, related_name="association"
+    )
+    all_schools = models.BooleanField("associated to all institutions", default=False)
+
+    def __str__(self) -> str:
+        return f"Associations of {self.profile}"
+
+
+class AssociatedSchool(models.Model):
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    association = models.ForeignKey(
+        StaffAssociation, on_delete=models.CASCADE, related_name="school_links"
+    )
+    school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["association", "school"], name="school_once_per_association"
+            )
+        ]
+        indexes = [models.Index(fields=["site", "school"], name="assoc_school_site_school")]
+
+    def __str__(self) -> str:
+        return f"{self.association_id} → school {self.school_id}"
+
+
+class AssociatedCluster(models.Model):
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    association = models.ForeignKey(
+        StaffAssociation, on_delete=models.CASCADE, related_name="cluster_links"
+    )
+    cluster = models.ForeignKey("institutions.Cluster", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["association", "cluster"], name="cluster_once_per_association"
+            )
+        ]
+        indexes = [models.Index(fields=["site", "cluster"], name="assoc_cluster_site_cluster")]
+
+    def __str__(self) -> str:
+        return f"{self.association_id} → cluster {self.cluster_id}"
+
+
+class SignInFailure(models.Model):
+    """A failed sign-in, kept to throttle guessing per account and per address."""
+
+    email = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    site = models.ForeignKey(
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "at"], name="signin_failure_email_at"),
+            models.Index(fields=["ip_address", "at"], name="signin_failure_ip_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class HopToken(models.Model):
+    """A single-use, short-lived ticket from a group site into one school site.
+
+    Only the SHA-256 of the token is stored; the token itself travels once, by POST.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="+"
+    )
+    school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="+"
+    )
+    group_session_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Hop of {self.user_id} from {self.group_id} to {self.school_id}"
+
+
+class AuditAction(models.TextChoices):
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+    SIGN_OUT = "sign_out", "Signed out"
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", "Set up two-factor sign-in"
+    TWO_FACTOR_REMOVED = "two_factor_removed", "Removed two-factor sign-in"
+    ROLE_ASSIGNED = "role_assigned", "Role assigned"
+    ROLE_REMOVED = "role_removed", "Role removed"
+    ROLE_CHANGED = "role_changed", "Role permissions changed"
+    ASSOCIATION_CHANGED = "association_changed", "Associations changed"
+    SECURITY_POLICY_CHANGED = "security_policy_changed", "Security policy changed"
+    HOP_STARTED = "hop_started", "Logged in to a school's MIS"
+    HOP_ENDED = "hop_ended", "Left a school's MIS"
+    HOP_WRITE = "hop_write", "Change made while logged in from a group"
+    CLUSTER_CHANGED = "cluster_changed", "Cluster changed"
+
+
+class AuditEvent(models.Model):
+    """Who did what, where, from which site and address. Written in the same transaction
+    as the change it records; never edited."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        help_text="Where it happened; empty for the platform.",
+    )
+    acting_from = models.ForeignKey(
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="During a hop, the group site the person came from.",
+    )
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    target = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["site", "-at"], name="audit_site_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action} {self.target}"
