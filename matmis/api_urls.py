@@ -1,6 +1,6 @@
 """Every REST endpoint, under /api/v1/ on a site's host."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -38,4 +38,5 @@ app_name = "api"
 urlpatterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("site/", CurrentSiteView.as_view(), name="site"),
+    path("", include("accounts.api_urls")),
 ]

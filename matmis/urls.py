@@ -8,6 +8,8 @@ from . import views
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
+    path("staff/", include("accounts.staff_urls")),
+    path("audit/", include("accounts.audit_urls")),
     path("api/v1/", include("matmis.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -1,0 +1,3 @@
+"""REST endpoints of accounts: staff, roles, associations, the hop."""
+
+urlpatterns: list = []

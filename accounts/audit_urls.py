@@ -1,0 +1,5 @@
+"""The audit trail page."""
+
+app_name = "audit"
+
+urlpatterns: list = []

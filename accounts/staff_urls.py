@@ -1,0 +1,5 @@
+"""Staff pages: list, profiles, roles, associations."""
+
+app_name = "staff"
+
+urlpatterns: list = []
