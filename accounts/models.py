@@ -297,6 +297,7 @@ class AuditAction(models.TextChoices):
     HOP_ENDED = "hop_ended", "Left a school's MIS"
     HOP_WRITE = "hop_write", "Change made while logged in from a group"
     CLUSTER_CHANGED = "cluster_changed", "Cluster changed"
+    AGREEMENT_RAISED = "agreement_raised", "Data sharing agreement set or raised"
 
 
 class AuditEvent(models.Model):

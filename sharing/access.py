@@ -1,0 +1,48 @@
+"""What may group G see or do at school S: answered here and nowhere else.
+
+The register's facts about a member school are always visible to its group. Beyond them,
+the approved agreement's level decides:
+
+- level 1, DfE Data: published statistics;
+- level 2, DfE Data & MIS Data: also live figures from the school's MIS;
+- level 3, DfE Data, MIS Data & Group Actions: also central actions, such as logging in to
+  the school's MIS.
+
+Every answer also needs the school to be one of the group's current schools: an agreement
+with a school that has left the group grants nothing.
+"""
+
+from institutions.models import Institution
+from institutions.selectors import current_schools
+
+from .models import AccessLevel, Agreement
+
+NO_AGREEMENT = 0
+
+
+def agreement_level(*, group: Institution, school: Institution) -> int:
+    """The approved level of ``group``'s agreement with ``school``; 0 when there is none."""
+    level = (
+        Agreement.objects.filter(group=group, school=school).values_list("level", flat=True).first()
+    )
+    return level or NO_AGREEMENT
+
+
+def effective_level(*, group: Institution, school: Institution) -> int:
+    """``agreement_level`` when ``school`` is one of ``group``'s current schools, else 0."""
+    if not current_schools(group=group).filter(pk=school.pk).exists():
+        return NO_AGREEMENT
+    return agreement_level(group=group, school=school)
+
+
+def group_may_see_published_data(*, group: Institution, school: Institution) -> bool:
+    return effective_level(group=group, school=school) >= AccessLevel.DFE_DATA
+
+
+def group_may_see_mis_data(*, group: Institution, school: Institution) -> bool:
+    return effective_level(group=group, school=school) >= AccessLevel.DFE_AND_MIS_DATA
+
+
+def group_may_take_group_actions(*, group: Institution, school: Institution) -> bool:
+    """Level 3 with a current member school: the condition for Log in to MIS."""
+    return effective_level(group=group, school=school) >= AccessLevel.DFE_MIS_AND_GROUP_ACTIONS
