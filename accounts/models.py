@@ -119,16 +119,25 @@ class BusinessRole(models.Model):
 
 
 class RoleGrant(models.Model):
-    """One permission granted by a role, at View or Administer (absent means Off)."""
+    """One permission granted by a role, at View or Administer (absent means Off).
+
+    A group role's grants marked ``in_school`` form its school-level set: what its holders
+    may do inside a school site they have logged in to from the group (the hop).
+    """
 
     site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
     role = models.ForeignKey(BusinessRole, on_delete=models.CASCADE, related_name="grants")
     code = models.CharField(max_length=60)
     access = models.PositiveSmallIntegerField()
+    in_school = models.BooleanField(
+        default=False, help_text="Applies inside a school's MIS reached from this group site."
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["role", "code"], name="one_grant_per_role_and_code"),
+            models.UniqueConstraint(
+                fields=["role", "code", "in_school"], name="one_grant_per_role_code_and_scope"
+            ),
             models.CheckConstraint(
                 condition=Q(access__in=[1, 2]), name="grant_access_view_or_admin"
             ),

@@ -110,13 +110,33 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
 }
 
 
+# The school-level set of each seeded group role: what its holders may do inside a school
+# site they logged in to from the group. Approving data sharing stays with the school.
+DEFAULT_IN_SCHOOL_GRANTS: dict[str, dict[str, Access]] = {
+    "Chief Executive / Executive Head Teacher": {INSTITUTION_DETAILS: VIEW, USER_DETAILS: VIEW},
+    "Trust Administrator": {INSTITUTION_DETAILS: ADMIN, USER_DETAILS: ADMIN},
+    "Data Lead": {INSTITUTION_DETAILS: VIEW},
+    "Central Team Member": {},
+}
+
+
 def default_roles_for(site: Institution) -> dict[str, dict[str, Access]]:
     return DEFAULT_ROLES["group" if site.is_group else "school"]
 
 
-def access_level(*, user: User, site: Institution, code: str) -> Access:
-    """The highest access ``user`` holds for ``code`` at ``site`` through roles assigned to
-    their active profile there and in force today."""
+def default_in_school_grants_for(site: Institution) -> dict[str, dict[str, Access]]:
+    return DEFAULT_IN_SCHOOL_GRANTS if site.is_group else {}
+
+
+def access_level(
+    *, user: User, site: Institution, code: str, via_group: Institution | None = None
+) -> Access:
+    """The highest access ``user`` holds for ``code`` at ``site``, through roles assigned to
+    their active profile there and in force today.
+
+    ``via_group``: the user is inside school ``site`` through a hop from that group site;
+    the answer then comes from the school-level set of their roles at the group.
+    """
     if code not in REGISTRY:
         raise KeyError(f"Unknown permission {code!r}")
     if not user.is_authenticated or not user.is_active:
@@ -125,7 +145,8 @@ def access_level(*, user: User, site: Institution, code: str) -> Access:
     level = RoleGrant.objects.filter(
         Q(role__assignments__starts_on__isnull=True) | Q(role__assignments__starts_on__lte=today),
         Q(role__assignments__ends_on__isnull=True) | Q(role__assignments__ends_on__gte=today),
-        site=site,
+        site=via_group if via_group is not None else site,
+        in_school=via_group is not None,
         code=code,
         role__assignments__profile__user=user,
         role__assignments__profile__is_active=True,
@@ -134,10 +155,16 @@ def access_level(*, user: User, site: Institution, code: str) -> Access:
 
 
 def has_permission(
-    *, user: User, site: Institution, code: str, access: Access = Access.VIEW
+    *,
+    user: User,
+    site: Institution,
+    code: str,
+    access: Access = Access.VIEW,
+    via_group: Institution | None = None,
 ) -> bool:
-    """May ``user`` do ``code`` at ``access`` level at ``site``?"""
-    return access_level(user=user, site=site, code=code) >= access
+    """May ``user`` do ``code`` at ``access`` level at ``site`` (inside it from
+    ``via_group`` during a hop)?"""
+    return access_level(user=user, site=site, code=code, via_group=via_group) >= access
 
 
 def may_access_site(*, user: User, site: Institution | None) -> bool:

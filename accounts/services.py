@@ -45,9 +45,10 @@ def roles_ensure_defaults(*, site: Institution) -> dict[str, BusinessRole]:
 
     Roles a site has edited keep their grants: only missing roles are created.
     """
-    from .permissions import default_roles_for
+    from .permissions import default_in_school_grants_for, default_roles_for
 
     existing = {role.name: role for role in BusinessRole.objects.filter(site=site)}
+    in_school = default_in_school_grants_for(site)
     grants = []
     for name, role_grants in default_roles_for(site).items():
         if name in existing:
@@ -57,6 +58,10 @@ def roles_ensure_defaults(*, site: Institution) -> dict[str, BusinessRole]:
         grants += [
             RoleGrant(site=site, role=role, code=code, access=int(access))
             for code, access in role_grants.items()
+        ]
+        grants += [
+            RoleGrant(site=site, role=role, code=code, access=int(access), in_school=True)
+            for code, access in in_school.get(name, {}).items()
         ]
     RoleGrant.objects.bulk_create(grants)
     return existing

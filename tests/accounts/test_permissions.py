@@ -126,3 +126,35 @@ def test_user_details_is_granted_to_trust_administrators(trust, trust_staff):
         profile=trust_staff.staff_profiles.get(site=trust), role=roles["Trust Administrator"]
     )
     assert has_permission(user=trust_staff, site=trust, code=USER_DETAILS, access=Access.ADMINISTER)
+
+
+def test_in_school_grants_apply_only_inside_a_school_reached_from_the_group(trust, trust_staff):
+    school = InstitutionFactory()
+    roles = roles_ensure_defaults(site=trust)
+    role_assign(
+        profile=trust_staff.staff_profiles.get(site=trust), role=roles["Trust Administrator"]
+    )
+    # At the group site, the role's own grants apply; its school-level set does not.
+    assert has_permission(user=trust_staff, site=trust, code=LOGIN_TO_MIS)
+    # Inside the school through a hop: only the school-level set.
+    assert has_permission(
+        user=trust_staff,
+        site=school,
+        code=INSTITUTION_DETAILS,
+        access=Access.ADMINISTER,
+        via_group=trust,
+    )
+    assert not has_permission(
+        user=trust_staff, site=school, code=DATA_SHARING_REQUEST, via_group=trust
+    )
+    # Without a hop the user holds nothing at the school.
+    assert not has_permission(user=trust_staff, site=school, code=INSTITUTION_DETAILS)
+
+
+def test_a_school_level_set_is_not_a_group_level_grant(trust, trust_staff):
+    role = BusinessRole.objects.create(site=trust, name="Visitor")
+    RoleGrant.objects.create(
+        site=trust, role=role, code=USER_DETAILS, access=int(Access.ADMINISTER), in_school=True
+    )
+    role_assign(profile=trust_staff.staff_profiles.get(site=trust), role=role)
+    assert not has_permission(user=trust_staff, site=trust, code=USER_DETAILS)
