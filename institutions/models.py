@@ -251,3 +251,61 @@ class ClusterMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id} in cluster {self.cluster_id}"
+
+
+class RegisterImport(models.Model):
+    """One upload of the register's establishment export by platform staff, and its outcome.
+
+    The file is kept in the default storage (``MEDIA_ROOT``); the import runs as a Celery
+    task, which writes ``rows_read`` as it goes and the counts when it ends.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    # The first rejections kept with the import (the rest are only counted).
+    REJECTIONS_KEPT = 500
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to="register-imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    status = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_read = models.PositiveIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    schools_created = models.PositiveIntegerField(default=0)
+    schools_updated = models.PositiveIntegerField(default=0)
+    schools_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    groups_created = models.PositiveIntegerField(default=0)
+    groups_updated = models.PositiveIntegerField(default=0)
+    memberships_started = models.PositiveIntegerField(default=0)
+    memberships_ended = models.PositiveIntegerField(default=0)
+    rejections = models.JSONField(
+        default=list, blank=True, help_text="The first rejected rows: line, URN and reason."
+    )
+    error = models.TextField(blank=True, help_text="Why the file as a whole was not imported.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def encoding_label(self) -> str:
+        from .gias import ENCODING_LABELS
+
+        return ENCODING_LABELS.get(self.encoding, self.encoding)

@@ -1,15 +1,50 @@
-"""URLs of the bare base domain: the site chooser and the support admin."""
+"""URLs of the bare base domain: the site chooser, the platform sign-in, the register
+imports and the support admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from accounts import urls as accounts_urls
+from accounts.views import SignInView
+from institutions import platform_views
 
 from . import views
 
 admin.site.site_header = "matmis platform support"
 admin.site.site_title = "matmis support"
 
+# Named like the sites' own sign-in pages ("accounts:sign-in"), so LOGIN_URL works here too:
+# the same views, with the platform's sign-in template and landing page. The other steps of
+# signing in (such as a two-factor code, where accounts has one) come from accounts' own
+# URLs. Only platform staff can sign in on the bare domain (SiteStaffBackend).
+_SIGN_IN_STEPS = {"sign-in-code", "sign-out"}
+platform_accounts_urls = (
+    [
+        path(
+            "sign-in/",
+            SignInView.as_view(
+                template_name="institutions/platform/sign_in.html", next_page="register-imports"
+            ),
+            name="sign-in",
+        ),
+        *(p for p in accounts_urls.urlpatterns if p.name in _SIGN_IN_STEPS),
+    ],
+    "accounts",
+)
+
 urlpatterns = [
     path("", views.platform_home, name="platform-home"),
+    path("", include(platform_accounts_urls)),
+    path(
+        "imports/",
+        platform_views.RegisterImportListView.as_view(),
+        name="register-imports",
+    ),
+    path(
+        "imports/<int:pk>/",
+        platform_views.RegisterImportDetailView.as_view(),
+        name="register-import",
+    ),
     path("support/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]
