@@ -1,9 +1,35 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+"""REST endpoints of institutions: the current site, a group's schools and its clusters.
+
+Every endpoint about schools or clusters exists only on a group site (a school site
+answers 404) and only ever reads or changes that group's own rows: an id or URN of
+another group's school or cluster gets the same 404 as one that does not exist.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from matmis.api import ErrorSerializer
+from accounts.permissions import INSTITUTION_DETAILS, Access
+from matmis.api import ErrorSerializer, PageNumberPagination
+from matmis.api_permissions import IsSiteStaff, site_permission
+
+from .forms import BrowseForm
+from .models import Institution, OfstedGrade, Phase
+from .selectors import (
+    OFSTED_NONE,
+    RELEVANCE,
+    SORTS,
+    cluster_for_id,
+    cluster_list,
+    cluster_schools,
+    group_school_for_urn,
+    group_school_list,
+    group_school_type_names,
+    group_schools_for_urns,
+)
+from .services import cluster_create, cluster_delete, cluster_rename, cluster_set_schools
 
 
 class CurrentSiteView(APIView):
@@ -22,3 +48,339 @@ class CurrentSiteView(APIView):
     )
     def get(self, request):
         return Response(self.SiteSerializer(request.site).data)
+
+
+# --- Shared pieces ---------------------------------------------------------------------------
+
+MANAGE_CLUSTERS = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
+NOT_IN_GROUP = "Not one of this group’s schools"
+
+ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
+
+
+class GroupSiteApiView(APIView):
+    """An endpoint that exists only on a trust's or local authority's site.
+
+    ``write_permission_classes`` apply to every method but GET, HEAD and OPTIONS.
+    """
+
+    permission_classes = [IsSiteStaff]
+    write_permission_classes: list = [MANAGE_CLUSTERS]
+
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [permission() for permission in self.permission_classes]
+        return [permission() for permission in self.write_permission_classes]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if request.site is None or not request.site.is_group:
+            raise exceptions.NotFound()
+
+
+def _invalid(error: DjangoValidationError, *, rename: dict[str, str] | None = None):
+    """A service's ValidationError as the API's validation error."""
+    if hasattr(error, "error_dict"):
+        rename = rename or {}
+        detail = {
+            rename.get(field, field): messages for field, messages in error.message_dict.items()
+        }
+        return exceptions.ValidationError(detail)
+    return exceptions.ValidationError(error.messages)
+
+
+def ofsted_summary(school: Institution) -> str:
+    """The Ofsted position in a few words; never a single grade that the register does not
+    give (report cards have none)."""
+    if school.ofsted_grade:
+        return school.get_ofsted_grade_display()
+    if school.ofsted_report_card or school.ofsted_last_inspection:
+        return "No single grade"
+    return "Not inspected"
+
+
+class InstitutionClusterRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class InstitutionSerializerBase(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    phase = serializers.CharField()
+    type_name = serializers.CharField()
+    ofsted_grade = serializers.SerializerMethodField(
+        help_text="A legacy single overall grade; null when the register gives none "
+        "(not inspected, or inspected under report cards)."
+    )
+    ofsted_summary = serializers.SerializerMethodField()
+    pupils = serializers.IntegerField(allow_null=True)
+    town = serializers.CharField()
+    postcode = serializers.CharField()
+    clusters = InstitutionClusterRefSerializer(many=True, source="group_clusters")
+
+    @extend_schema_field(serializers.ChoiceField(choices=OfstedGrade.choices, allow_null=True))
+    def get_ofsted_grade(self, school: Institution) -> str | None:
+        return school.ofsted_grade or None
+
+    def get_ofsted_summary(self, school: Institution) -> str:
+        return ofsted_summary(school)
+
+
+# --- Schools --------------------------------------------------------------------------------
+
+
+class InstitutionRowSerializer(InstitutionSerializerBase):
+    """A row of Browse Institutions."""
+
+
+class InstitutionPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = InstitutionRowSerializer(many=True)
+
+
+class InstitutionListView(GroupSiteApiView):
+    """The group's current schools: the data of Browse Institutions."""
+
+    @extend_schema(
+        operation_id="institutions_list",
+        parameters=[
+            OpenApiParameter(
+                "q", str, description="Name (typo-tolerant), 6-digit URN, postcode or town."
+            ),
+            OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
+            OpenApiParameter(
+                "type", str, many=True, explode=True, description="Types of the group's schools."
+            ),
+            OpenApiParameter(
+                "ofsted",
+                str,
+                many=True,
+                explode=True,
+                enum=[*OfstedGrade.values, OFSTED_NONE],
+                description=f"“{OFSTED_NONE}”: no single grade (not inspected or report card).",
+            ),
+            OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=[RELEVANCE, *SORTS],
+                description="Default: relevance while searching, else name.",
+            ),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: InstitutionPageSerializer, 400: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        group = request.site
+        form = BrowseForm(
+            request.query_params,
+            type_names=group_school_type_names(group=group),
+            clusters=cluster_list(group=group),
+        )
+        if not form.is_valid():
+            raise exceptions.ValidationError(
+                {field: list(messages) for field, messages in form.errors.items()}
+            )
+        schools = group_school_list(group=group, sort=form.sort_key(), **form.filters())
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(schools, request, view=self)
+        return paginator.get_paginated_response(InstitutionRowSerializer(page, many=True).data)
+
+
+class InstitutionDetailView(GroupSiteApiView):
+    """One of the group's current schools: the register's facts."""
+
+    class InstitutionDetailSerializer(InstitutionSerializerBase):
+        dfe_number = serializers.CharField()
+        type_group = serializers.CharField()
+        status = serializers.CharField()
+        statutory_low_age = serializers.IntegerField(allow_null=True)
+        statutory_high_age = serializers.IntegerField(allow_null=True)
+        capacity = serializers.IntegerField(allow_null=True)
+        percentage_fsm = serializers.DecimalField(
+            max_digits=4, decimal_places=1, allow_null=True, coerce_to_string=False
+        )
+        la_code = serializers.CharField()
+        la_name = serializers.CharField()
+        trust_code = serializers.CharField()
+        trust_name = serializers.CharField()
+        open_date = serializers.DateField(allow_null=True)
+        close_date = serializers.DateField(allow_null=True)
+        street = serializers.CharField()
+        locality = serializers.CharField()
+        address3 = serializers.CharField()
+        county = serializers.CharField()
+        website = serializers.CharField()
+        telephone = serializers.CharField()
+        head_name = serializers.CharField()
+        head_job_title = serializers.CharField()
+        ofsted_last_inspection = serializers.DateField(allow_null=True)
+        ofsted_rating_published = serializers.CharField()
+        ofsted_report_card = serializers.JSONField(
+            help_text="Report-card inspections: area name to grade, and safeguarding."
+        )
+
+    @extend_schema(
+        operation_id="institutions_retrieve",
+        parameters=[
+            OpenApiParameter("urn", str, OpenApiParameter.PATH, pattern="^[0-9]{6}$"),
+        ],
+        responses={200: InstitutionDetailSerializer, **ERRORS},
+    )
+    def get(self, request, urn: str):
+        school = group_school_for_urn(group=request.site, urn=urn)
+        return Response(self.InstitutionDetailSerializer(school).data)
+
+
+# --- Clusters ---------------------------------------------------------------------------------
+
+
+class ClusterSchoolSerializer(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ClusterItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    school_count = serializers.IntegerField(help_text="Its schools that are current members.")
+
+
+class ClusterDetailSerializer(ClusterItemSerializer):
+    schools = serializers.SerializerMethodField()
+
+    @extend_schema_field(ClusterSchoolSerializer(many=True))
+    def get_schools(self, cluster) -> list[dict]:
+        return ClusterSchoolSerializer(cluster_schools(cluster=cluster), many=True).data
+
+
+class ClusterNameInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+def _cluster_detail(request, cluster_id: int) -> dict:
+    return ClusterDetailSerializer(cluster_for_id(group=request.site, cluster_id=cluster_id)).data
+
+
+class ClusterListView(GroupSiteApiView):
+    """The group's clusters (anyone on the site); create one (Administer Institution
+    Details)."""
+
+    class ClusterPageSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        results = ClusterItemSerializer(many=True)
+
+    class ClusterCreateInputSerializer(ClusterNameInputSerializer):
+        pass
+
+    @extend_schema(
+        operation_id="clusters_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: ClusterPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(cluster_list(group=request.site), request, view=self)
+        return paginator.get_paginated_response(ClusterItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="clusters_create",
+        request=ClusterCreateInputSerializer,
+        responses={201: ClusterDetailSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        data = self.ClusterCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            cluster = cluster_create(
+                group=request.site, name=data.validated_data["name"], actor=request.user
+            )
+        except DjangoValidationError as error:
+            raise _invalid(error) from None
+        return Response(_cluster_detail(request, cluster.pk), status=status.HTTP_201_CREATED)
+
+
+class ClusterDetailView(GroupSiteApiView):
+    """One of the group's clusters with its schools; rename or delete it (Administer
+    Institution Details)."""
+
+    class ClusterRenameInputSerializer(ClusterNameInputSerializer):
+        pass
+
+    @extend_schema(
+        operation_id="clusters_retrieve", responses={200: ClusterDetailSerializer, **ERRORS}
+    )
+    def get(self, request, cluster_id: int):
+        return Response(_cluster_detail(request, cluster_id))
+
+    @extend_schema(
+        operation_id="clusters_rename",
+        request=ClusterRenameInputSerializer,
+        responses={200: ClusterDetailSerializer, **WRITE_ERRORS},
+    )
+    def patch(self, request, cluster_id: int):
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        data = self.ClusterRenameInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            cluster_rename(cluster=cluster, name=data.validated_data["name"], actor=request.user)
+        except DjangoValidationError as error:
+            raise _invalid(error) from None
+        return Response(_cluster_detail(request, cluster.pk))
+
+    @extend_schema(operation_id="clusters_destroy", responses={204: None, **ERRORS})
+    def delete(self, request, cluster_id: int):
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        cluster_delete(cluster=cluster, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClusterSchoolsView(GroupSiteApiView):
+    """Replace a cluster's schools, all or nothing (Administer Institution Details)."""
+
+    class ClusterSchoolsInputSerializer(serializers.Serializer):
+        urns = serializers.ListField(
+            child=serializers.CharField(max_length=6),
+            max_length=5000,
+            allow_empty=True,
+            help_text="URNs of the group's current schools; the cluster gets exactly these.",
+        )
+
+    class ClusterSchoolsResultSerializer(serializers.Serializer):
+        added = serializers.IntegerField()
+        removed = serializers.IntegerField()
+        cluster = ClusterDetailSerializer()
+
+    @extend_schema(
+        operation_id="clusters_schools_update",
+        request=ClusterSchoolsInputSerializer,
+        responses={200: ClusterSchoolsResultSerializer, **WRITE_ERRORS},
+    )
+    def put(self, request, cluster_id: int):
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        data = self.ClusterSchoolsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        urns = list(dict.fromkeys(data.validated_data["urns"]))
+        schools = list(group_schools_for_urns(group=request.site, urns=urns))
+        unknown = sorted(set(urns) - {school.urn for school in schools})
+        if unknown:
+            # Says only that they are not this group's: never whether they exist elsewhere.
+            raise exceptions.ValidationError({"urns": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
+        try:
+            change = cluster_set_schools(cluster=cluster, schools=schools, actor=request.user)
+        except DjangoValidationError as error:
+            raise _invalid(error, rename={"schools": "urns"}) from None
+        return Response(
+            {
+                "added": change.added,
+                "removed": change.removed,
+                "cluster": _cluster_detail(request, cluster.pk),
+            }
+        )

@@ -1,10 +1,36 @@
 """Reads of institutions. Site data is only ever read through functions that take a site."""
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Lower, Replace, Upper
+from django.db.models.lookups import GreaterThanOrEqual, StartsWith
+from django.http import Http404
 
-from .models import CURRENT_STATUSES, Institution
+from .models import (
+    CURRENT_STATUSES,
+    Cluster,
+    ClusterMembership,
+    Institution,
+    OfstedGrade,
+    Phase,
+)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -35,3 +61,347 @@ def current_groups(*, school: Institution) -> QuerySet[Institution]:
     return Institution.objects.filter(
         member_links__school=school, member_links__left_on__isnull=True
     ).order_by("kind", "name")
+
+
+# --- Browse Institutions: a group's schools, searched, filtered, faceted, sorted ---------
+
+URN_PATTERN = re.compile(r"^[0-9]{6}$")
+# A whole postcode or its first part, spaces removed: "LS1", "LS14AB", "SW1A1AA".
+_POSTCODE_START = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?(?:[0-9][A-Z]{0,2})?$")
+# word_similarity(query, name) at or above this counts as a name match. pg_trgm's own
+# threshold for ``%>`` is 0.6, which misses everyday typos ("oak rdge" scores 0.58 against
+# "Oak Ridge Primary School"); exact substrings always match through ``contains``.
+NAME_SIMILARITY_MIN = 0.5
+
+OFSTED_NONE = "none"
+OFSTED_NONE_LABEL = "No single grade (not inspected or report card)"
+
+# Phases in the order a school career runs, for sorting and for the facet.
+PHASE_ORDER: tuple[str, ...] = (
+    Phase.NURSERY,
+    Phase.PRIMARY,
+    Phase.MIDDLE_DEEMED_PRIMARY,
+    Phase.MIDDLE_DEEMED_SECONDARY,
+    Phase.SECONDARY,
+    Phase.ALL_THROUGH,
+    Phase.SIXTEEN_PLUS,
+    Phase.NOT_APPLICABLE,
+)
+
+SORTS: dict[str, str] = {
+    "name": "Name (A to Z)",
+    "-name": "Name (Z to A)",
+    "phase": "Phase (nursery first)",
+    "-phase": "Phase (16 plus first)",
+    "cluster": "Cluster (A to Z)",
+    "-cluster": "Cluster (Z to A)",
+}
+RELEVANCE = "relevance"
+
+
+def normalise_name_query(text: str) -> str:
+    """A search typed by a person, in the form of ``Institution.search_name``: lower case,
+    without apostrophes (straight or curly), single spaces."""
+    return " ".join(text.replace("’", "").replace("'", "").lower().split())
+
+
+def _name_similarity(normalised: str) -> TrigramWordSimilarity:
+    return TrigramWordSimilarity(normalised, "search_name")
+
+
+def _search_condition(search: str | None) -> Q | None:
+    """Schools matching ``search`` by name (typo-tolerant), URN, postcode or town."""
+    text = " ".join((search or "").split())
+    if not text:
+        return None
+    name = normalise_name_query(text)
+    condition = Q(town__iexact=text)
+    if name:
+        condition |= Q(GreaterThanOrEqual(_name_similarity(name), NAME_SIMILARITY_MIN))
+        condition |= Q(search_name__contains=name)
+    if URN_PATTERN.match(text):
+        condition |= Q(urn=text)
+    compact = text.replace(" ", "").upper()
+    if _POSTCODE_START.match(compact):
+        postcode = Replace(Upper("postcode"), Value(" "), Value(""))
+        condition |= Q(StartsWith(postcode, compact))
+    return condition
+
+
+@dataclass(frozen=True)
+class SchoolFilters:
+    """What Browse Institutions narrows a group's schools by. Values are trusted: the
+    caller validated them (``institutions.forms.BrowseForm``)."""
+
+    search: str | None = None
+    phases: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    ofsted: tuple[str, ...] = ()
+    clusters: tuple[int, ...] = ()
+
+    def conditions(self, *, group: Institution) -> dict[str, Q]:
+        """One condition per facet (and the search), each empty when not in use."""
+        conditions = {"search": _search_condition(self.search) or Q()}
+        conditions["phase"] = Q(phase__in=self.phases) if self.phases else Q()
+        conditions["type"] = Q(type_name__in=self.types) if self.types else Q()
+        ofsted = Q()
+        grades = [grade for grade in self.ofsted if grade != OFSTED_NONE]
+        if grades:
+            ofsted |= Q(ofsted_grade__in=grades)
+        if OFSTED_NONE in self.ofsted:
+            ofsted |= Q(ofsted_grade="")
+        conditions["ofsted"] = ofsted
+        conditions["cluster"] = (
+            Q(
+                Exists(
+                    ClusterMembership.objects.filter(
+                        group=group, cluster_id__in=self.clusters, school=OuterRef("pk")
+                    )
+                )
+            )
+            if self.clusters
+            else Q()
+        )
+        return conditions
+
+
+def _combined(conditions: dict[str, Q], *, leave_out: str | None = None) -> Q:
+    combined = Q()
+    for name, condition in conditions.items():
+        if name != leave_out:
+            combined &= condition
+    return combined
+
+
+def _phase_rank() -> Case:
+    return Case(
+        *(When(phase=phase, then=Value(rank)) for rank, phase in enumerate(PHASE_ORDER)),
+        default=Value(len(PHASE_ORDER)),
+        output_field=IntegerField(),
+    )
+
+
+def _group_clusters_prefetch(group: Institution) -> Prefetch:
+    """Each school's clusters in this group (never another group's), as ``group_clusters``."""
+    return Prefetch(
+        "clusters_in",
+        queryset=Cluster.objects.filter(group=group).order_by(Lower("name"), "pk"),
+        to_attr="group_clusters",
+    )
+
+
+def group_school_list(
+    *,
+    group: Institution,
+    search: str | None = None,
+    phases: Iterable[str] = (),
+    types: Iterable[str] = (),
+    ofsted: Iterable[str] = (),
+    clusters: Iterable[int] = (),
+    sort: str = "name",
+) -> QuerySet[Institution]:
+    """The group's current schools matching the search and every filter (any of the values
+    chosen within a filter), sorted, each with ``group_clusters`` prefetched.
+
+    ``sort``: a key of ``SORTS``, or ``RELEVANCE``, which ranks by name similarity while
+    searching and falls back to name otherwise.
+    """
+    filters = SchoolFilters(search, tuple(phases), tuple(types), tuple(ofsted), tuple(clusters))
+    schools = (
+        current_schools(group=group)
+        .filter(_combined(filters.conditions(group=group)))
+        .prefetch_related(_group_clusters_prefetch(group))
+    )
+    name_asc, name_desc = Lower("name").asc(), Lower("name").desc()
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    normalised = normalise_name_query(search or "")
+    if key == RELEVANCE and normalised:
+        return schools.annotate(name_similarity=_name_similarity(normalised)).order_by(
+            F("name_similarity").desc(), name_asc, "pk"
+        )
+    if key == "phase":
+        rank = _phase_rank()
+        return schools.order_by(rank.desc() if descending else rank.asc(), name_asc, "pk")
+    if key == "cluster":
+        first_cluster = Subquery(
+            ClusterMembership.objects.filter(group=group, school=OuterRef("pk"))
+            .order_by(Lower("cluster__name"))
+            .values(lower_name=Lower("cluster__name"))[:1]
+        )
+        schools = schools.annotate(first_cluster=first_cluster)
+        order = (
+            F("first_cluster").desc(nulls_last=True)
+            if descending
+            else F("first_cluster").asc(nulls_last=True)
+        )
+        return schools.order_by(order, name_asc, "pk")
+    return schools.order_by(name_desc if descending else name_asc, "-pk" if descending else "pk")
+
+
+@dataclass(frozen=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+def _count(condition: Q) -> Count:
+    return Count("pk", filter=condition) if condition else Count("pk")
+
+
+def group_school_facets(
+    *,
+    group: Institution,
+    search: str | None = None,
+    phases: Iterable[str] = (),
+    types: Iterable[str] = (),
+    ofsted: Iterable[str] = (),
+    clusters: Iterable[int] = (),
+) -> dict[str, list[FacetOption]]:
+    """For each filter (``phase``, ``type``, ``ofsted``, ``cluster``), its options with the
+    number of schools each would show given the search and the OTHER filters.
+
+    Four queries whatever the group's size: one GROUP BY over the group's schools per
+    filter, counting conditionally, so options with no school under the other filters
+    are still listed (with 0) as long as some school of the group has them.
+    """
+    filters = SchoolFilters(search, tuple(phases), tuple(types), tuple(ofsted), tuple(clusters))
+    conditions = filters.conditions(group=group)
+    schools = current_schools(group=group).order_by()
+
+    def counts(field: str, facet: str) -> dict[str, int]:
+        condition = _combined(conditions, leave_out=facet)
+        return dict(schools.values(field).annotate(n=_count(condition)).values_list(field, "n"))
+
+    phase_counts = counts("phase", "phase")
+    type_counts = counts("type_name", "type")
+    ofsted_counts = counts("ofsted_grade", "ofsted")
+    cluster_schools = (
+        current_schools(group=group)
+        .filter(_combined(conditions, leave_out="cluster"))
+        .order_by()
+        .values("pk")
+    )
+    cluster_rows = (
+        Cluster.objects.filter(group=group)
+        .annotate(n=Count("links", filter=Q(links__school__in=cluster_schools)))
+        .order_by(Lower("name"), "pk")
+        .values_list("pk", "name", "n")
+    )
+
+    phase_options = [  # labelled as the register names them ("16 plus", "All-through")
+        FacetOption(phase, phase, phase_counts.get(phase, 0), phase in filters.phases)
+        for phase in PHASE_ORDER
+        if phase in phase_counts or phase in filters.phases
+    ]
+    type_options = [
+        FacetOption(name, name, type_counts.get(name, 0), name in filters.types)
+        for name in sorted({*type_counts, *filters.types} - {""}, key=str.casefold)
+    ]
+    ofsted_options = [
+        FacetOption(
+            grade.value,
+            grade.label,
+            ofsted_counts.get(grade.value, 0),
+            grade.value in filters.ofsted,
+        )
+        for grade in OfstedGrade
+        if grade.value in ofsted_counts or grade.value in filters.ofsted
+    ]
+    if "" in ofsted_counts or OFSTED_NONE in filters.ofsted:
+        ofsted_options.append(
+            FacetOption(
+                OFSTED_NONE,
+                OFSTED_NONE_LABEL,
+                ofsted_counts.get("", 0),
+                OFSTED_NONE in filters.ofsted,
+            )
+        )
+    cluster_options = [
+        FacetOption(str(pk), name, n, pk in filters.clusters) for pk, name, n in cluster_rows
+    ]
+    return {
+        "phase": phase_options,
+        "type": type_options,
+        "ofsted": ofsted_options,
+        "cluster": cluster_options,
+    }
+
+
+def group_school_type_names(*, group: Institution) -> list[str]:
+    """The establishment types among the group's schools, alphabetically."""
+    names = (
+        current_schools(group=group)
+        .exclude(type_name="")
+        .order_by()
+        .values_list("type_name", flat=True)
+        .distinct()
+    )
+    return sorted(names, key=str.casefold)
+
+
+def group_school_for_urn(*, group: Institution, urn: str) -> Institution:
+    """The group's current school with ``urn``, with ``group_clusters``.
+
+    Raises Http404, the same for a URN that does not exist and for a school of another
+    group, a closed school or one that has left.
+    """
+    if not isinstance(urn, str) or not URN_PATTERN.match(urn):
+        raise Http404("No such school in this group.")
+    school = (
+        current_schools(group=group)
+        .filter(urn=urn)
+        .prefetch_related(_group_clusters_prefetch(group))
+        .first()
+    )
+    if school is None:
+        raise Http404("No such school in this group.")
+    return school
+
+
+def group_schools_for_urns(*, group: Institution, urns: Iterable[str]) -> QuerySet[Institution]:
+    """Those of ``urns`` that are the group's current schools (others are simply absent)."""
+    wanted = {urn for urn in urns if isinstance(urn, str) and URN_PATTERN.match(urn)}
+    return current_schools(group=group).filter(urn__in=wanted)
+
+
+# --- Clusters ---------------------------------------------------------------------------
+
+
+def _current_school_ids(group: Institution) -> QuerySet:
+    return current_schools(group=group).order_by().values("pk")
+
+
+def cluster_list(*, group: Institution) -> QuerySet[Cluster]:
+    """The group's clusters by name, each with ``school_count``: its current schools."""
+    return (
+        Cluster.objects.filter(group=group)
+        .annotate(
+            school_count=Count("links", filter=Q(links__school__in=_current_school_ids(group)))
+        )
+        .order_by(Lower("name"), "pk")
+    )
+
+
+def cluster_for_id(*, group: Institution, cluster_id: int | str) -> Cluster:
+    """The group's cluster ``cluster_id``, with ``school_count``.
+
+    Raises Http404, the same for an id that does not exist and one of another group.
+    """
+    try:
+        pk = int(cluster_id)
+    except (TypeError, ValueError):
+        raise Http404("No such cluster in this group.") from None
+    cluster = cluster_list(group=group).filter(pk=pk).first()
+    if cluster is None:
+        raise Http404("No such cluster in this group.")
+    return cluster
+
+
+def cluster_schools(*, cluster: Cluster) -> QuerySet[Institution]:
+    """The cluster's schools that are current schools of its group, by name."""
+    return current_schools(group=cluster.group).filter(
+        Exists(ClusterMembership.objects.filter(cluster=cluster, school=OuterRef("pk")))
+    )

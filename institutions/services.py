@@ -1,10 +1,14 @@
-"""Writes to institutions and group membership."""
+"""Writes to institutions, group membership and clusters."""
 
 import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from .models import GroupMembership, Institution, InstitutionKind
+from .models import Cluster, ClusterMembership, GroupMembership, Institution, InstitutionKind
+from .selectors import current_schools
 
 
 @transaction.atomic
@@ -36,3 +40,108 @@ def membership_ensure(
         group=group, school=school, left_on=None, defaults={"joined_on": joined_on}
     )
     return membership
+
+
+# --- Clusters: named sets of a group's schools ---------------------------------------------
+# ``actor`` is the person making the change; the audit trail (accounts) will record it.
+
+CLUSTER_NAME_MAX = 100
+NOT_THE_GROUPS_SCHOOLS = (
+    "Only this group’s own schools can be in its clusters. Nothing was changed."
+)
+
+
+def _cluster_name_clean(*, group: Institution, name: str, exclude: Cluster | None = None) -> str:
+    """``name`` trimmed, or ValidationError({"name": ...}) saying what is wrong with it."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Enter a name for the cluster."}, code="required")
+    if len(name) > CLUSTER_NAME_MAX:
+        raise ValidationError(
+            {"name": f"Cluster names must be {CLUSTER_NAME_MAX} characters or fewer."},
+            code="max_length",
+        )
+    taken = Cluster.objects.filter(group=group, name__iexact=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
+        raise ValidationError({"name": _name_taken(name)}, code="unique")
+    return name
+
+
+def _name_taken(name: str) -> str:
+    return f"There is already a cluster called “{name}”. Choose another name."
+
+
+@transaction.atomic
+def cluster_create(*, group: Institution, name: str, actor) -> Cluster:
+    """A new cluster of ``group`` called ``name`` (unique in the group, ignoring case)."""
+    if not group.is_group:
+        raise ValidationError("Only a trust or local authority has clusters.")
+    name = _cluster_name_clean(group=group, name=name)
+    try:
+        with transaction.atomic():
+            return Cluster.objects.create(group=group, name=name)
+    except IntegrityError:  # created at the same moment by someone else
+        raise ValidationError({"name": _name_taken(name)}, code="unique") from None
+
+
+@transaction.atomic
+def cluster_rename(*, cluster: Cluster, name: str, actor) -> Cluster:
+    name = _cluster_name_clean(group=cluster.group, name=name, exclude=cluster)
+    if name == cluster.name:
+        return cluster
+    cluster.name = name
+    try:
+        with transaction.atomic():
+            cluster.save(update_fields=["name"])
+    except IntegrityError:
+        raise ValidationError({"name": _name_taken(name)}, code="unique") from None
+    return cluster
+
+
+@transaction.atomic
+def cluster_delete(*, cluster: Cluster, actor) -> None:
+    """Delete ``cluster`` and its memberships; the schools themselves are untouched."""
+    cluster.delete()
+
+
+@dataclass(frozen=True)
+class ClusterSchoolsChange:
+    added: int
+    removed: int
+
+
+@transaction.atomic
+def cluster_set_schools(
+    *, cluster: Cluster, schools: Iterable[Institution], actor
+) -> ClusterSchoolsChange:
+    """Make ``schools`` the cluster's current schools: add the missing, remove the rest.
+
+    Every school must be a current school of the cluster's group, or nothing changes
+    (ValidationError on ``schools``). Links to schools that are no longer current members
+    are left alone: they are invisible while the school is away and count again if it
+    comes back.
+    """
+    group = cluster.group
+    wanted = {school.pk for school in schools}
+    members = set(current_schools(group=group).filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - members:
+        raise ValidationError(
+            {"schools": NOT_THE_GROUPS_SCHOOLS},
+            code="not_in_group",
+        )
+    # Serialise concurrent edits of the same cluster: each reads the links after the last.
+    Cluster.objects.select_for_update().filter(pk=cluster.pk).first()
+    current = set(
+        ClusterMembership.objects.filter(
+            cluster=cluster, school__in=current_schools(group=group).order_by().values("pk")
+        ).values_list("school_id", flat=True)
+    )
+    to_add, to_remove = wanted - current, current - wanted
+    if to_remove:
+        ClusterMembership.objects.filter(cluster=cluster, school_id__in=to_remove).delete()
+    ClusterMembership.objects.bulk_create(
+        ClusterMembership(group=group, cluster=cluster, school_id=pk) for pk in sorted(to_add)
+    )
+    return ClusterSchoolsChange(added=len(to_add), removed=len(to_remove))

@@ -1,12 +1,13 @@
 """Every REST endpoint, under /api/v1/ on a site's host."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from institutions import api as institutions_api
 from institutions.api import CurrentSiteView
 
 from .api import ErrorSerializer
@@ -38,5 +39,22 @@ app_name = "api"
 urlpatterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("site/", CurrentSiteView.as_view(), name="site"),
+    path("institutions/", institutions_api.InstitutionListView.as_view(), name="institutions"),
+    re_path(
+        r"^institutions/(?P<urn>[0-9]{6})/$",
+        institutions_api.InstitutionDetailView.as_view(),
+        name="institution",
+    ),
+    path("clusters/", institutions_api.ClusterListView.as_view(), name="clusters"),
+    path(
+        "clusters/<int:cluster_id>/",
+        institutions_api.ClusterDetailView.as_view(),
+        name="cluster",
+    ),
+    path(
+        "clusters/<int:cluster_id>/schools/",
+        institutions_api.ClusterSchoolsView.as_view(),
+        name="cluster-schools",
+    ),
     path("", include("accounts.api_urls")),
 ]

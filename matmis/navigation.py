@@ -27,7 +27,17 @@ class NavItem:
     children: list["NavItem"] = field(default_factory=list)
 
 
-GROUP_MENU: tuple[NavEntry, ...] = (NavEntry("Home", "home"),)
+GROUP_MENU: tuple[NavEntry, ...] = (
+    NavEntry("Home", "home"),
+    NavEntry(
+        "Institutions",
+        "institutions:browse",
+        children=(
+            NavEntry("Browse Institutions", "institutions:browse"),
+            NavEntry("Clusters", "institutions:clusters"),
+        ),
+    ),
+)
 SCHOOL_MENU: tuple[NavEntry, ...] = (NavEntry("Home", "home"),)
 
 MENUS = {
@@ -40,6 +50,13 @@ MENUS = {
 def _item(entry: NavEntry, request: HttpRequest) -> NavItem:
     url = reverse(entry.url_name, urlconf=getattr(request, "urlconf", None))
     children = [_item(child, request) for child in entry.children]
+    # Of sibling pages whose addresses both contain this one (/institutions/ and
+    # /institutions/clusters/), only the closest is the current page.
+    active_children = [child for child in children if child.active]
+    if active_children:
+        closest = max(active_children, key=lambda child: len(child.url))
+        for child in active_children:
+            child.active = child is closest
     active = request.path == "/" if url == "/" else request.path.startswith(url)
     active = active or any(child.active for child in children)
     return NavItem(label=entry.label, url=url, active=active, children=children)

@@ -1,0 +1,426 @@
+"""Pages of a group site about its schools: Browse Institutions, the institution page and
+clusters. A school site has none of them (404)."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views import View
+
+from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
+from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+
+from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
+from .models import Cluster
+from .selectors import (
+    FacetOption,
+    cluster_for_id,
+    cluster_list,
+    cluster_schools,
+    current_schools,
+    group_school_facets,
+    group_school_for_urn,
+    group_school_list,
+    group_school_type_names,
+)
+from .services import cluster_create, cluster_delete, cluster_rename, cluster_set_schools
+
+PAGE_SIZE = 50
+MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
+
+
+class GroupSiteMixin:
+    """A page that exists only on a trust's or local authority's site."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.site is None or not request.site.is_group:
+            raise Http404("Only a group site has this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class GroupPageView(GroupSiteMixin, SiteStaffRequiredMixin, View):
+    """Any staff member of the group may see it."""
+
+
+class GroupAdminView(GroupSiteMixin, SitePermissionRequiredMixin, View):
+    """Needs Institution: Administer Institution Details at Administer."""
+
+    permission_required = MANAGE_CLUSTERS
+
+
+def _may_manage_clusters(request: HttpRequest) -> bool:
+    return request_has_permission(request, *MANAGE_CLUSTERS)
+
+
+# --- Browse Institutions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortableColumn:
+    label: str
+    url: str
+    aria_sort: str | None  # "ascending" / "descending" on the column sorted by
+    next_direction: str  # what following the link does, for screen readers
+    link_id: str
+
+
+def _view_query(form: BrowseForm) -> QueryDict:
+    """The query string of the view as the form understood it: values it did not
+    recognise are dropped, so following any link here leaves them behind."""
+    data = form.cleaned_data
+    query = QueryDict(mutable=True)
+    if data.get("q"):
+        query["q"] = data["q"]
+    for name in ("phase", "type", "ofsted", "cluster"):
+        if data.get(name):
+            query.setlist(name, data[name])
+    if data.get("sort"):
+        query["sort"] = data["sort"]
+    return query
+
+
+def _query_string(query: QueryDict, **changes) -> str:
+    """``query`` with ``changes`` (None removes a key), from "?"."""
+    query = query.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _sortable_columns(query: QueryDict, sort: str) -> dict[str, SortableColumn]:
+    columns = {}
+    for key, label in (("name", "School"), ("phase", "Phase"), ("cluster", "Clusters")):
+        if sort == key:
+            aria_sort, next_sort, next_direction = "ascending", f"-{key}", "descending"
+        elif sort == f"-{key}":
+            aria_sort, next_sort, next_direction = "descending", key, "ascending"
+        else:
+            aria_sort, next_sort, next_direction = None, key, "ascending"
+        columns[key] = SortableColumn(
+            label=label,
+            url=_query_string(query, sort=next_sort, page=None),
+            aria_sort=aria_sort,
+            next_direction=next_direction,
+            link_id=f"sort-{key}",
+        )
+    return columns
+
+
+def _page_param(number: int) -> int | None:
+    """Page 1 is the view without a page number: one address per view."""
+    return number if number > 1 else None
+
+
+def _page_links(query: QueryDict, page) -> list[dict]:
+    """GOV.UK pagination items: numbers (with ellipses) linking to the same view."""
+    items = []
+    for number in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1):
+        if number == page.paginator.ELLIPSIS:
+            items.append({"ellipsis": True})
+        else:
+            items.append(
+                {
+                    "number": number,
+                    "url": _query_string(query, page=_page_param(number)),
+                    "current": number == page.number,
+                }
+            )
+    return items
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    name: str  # the query-string key
+    legend: str
+    options: list[FacetOption]
+    errors: list[str]
+
+    @property
+    def visible_options(self) -> list[FacetOption]:
+        """The options worth offering: those that would show a school, and those ticked."""
+        return [option for option in self.options if option.count or option.selected]
+
+
+FACET_LEGENDS = (("phase", "Phase"), ("type", "Type"), ("ofsted", "Ofsted"), ("cluster", "Cluster"))
+
+
+def _facet_groups(form: BrowseForm, facets: dict[str, list[FacetOption]]) -> list[FacetGroup]:
+    return [
+        FacetGroup(name, legend, facets[name], list(form.errors.get(name, [])))
+        for name, legend in FACET_LEGENDS
+    ]
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx request for the results only (a history restore needs the whole page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+        and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+class BrowseView(GroupPageView):
+    """Search, filter and sort the group's schools. The whole view lives in the query
+    string, so it can be bookmarked and shared; with htmx only the results are swapped."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        group = request.site
+        clusters = list(cluster_list(group=group))
+        form = BrowseForm(
+            request.GET, type_names=group_school_type_names(group=group), clusters=clusters
+        )
+        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        filters = form.filters()
+        sort = form.sort_key()
+        schools = group_school_list(group=group, sort=sort, **filters)
+        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        query = _view_query(form)
+        context = {
+            "form": form,
+            "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
+            "page": page,
+            "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
+            "previous_url": (
+                _query_string(query, page=_page_param(page.previous_page_number()))
+                if page.has_previous()
+                else None
+            ),
+            "next_url": (
+                _query_string(query, page=page.next_page_number()) if page.has_next() else None
+            ),
+            "columns": _sortable_columns(query, sort),
+            "sort": form.cleaned_data.get("sort", ""),  # as asked for, kept by the form
+            "search": filters["search"],
+            "is_filtered": form.is_filtered(),
+            "has_clusters": bool(clusters),
+        }
+        template = (
+            "institutions/_browse_fragment.html"
+            if _wants_fragment(request)
+            else "institutions/browse.html"
+        )
+        response = render(request, template, context)
+        patch_vary_headers(response, ["HX-Request"])
+        if _wants_fragment(request):
+            # The address bar shows the view as understood: no empty or unknown values.
+            address = _query_string(query, page=_page_param(page.number))
+            response["HX-Push-Url"] = request.path + (address if address != "?" else "")
+        return response
+
+
+# --- The institution page -------------------------------------------------------------------
+
+_HTTP_URL = re.compile(r"^https?://[^\s/$.?#]\S*$", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?:/\S*)?$", re.IGNORECASE
+)
+
+
+def website_href(website: str) -> str | None:
+    """A safe link for the register's website field: http(s) addresses as they are, a bare
+    domain ("www.school.org.uk") over https; anything else is shown as text only."""
+    value = website.strip()
+    if _HTTP_URL.match(value):
+        return value
+    if _BARE_DOMAIN.match(value):
+        return f"https://{value}"
+    return None
+
+
+def _label(key: str) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _grade_text(value) -> str:
+    if value is True:
+        return "Met"
+    if value is False:
+        return "Not met"
+    return _label(value) if isinstance(value, str) else str(value)
+
+
+def report_card_rows(report_card) -> list[tuple[str, str]]:
+    """Area grades of a report-card inspection as (area, grade), safeguarding last. The
+    register's shape is kept loose: ``{"area": "grade", ..., "safeguarding": "met"}``,
+    optionally with the areas under ``"areas"``."""
+    if not isinstance(report_card, dict):
+        return []
+    areas = report_card.get("areas") if isinstance(report_card.get("areas"), dict) else {}
+    rows = [(_label(k), _grade_text(v)) for k, v in areas.items()]
+    safeguarding = []
+    for key, value in report_card.items():
+        if key == "areas" or isinstance(value, dict | list):
+            continue
+        row = (_label(key), _grade_text(value))
+        (safeguarding if "safeguarding" in str(key).lower() else rows).append(row)
+    return rows + safeguarding
+
+
+class InstitutionDetailView(GroupPageView):
+    def get(self, request: HttpRequest, urn: str) -> HttpResponse:
+        school = group_school_for_urn(group=request.site, urn=urn)
+        return render(
+            request,
+            "institutions/detail.html",
+            {
+                "school": school,
+                "website_href": website_href(school.website),
+                "report_card": report_card_rows(school.ofsted_report_card),
+                "address_lines": [
+                    line
+                    for line in (
+                        school.street,
+                        school.locality,
+                        school.address3,
+                        school.town,
+                        school.county,
+                        school.postcode,
+                    )
+                    if line
+                ],
+            },
+        )
+
+
+# --- Clusters ----------------------------------------------------------------------------
+
+
+class ClusterListView(GroupPageView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(
+            request,
+            "institutions/cluster_list.html",
+            {
+                "clusters": cluster_list(group=request.site),
+                "can_manage": _may_manage_clusters(request),
+            },
+        )
+
+
+class ClusterCreateView(GroupAdminView):
+    template_name = "institutions/cluster_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": ClusterNameForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ClusterNameForm(request.POST)
+        if form.is_valid():
+            try:
+                cluster = cluster_create(
+                    group=request.site, name=form.cleaned_data["name"], actor=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"Cluster “{cluster.name}” created. Now choose its schools."
+                )
+                return redirect("institutions:cluster", cluster_id=cluster.pk)
+        return render(request, self.template_name, {"form": form})
+
+
+def _cluster_page(
+    request: HttpRequest,
+    cluster: Cluster,
+    *,
+    name_form: ClusterNameForm | None = None,
+    schools_form: ClusterSchoolsForm | None = None,
+) -> HttpResponse:
+    can_manage = _may_manage_clusters(request)
+    members = list(cluster_schools(cluster=cluster))
+    context = {
+        "cluster": cluster,
+        "can_manage": can_manage,
+        "members": members,
+        "browse_url": reverse("institutions:browse") + "?" + urlencode({"cluster": cluster.pk}),
+    }
+    if can_manage:
+        if schools_form is not None and schools_form.is_bound:
+            chosen = set(schools_form.data.getlist("schools"))
+        else:
+            chosen = {school.urn for school in members}
+        context.update(
+            name_form=name_form or ClusterNameForm(initial={"name": cluster.name}),
+            schools_form=schools_form,
+            candidates=current_schools(group=request.site).only(
+                "pk", "urn", "name", "phase", "type_name", "town"
+            ),
+            chosen=chosen,
+        )
+    return render(request, "institutions/cluster_detail.html", context)
+
+
+class ClusterDetailView(GroupPageView):
+    def get(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        return _cluster_page(request, cluster)
+
+
+class ClusterRenameView(GroupAdminView):
+    def post(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        old_name = cluster.name
+        form = ClusterNameForm(request.POST)
+        if form.is_valid():
+            try:
+                cluster_rename(cluster=cluster, name=form.cleaned_data["name"], actor=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+                cluster.name = old_name
+            else:
+                if cluster.name != old_name:
+                    messages.success(request, f"Cluster “{old_name}” renamed to “{cluster.name}”.")
+                return redirect("institutions:cluster", cluster_id=cluster.pk)
+        return _cluster_page(request, cluster, name_form=form)
+
+
+def _schools_message(added: int, removed: int, cluster: Cluster) -> str:
+    if not added and not removed:
+        return f"No change to the schools in “{cluster.name}”."
+    schools = "school" if added == 1 else "schools"
+    return f"{added} {schools} added, {removed} removed."
+
+
+class ClusterSchoolsView(GroupAdminView):
+    def post(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        form = ClusterSchoolsForm(request.POST, schools=current_schools(group=request.site))
+        if form.is_valid():
+            try:
+                change = cluster_set_schools(
+                    cluster=cluster, schools=form.cleaned_data["schools"], actor=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _schools_message(change.added, change.removed, cluster))
+                return redirect("institutions:cluster", cluster_id=cluster.pk)
+        return _cluster_page(request, cluster, schools_form=form)
+
+
+class ClusterDeleteView(GroupAdminView):
+    template_name = "institutions/cluster_delete.html"
+
+    def get(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        return render(request, self.template_name, {"cluster": cluster})
+
+    def post(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
+        cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
+        name = cluster.name
+        cluster_delete(cluster=cluster, actor=request.user)
+        messages.success(request, f"Cluster “{name}” deleted. Its schools are unchanged.")
+        return redirect("institutions:clusters")
