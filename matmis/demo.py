@@ -1,32 +1,48 @@
 """Demo data: deterministic, idempotent, and only for development.
 
-A trust and a local authority with their schools as sites, a platform support admin, and
-staff who can sign in at each. Later capabilities extend ``seed_demo``.
+The demo is a generated national register (``bench.register``, profile ``demo``: about
+4,000 establishments around the local authority Northshire and the Oak Ridge Trust),
+imported by the register importer exactly as a real export would be, plus a platform
+support admin and staff who can sign in at the trust, the local authority and one school.
+Later capabilities extend ``seed_demo``.
 """
 
+import io
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from accounts.services import staff_profile_ensure, user_ensure
-from institutions.models import Institution, InstitutionKind, Status
-from institutions.services import institution_ensure, membership_ensure
+from bench.register import (
+    DEMO_ESTABLISHMENTS,
+    DEMO_HEAD_SCHOOL,
+    DEMO_LA_CODE,
+    DEMO_TRUST_CODE,
+    REGISTER_DATE,
+    write_register,
+)
+from institutions.models import GroupMembership, Institution, InstitutionKind, Status
+from institutions.register_import import register_import
+from institutions.selectors import current_schools
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
+DEMO_SEED = 2026
 
-TRUST = ("Oak Ridge Trust", "oak-ridge-trust")
-LOCAL_AUTHORITY = ("Northshire County Council", "northshire")
-TRUST_SCHOOLS = [
-    ("Oak Ridge Primary School", "oak-ridge-primary"),
-    ("St Mary’s Church of England Primary School", "st-marys-primary"),
-    ("Hollins Park Academy", "hollins-park-academy"),
-    ("Westbrook Secondary School", "westbrook-secondary"),
-]
-LA_SCHOOLS = [
-    ("Northshire Nursery School", "northshire-nursery"),
-    ("Fenwick Community Primary School", "fenwick-primary"),
-    ("Ashdown Infant School", "ashdown-infants"),
-]
+# The sites of the demo before it was a generated register (slug, kind), kept by databases
+# seeded then: their groups are adopted by the register's, their schools retired.
+_EARLIER_GROUPS = {
+    "oak-ridge-trust": (InstitutionKind.TRUST, DEMO_TRUST_CODE),
+    "northshire": (InstitutionKind.LOCAL_AUTHORITY, DEMO_LA_CODE),
+}
+_EARLIER_SCHOOLS = (
+    "oak-ridge-primary",
+    "st-marys-primary",
+    "hollins-park-academy",
+    "westbrook-secondary",
+    "northshire-nursery",
+    "fenwick-primary",
+    "ashdown-infants",
+)
 
 
 @dataclass(frozen=True)
@@ -36,22 +52,25 @@ class DemoLogin:
     role: str
 
 
+def demo_register() -> io.BytesIO:
+    """The demo's register export (cp1252, like a real download), in memory."""
+    stream = io.BytesIO()
+    write_register(stream, establishments=DEMO_ESTABLISHMENTS, seed=DEMO_SEED, profile="demo")
+    stream.seek(0)
+    return stream
+
+
 @transaction.atomic
 def seed_demo() -> list[DemoLogin]:
     """Create or refresh the demo; returns the sign-in details to show a person."""
-    trust = institution_ensure(kind=InstitutionKind.TRUST, name=TRUST[0], slug=TRUST[1])
-    la = institution_ensure(
-        kind=InstitutionKind.LOCAL_AUTHORITY, name=LOCAL_AUTHORITY[0], slug=LOCAL_AUTHORITY[1]
-    )
-    schools = []
-    for name, slug in TRUST_SCHOOLS + LA_SCHOOLS:
-        school = institution_ensure(
-            kind=InstitutionKind.SCHOOL, name=name, slug=slug, status=Status.OPEN
-        )
-        membership_ensure(group=la, school=school)
-        if (name, slug) in TRUST_SCHOOLS:
-            membership_ensure(group=trust, school=school)
-        schools.append(school)
+    _adopt_earlier_demo()
+    result = register_import(stream=demo_register(), today=REGISTER_DATE)
+    if result.rejected:
+        raise RuntimeError(f"The demo register has rejected records: {result.rejected[:3]}")
+
+    trust = Institution.objects.get(kind=InstitutionKind.TRUST, group_code=DEMO_TRUST_CODE)
+    la = Institution.objects.get(kind=InstitutionKind.LOCAL_AUTHORITY, group_code=DEMO_LA_CODE)
+    school = current_schools(group=trust).get(name=DEMO_HEAD_SCHOOL)
 
     user_ensure(
         email="support@matmis.test",
@@ -73,6 +92,22 @@ def seed_demo() -> list[DemoLogin]:
     head = user_ensure(
         email="head@oak-ridge-primary.test", full_name="Helen Marsh", password=DEMO_PASSWORD
     )
-    staff_profile_ensure(site=schools[0], user=head, job_title="Head Teacher")
-    logins.append(DemoLogin(schools[0], head.email, "Head Teacher"))
+    staff_profile_ensure(site=school, user=head, job_title="Head Teacher")
+    logins.append(DemoLogin(school, head.email, "Head Teacher"))
     return logins
+
+
+def _adopt_earlier_demo() -> None:
+    """A database seeded by the earlier, hand-made demo keeps its trust and local authority
+    hosts (the import takes them over by code) and its hand-made schools leave the groups.
+    Does nothing on any other database."""
+    for slug, (kind, code) in _EARLIER_GROUPS.items():
+        if not Institution.objects.filter(kind=kind, group_code=code).exists():
+            Institution.objects.filter(slug=slug, kind=kind, group_code="").update(group_code=code)
+    earlier = Institution.objects.filter(
+        slug__in=_EARLIER_SCHOOLS, kind=InstitutionKind.SCHOOL, urn__isnull=True
+    ).exclude(status=Status.CLOSED)
+    GroupMembership.objects.filter(school__in=earlier, left_on__isnull=True).update(
+        left_on=REGISTER_DATE
+    )
+    earlier.update(status=Status.CLOSED)

@@ -2,15 +2,21 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import StaffProfile, User
+from bench.register import DEMO_ESTABLISHMENTS
 from institutions.models import GroupMembership, Institution
+from institutions.selectors import current_schools
 
 pytestmark = pytest.mark.django_db
 
 
 def snapshot():
     return (
-        sorted(Institution.objects.values_list("slug", "kind", "name")),
-        sorted(GroupMembership.objects.values_list("group__slug", "school__slug", "left_on")),
+        sorted(Institution.objects.values_list("slug", "kind", "name", "urn", "updated_at")),
+        sorted(
+            GroupMembership.objects.values_list(
+                "group__slug", "school__slug", "joined_on", "left_on"
+            )
+        ),
         sorted(User.objects.values_list("email", "is_staff")),
         sorted(StaffProfile.objects.values_list("user__email", "site__slug")),
     )
@@ -22,23 +28,38 @@ def test_demo_seed_is_idempotent_and_deterministic(capsys):
     call_command("seed_demo")
     assert snapshot() == first
     institutions, memberships, users, profiles = first
-    assert ("head@oak-ridge-primary.test", "oak-ridge-primary") in profiles
-    kinds = {kind for _, kind, _ in institutions}
-    assert kinds == {"school", "trust", "la"}
-    assert ("oak-ridge-trust", "oak-ridge-primary", None) in memberships
+    assert Institution.objects.filter(kind="school").count() == DEMO_ESTABLISHMENTS
+    assert {kind for _, kind, *_ in institutions} == {"school", "trust", "la"}
+    assert ("head@oak-ridge-primary.test", "oak-ridge-primary-school") in profiles
+    assert ("trust.admin@oak-ridge.test", "oak-ridge-trust") in profiles
+    assert ("data.lead@northshire.test", "northshire") in profiles
+    current = {(group, school) for group, school, _, left_on in memberships if left_on is None}
+    assert ("oak-ridge-trust", "oak-ridge-primary-school") in current
+    assert ("northshire", "oak-ridge-primary-school") in current
     assert ("support@matmis.test", True) in users
     assert "Password for every demo account" in capsys.readouterr().out
+
+
+def test_demo_groups_have_their_schools():
+    call_command("seed_demo")
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    la = Institution.objects.get(slug="northshire")
+    assert (trust.name, trust.group_code) == ("Oak Ridge Trust", "9001")
+    assert la.name == "Northshire"
+    assert current_schools(group=trust).count() == 40
+    assert current_schools(group=la).count() == 300
 
 
 def test_demo_accounts_can_sign_in_where_they_work(site_client):
     from matmis.demo import DEMO_PASSWORD
 
     call_command("seed_demo")
-    trust = Institution.objects.get(slug="oak-ridge-trust")
-    client = site_client(trust)
-    response = client.post(
-        "/accounts/sign-in/",
-        {"username": "trust.admin@oak-ridge.test", "password": DEMO_PASSWORD},
-    )
-    assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    for slug, email in (
+        ("oak-ridge-trust", "trust.admin@oak-ridge.test"),
+        ("northshire", "data.lead@northshire.test"),
+        ("oak-ridge-primary-school", "head@oak-ridge-primary.test"),
+    ):
+        client = site_client(Institution.objects.get(slug=slug))
+        response = client.post("/accounts/sign-in/", {"username": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, slug
+        assert client.get("/").status_code == 200, slug

@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from bench.register import DEMO_ESTABLISHMENTS
 from matmis.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo trust, local authority, schools and staff (idempotent)."
+    help = (
+        "Import the demo register (generated: Northshire, the Oak Ridge Trust and their "
+        "neighbours) and create the demo staff (idempotent)."
+    )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -13,9 +17,16 @@ class Command(BaseCommand):
         logins = seed_demo()
         base = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}"
         port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
-        self.stdout.write(f"  All sites:        {base}{port}/")
-        for login in logins:
-            self.stdout.write(f"  {login.role + ':':<17} {login.site.url}  {login.email}")
-        self.stdout.write(f"  Platform support: {base}{port}/support/  support@matmis.test")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data is ready: a generated register of {DEMO_ESTABLISHMENTS:,} "
+                "establishments, imported."
+            )
+        )
+        rows = [("All sites", f"{base}{port}/")]
+        rows += [(login.role, f"{login.site.url}  {login.email}") for login in logins]
+        rows.append(("Platform support", f"{base}{port}/support/  support@matmis.test"))
+        width = max(len(label) for label, _ in rows) + 1
+        for label, text in rows:
+            self.stdout.write(f"  {label + ':':<{width}} {text}")
         self.stdout.write(f"  Password for every demo account: {DEMO_PASSWORD}")

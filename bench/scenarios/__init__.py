@@ -1,0 +1,14 @@
+"""Every scenario ``bench/run`` runs, in this order. To add one, write a module here with a
+function decorated by ``bench.harness.scenario`` and list it below (see bench/README.md).
+
+Scenarios may rely on what an earlier one left in the bench database (the imported
+register), but must also work alone: ``bench/run typo_search``.
+"""
+
+from .gias_import import gias_import_vs_copy
+from .typo_search import typo_search
+
+SCENARIOS = [
+    gias_import_vs_copy,
+    typo_search,
+]
