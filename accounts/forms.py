@@ -1,8 +1,18 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import NON_FIELD_ERRORS
+
+from institutions.models import Institution
+
+from .models import AuditAction
+from .sign_in import SignInRefusal, password_reset_recipients
+from .two_factor import is_authenticator_code, is_backup_code, normalise_code
 
 
 class SignInForm(AuthenticationForm):
+    """Email and password. ``refusal``: sign-in is paused (throttling), decided by the view
+    before the form runs, so a paused account's password is never even checked."""
+
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
@@ -13,3 +23,130 @@ class SignInForm(AuthenticationForm):
         ),
         "inactive": "This account is switched off. Ask your administrator.",
     }
+
+    def __init__(self, request=None, *args, refusal: SignInRefusal | None = None, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.refusal = refusal
+
+    def clean(self):
+        if self.refusal is not None:
+            raise forms.ValidationError(self.refusal.message, code="paused")
+        return super().clean()
+
+    @property
+    def failed_credentials(self) -> bool:
+        return self.has_error(NON_FIELD_ERRORS, "invalid_login") or self.has_error(
+            NON_FIELD_ERRORS, "inactive"
+        )
+
+
+class SignInCodeForm(forms.Form):
+    """The second step: a code from the authenticator app, or a backup code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+    )
+
+    def clean_code(self):
+        code = normalise_code(self.cleaned_data["code"])
+        if not (is_authenticator_code(code) or is_backup_code(code)):
+            raise forms.ValidationError(
+                "Enter the 6-digit code from your authenticator app, or a backup code like "
+                "abcd-efgh."
+            )
+        return code
+
+
+class TwoFactorConfirmForm(forms.Form):
+    """Setting up: the code the app shows, proving it holds the secret."""
+
+    code = forms.CharField(
+        label="Code from the app",
+        max_length=10,
+        error_messages={"required": "Enter the 6-digit code your app shows."},
+    )
+
+    def clean_code(self):
+        code = normalise_code(self.cleaned_data["code"])
+        if not is_authenticator_code(code):
+            raise forms.ValidationError("Enter the 6 digits your app shows, like 123456.")
+        return code
+
+
+class TwoFactorRemoveForm(SignInCodeForm):
+    pass
+
+
+class SecurityPolicyForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        required=False, label="Require two-factor sign-in for all staff"
+    )
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """Sends a link only to someone who works at this site (see
+    ``accounts.sign_in.password_reset_recipients``); the page says the same either way."""
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@school.org.uk.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(self, *args, site: Institution | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site = site
+
+    def get_users(self, email):
+        return password_reset_recipients(email=email, site=self.site)
+
+
+class NewPasswordForm(SetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "New password"
+        self.fields["new_password2"].label = "Type the new password again"
+        self.fields["new_password1"].help_text = ""
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters, from the query string. Every field is optional."""
+
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "All actions"), *AuditAction.choices]
+    )
+    person = forms.CharField(label="Email contains", required=False, max_length=254)
+    date_from = forms.DateField(
+        label="From",
+        required=False,
+        error_messages={"invalid": "Enter the start date as a real date."},
+    )
+    date_to = forms.DateField(
+        label="To", required=False, error_messages={"invalid": "Enter the end date as a real date."}
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date must be the same as or after the start date.")
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, ready for ``accounts.selectors.audit_events``."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+        return {
+            "action": data.get("action") or None,
+            "person": (data.get("person") or "").strip() or None,
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }

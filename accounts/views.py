@@ -1,13 +1,532 @@
-from django.contrib.auth import views as auth_views
+"""Signing in and out, two-factor sign-in, the site's security settings, password reset."""
 
-from .forms import SignInForm
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.timesince import timeuntil
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as otp_login
+
+from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+
+from .audit import actor_from_request, client_ip
+from .forms import (
+    NewPasswordForm,
+    PasswordResetRequestForm,
+    SecurityPolicyForm,
+    SignInCodeForm,
+    SignInForm,
+    TwoFactorConfirmForm,
+    TwoFactorRemoveForm,
+)
+from .permissions import USER_DETAILS, Access, request_may_access_site
+from .sign_in import (
+    PENDING_SIGN_IN_KEY,
+    PENDING_SIGN_IN_LIFETIME,
+    FailureReason,
+    SecondFactor,
+    SignInAttempt,
+    password_reset_recipients,
+    pending_sign_in_clear,
+    pending_sign_in_get,
+    pending_sign_in_start,
+    sign_in_failure_record,
+    sign_in_record,
+    sign_in_refusal,
+    sign_out_record,
+)
+from .two_factor import (
+    BACKUP_CODE_COUNT,
+    ENROLMENT_KEY_SESSION,
+    FRESH_BACKUP_CODES_SESSION,
+    TwoFactorRefused,
+    authenticator_for,
+    backup_code_count_warning,
+    backup_codes_left,
+    backup_codes_regenerate,
+    enrolment_config_url,
+    enrolment_key,
+    enrolment_key_peek,
+    format_backup_code,
+    qr_code_svg,
+    secret_for_display,
+    security_policy_for,
+    security_policy_update,
+    session_is_verified,
+    site_requires_two_factor,
+    sites_requiring_two_factor_of,
+    staff_two_factor_counts,
+    two_factor_enrol,
+    two_factor_remove,
+    two_factor_verify,
+    user_has_two_factor,
+)
+
+SIGN_IN_BACKEND = "accounts.backends.SiteStaffBackend"
+
+
+def _attempt(request) -> SignInAttempt:
+    return SignInAttempt(user=None, site=request.site, ip_address=client_ip(request))
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Sign in, step 1: email and password ------------------------------------------------
 
 
 class SignInView(auth_views.LoginView):
+    """Email and password. With two-factor sign-in set up, nobody is signed in yet: the
+    person goes on to the code step (``SignInCodeView``)."""
+
     template_name = "accounts/sign_in.html"
     form_class = SignInForm
     redirect_authenticated_user = True
 
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.request.method == "POST":
+            kwargs["refusal"] = sign_in_refusal(
+                email=self.request.POST.get("username", ""),
+                ip_address=client_ip(self.request),
+            )
+        return kwargs
+
+    def form_invalid(self, form):
+        if form.failed_credentials:
+            sign_in_failure_record(
+                email=form.data.get("username", ""),
+                actor=_attempt(self.request),
+                reason=FailureReason.CREDENTIALS,
+            )
+        status = 429 if form.refusal is not None else 200
+        return self.render_to_response(self.get_context_data(form=form), status=status)
+
+    def form_valid(self, form):
+        request = self.request
+        user = form.get_user()
+        if user_has_two_factor(user=user):
+            pending_sign_in_start(request, user=user, next_url=self.get_redirect_url())
+            return redirect("accounts:sign-in-code")
+        auth_login(request, user)
+        sign_in_record(actor=actor_from_request(request), second_factor=SecondFactor.NONE)
+        if site_requires_two_factor(site=request.site):
+            messages.info(
+                request,
+                f"{request.site.name} requires two-factor sign-in. Set it up now to continue.",
+            )
+            return redirect("accounts:two-factor")
+        return HttpResponseRedirect(self.get_success_url())
+
+
+# --- Sign in, step 2: the code -----------------------------------------------------------
+
+
+@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+class SignInCodeView(View):
+    template_name = "accounts/sign_in_code.html"
+
+    def _render(self, request, form, pending, status=200):
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "pending": pending,
+                "lifetime_minutes": int(PENDING_SIGN_IN_LIFETIME.total_seconds() // 60),
+            },
+            status=status,
+        )
+
+    def _start_again(self, request, *, had_pending: bool):
+        if had_pending:
+            minutes = int(PENDING_SIGN_IN_LIFETIME.total_seconds() // 60)
+            messages.warning(
+                request,
+                f"Your sign-in timed out: the code must be entered within {minutes} minutes "
+                "of your password. Sign in again.",
+            )
+        return redirect("accounts:sign-in")
+
+    def get(self, request):
+        had_pending = PENDING_SIGN_IN_KEY in request.session
+        pending = pending_sign_in_get(request)
+        if pending is None:
+            return self._start_again(request, had_pending=had_pending)
+        return self._render(request, SignInCodeForm(), pending)
+
+    def post(self, request):
+        had_pending = PENDING_SIGN_IN_KEY in request.session
+        pending = pending_sign_in_get(request)
+        if pending is None:
+            return self._start_again(request, had_pending=had_pending)
+        user = pending.user
+        refusal = sign_in_refusal(email=user.email, ip_address=client_ip(request))
+        if refusal is not None:
+            pending_sign_in_clear(request)
+            messages.error(request, refusal.message)
+            return redirect("accounts:sign-in")
+
+        form = SignInCodeForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form, pending)
+        verification = two_factor_verify(user=user, code=form.cleaned_data["code"])
+        if verification.throttled:
+            form.add_error(
+                "code",
+                "Too many wrong codes in a row. Wait a few seconds, then enter the code your "
+                "app shows now.",
+            )
+            return self._render(request, form, pending)
+        if not verification.ok:
+            sign_in_failure_record(
+                email=user.email, actor=_attempt(request), reason=FailureReason.WRONG_CODE
+            )
+            form.add_error(
+                "code",
+                "That code is not right. Enter the code your app shows now, or one of your "
+                "backup codes.",
+            )
+            return self._render(request, form, pending)
+
+        pending_sign_in_clear(request)
+        auth_login(request, user, backend=SIGN_IN_BACKEND)
+        otp_login(request, verification.device)
+        sign_in_record(
+            actor=actor_from_request(request),
+            second_factor=(
+                SecondFactor.BACKUP_CODE
+                if verification.used_backup_code
+                else SecondFactor.AUTHENTICATOR
+            ),
+        )
+        if verification.used_backup_code:
+            messages.warning(request, backup_code_count_warning(backup_codes_left(user=user)))
+        return HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
 
 class SignOutView(auth_views.LogoutView):
-    pass
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            sign_out_record(actor=actor_from_request(request))
+        return super().post(request, *args, **kwargs)
+
+
+# --- Two-factor sign-in: set up, backup codes, turn off --------------------------------------
+
+
+class TwoFactorMixin(SiteStaffRequiredMixin):
+    """Pages that manage the signed-in person's own two-factor sign-in.
+
+    Someone who has it set up must have used it in this session to manage it, whatever the
+    site-wide gate last concluded."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if (
+            request.user.is_authenticated
+            and request_may_access_site(request)
+            and not session_is_verified(request)
+            and user_has_two_factor(user=request.user)
+        ):
+            auth_logout(request)
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+
+@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+class TwoFactorView(TwoFactorMixin, View):
+    """/accounts/two-factor/: set it up (QR code, secret, confirm with a code) or, once set
+    up, see its state and manage it."""
+
+    two_factor_setup_page = True
+
+    def get(self, request):
+        device = authenticator_for(user=request.user)
+        if device is not None:
+            return self._render_status(request, device)
+        return self._render_setup(request, TwoFactorConfirmForm())
+
+    def post(self, request):
+        if user_has_two_factor(user=request.user):
+            return redirect("accounts:two-factor")
+        key = enrolment_key_peek(request)
+        if key is None:
+            messages.warning(request, "Scan the QR code below, then enter the code again.")
+            return redirect("accounts:two-factor")
+        form = TwoFactorConfirmForm(request.POST)
+        if form.is_valid():
+            try:
+                enrolment = two_factor_enrol(
+                    user=request.user,
+                    key_hex=key,
+                    code=form.cleaned_data["code"],
+                    actor=actor_from_request(request),
+                )
+            except TwoFactorRefused as refusal:
+                form.add_error("code", str(refusal))
+            else:
+                request.session.pop(ENROLMENT_KEY_SESSION, None)
+                otp_login(request, enrolment.device)
+                request.session[FRESH_BACKUP_CODES_SESSION] = enrolment.backup_codes
+                messages.success(
+                    request,
+                    "Two-factor sign-in is set up. From now on you will be asked for a code "
+                    "from your app each time you sign in.",
+                )
+                return redirect("accounts:two-factor-backup-codes")
+        return self._render_setup(request, form, status=200)
+
+    def _render_setup(self, request, form, status=200):
+        key = enrolment_key(request)
+        return _no_store(
+            render(
+                request,
+                "accounts/two_factor_setup.html",
+                {
+                    "form": form,
+                    "secret": secret_for_display(key),
+                    "required_here": site_requires_two_factor(site=request.site),
+                },
+                status=status,
+            )
+        )
+
+    def _render_status(self, request, device):
+        requiring = sites_requiring_two_factor_of(user=request.user)
+        return render(
+            request,
+            "accounts/two_factor_status.html",
+            {
+                "device": device,
+                "backup_codes_left": backup_codes_left(user=request.user),
+                "backup_code_count": BACKUP_CODE_COUNT,
+                "requiring_sites": requiring,
+            },
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class TwoFactorQrCodeView(TwoFactorMixin, View):
+    """The QR code of the secret being set up, as SVG, for its own person only."""
+
+    two_factor_setup_page = True
+
+    def get(self, request):
+        key = enrolment_key_peek(request)
+        if key is None or user_has_two_factor(user=request.user):
+            raise Http404
+        svg = qr_code_svg(
+            content=enrolment_config_url(user=request.user, key_hex=key),
+            title="QR code to scan with your authenticator app",
+        )
+        return _no_store(HttpResponse(svg, content_type="image/svg+xml"))
+
+
+@method_decorator(never_cache, name="dispatch")
+class BackupCodesView(TwoFactorMixin, View):
+    """Fresh backup codes are shown once, straight after they are made; POST makes new ones."""
+
+    def get(self, request):
+        if not user_has_two_factor(user=request.user):
+            return redirect("accounts:two-factor")
+        codes = request.session.pop(FRESH_BACKUP_CODES_SESSION, None)
+        return _no_store(
+            render(
+                request,
+                "accounts/two_factor_backup_codes.html",
+                {
+                    "codes": [format_backup_code(code) for code in codes or []],
+                    "backup_codes_left": backup_codes_left(user=request.user),
+                    "backup_code_count": BACKUP_CODE_COUNT,
+                },
+            )
+        )
+
+    def post(self, request):
+        try:
+            codes = backup_codes_regenerate(user=request.user, actor=actor_from_request(request))
+        except TwoFactorRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("accounts:two-factor")
+        request.session[FRESH_BACKUP_CODES_SESSION] = codes
+        messages.success(
+            request, "You have new backup codes. Your old backup codes no longer work."
+        )
+        return redirect("accounts:two-factor-backup-codes")
+
+
+@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+class TwoFactorRemoveView(TwoFactorMixin, View):
+    template_name = "accounts/two_factor_remove.html"
+
+    def _render(self, request, form, status=200):
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "requiring_sites": sites_requiring_two_factor_of(user=request.user)},
+            status=status,
+        )
+
+    def get(self, request):
+        if not user_has_two_factor(user=request.user):
+            return redirect("accounts:two-factor")
+        return self._render(request, TwoFactorRemoveForm())
+
+    def post(self, request):
+        if not user_has_two_factor(user=request.user):
+            return redirect("accounts:two-factor")
+        form = TwoFactorRemoveForm(request.POST)
+        if form.is_valid():
+            try:
+                two_factor_remove(
+                    user=request.user,
+                    code=form.cleaned_data["code"],
+                    actor=actor_from_request(request),
+                )
+            except TwoFactorRefused as refusal:
+                form.add_error("code", str(refusal))
+            else:
+                request.session.pop(DEVICE_ID_SESSION_KEY, None)
+                messages.success(
+                    request,
+                    "Two-factor sign-in is off. You will sign in with your password only.",
+                )
+                return redirect("accounts:two-factor")
+        return self._render(request, form, status=400)
+
+
+# --- The site's security settings ------------------------------------------------------------
+
+
+class SecurityPolicyView(SitePermissionRequiredMixin, View):
+    """/accounts/security/: whether this site requires two-factor sign-in of all staff."""
+
+    permission_required = (USER_DETAILS, Access.ADMINISTER)
+    template_name = "accounts/security.html"
+
+    def _render(self, request, form, status=200):
+        using, total = staff_two_factor_counts(site=request.site)
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "policy": security_policy_for(site=request.site),
+                "staff_using": using,
+                "staff_total": total,
+                "you_use_it": user_has_two_factor(user=request.user),
+            },
+            status=status,
+        )
+
+    def get(self, request):
+        policy = security_policy_for(site=request.site)
+        form = SecurityPolicyForm(initial={"require_two_factor": policy.require_two_factor})
+        return self._render(request, form)
+
+    def post(self, request):
+        form = SecurityPolicyForm(request.POST)
+        if form.is_valid():
+            required = form.cleaned_data["require_two_factor"]
+            try:
+                security_policy_update(
+                    site=request.site,
+                    require_two_factor=required,
+                    actor=actor_from_request(request),
+                )
+            except TwoFactorRefused as refusal:
+                form.add_error("require_two_factor", str(refusal))
+            else:
+                if required:
+                    messages.success(
+                        request,
+                        f"Two-factor sign-in is now required at {request.site.name}. Staff "
+                        "who have not set it up will be asked to before they can continue.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Two-factor sign-in is now optional at {request.site.name}.",
+                    )
+                return redirect("accounts:security")
+        return self._render(request, form, status=400)
+
+
+# --- Password reset --------------------------------------------------------------------------
+
+
+def _base_url(site) -> str:
+    """This site's address, from settings rather than the request's Host header."""
+    if site is not None:
+        return site.url.rstrip("/")
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
+    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{port}"
+
+
+def _reset_link_lifetime() -> str:
+    now = timezone.now()
+    return timeuntil(now + datetime.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), now)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a link. The next page says the same whether or not a link was sent."""
+
+    template_name = "registration/password_reset_form.html"
+    form_class = PasswordResetRequestForm
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["site"] = self.request.site
+        return kwargs
+
+    def form_valid(self, form):
+        self.extra_email_context = {
+            "site": self.request.site,
+            "site_name": self.request.site.name if self.request.site else "matmis",
+            "base_url": _base_url(self.request.site),
+            "valid_for": _reset_link_lifetime(),
+        }
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The emailed link. Works once, for a person who still works at this site; never signs
+    anyone in (two-factor sign-in still applies at the next sign-in)."""
+
+    template_name = "registration/password_reset_confirm.html"
+    form_class = NewPasswordForm
+    success_url = reverse_lazy("accounts:password-reset-complete")
+    post_reset_login = False
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        if user is None:
+            return None
+        recipients = password_reset_recipients(email=user.email, site=self.request.site)
+        return user if recipients.filter(pk=user.pk).exists() else None
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"

@@ -1,10 +1,11 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.mixins import AccessMixin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.generic import TemplateView
 
 from accounts.permissions import Access, request_has_permission, request_may_access_site
@@ -12,17 +13,30 @@ from institutions.selectors import current_groups, current_schools, site_directo
 
 
 class SiteStaffRequiredMixin(AccessMixin):
-    """Every page of a site: signed in there, with access to that site.
+    """Every page of a site: signed in there, with access to that site, and past two-factor
+    sign-in where it applies (``accounts.two_factor.two_factor_gate``).
 
     Anonymous visitors go to the sign-in page; a signed-in user without access gets the
-    same 404 as a page that does not exist.
+    same 404 as a page that does not exist. A session that owes a second factor is not
+    signed in at all; at a site that requires two-factor sign-in, someone without it is
+    sent to set it up, the only pages (``two_factor_setup_page = True``) they may use.
     """
 
+    two_factor_setup_page = False
+
     def dispatch(self, request, *args, **kwargs):
+        from accounts.two_factor import Gate, two_factor_gate
+
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not request_may_access_site(request):
             return render(request, "404.html", status=404)
+        gate = two_factor_gate(request)
+        if gate is Gate.SIGN_IN_AGAIN:
+            logout(request)
+            return self.handle_no_permission()
+        if gate is Gate.ENROL and not self.two_factor_setup_page:
+            return redirect("accounts:two-factor")
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -1,0 +1,42 @@
+"""The audit trail of the current site: who did what, when, from where."""
+
+from django.core.paginator import Paginator
+from django.views.generic import TemplateView
+
+from matmis.views import SitePermissionRequiredMixin
+
+from .forms import AuditFilterForm
+from .permissions import USER_DETAILS, Access
+from .selectors import audit_events
+
+AUDIT_PAGE_SIZE = 50
+
+
+class AuditEventListView(SitePermissionRequiredMixin, TemplateView):
+    """/audit/: this site's events, newest first, filtered by the query string."""
+
+    permission_required = (USER_DETAILS, Access.VIEW)
+    template_name = "accounts/audit.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        request = self.request
+        form = AuditFilterForm(request.GET or None)
+        filters = form.filters()
+        paginator = Paginator(audit_events(site=request.site, **filters), AUDIT_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            {
+                "form": form,
+                "page": page,
+                "events": page.object_list,
+                "page_range": paginator.get_elided_page_range(
+                    page.number, on_each_side=1, on_ends=1
+                ),
+                "query": query.urlencode(),
+                "filtered": any(value for value in filters.values()),
+            }
+        )
+        return context
