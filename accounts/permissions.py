@@ -183,7 +183,10 @@ def request_may_access_site(request: HttpRequest) -> bool:
     """``may_access_site`` for the request's user and site, asked once per request."""
     cached = getattr(request, _SITE_ACCESS_CACHE, None)
     if cached is None:
-        cached = may_access_site(user=request.user, site=request.site)
+        # A live hop (checked by HopMiddleware) admits the user to this school site.
+        cached = getattr(request, "hop_group", None) is not None or may_access_site(
+            user=request.user, site=request.site
+        )
         setattr(request, _SITE_ACCESS_CACHE, cached)
     return cached
 
@@ -192,4 +195,10 @@ def request_has_permission(request: HttpRequest, code: str, access: Access) -> b
     """``has_permission`` for the request, on top of site access."""
     if request.site is None or not request_may_access_site(request):
         return False
-    return has_permission(user=request.user, site=request.site, code=code, access=access)
+    return has_permission(
+        user=request.user,
+        site=request.site,
+        code=code,
+        access=access,
+        via_group=getattr(request, "hop_group", None),
+    )

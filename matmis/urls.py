@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff_urls")),
     path("audit/", include("accounts.audit_urls")),
+    path("institutions/", include("institutions.urls")),
+    path("", include("accounts.hop_urls")),
     path("api/v1/", include("matmis.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

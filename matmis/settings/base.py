@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.HopMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -178,6 +179,10 @@ STORAGES = {
     },
 }
 
+# Uploaded files (the register imports), never served to browsers. With more than one node,
+# point MEDIA_ROOT at shared storage (or STORAGES["default"] at an object store).
+MEDIA_ROOT = Path(env("MEDIA_ROOT")) if env("MEDIA_ROOT") else BASE_DIR / ".data" / "media"
+
 # --- Sessions, cookies and transport security ---------------------------------------------
 # Cookies carry no Domain attribute, so each site host keeps its own session and CSRF
 # cookie; the tenancy middleware also refuses a session bound to another site.
@@ -210,7 +215,8 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # The Log in to MIS form posts from a group site to a school site's host.
+    "form-action": [CSP.SELF, f"{SITE_SCHEME}://*.{BASE_DOMAIN}:*"],
     "frame-ancestors": [CSP.NONE],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -1,0 +1,229 @@
+"""Log in to MIS: a group user's hop from the group site into one school site.
+
+Allowed only when all hold (DESIGN.md, "Log in to MIS"):
+- the group session has passed two-factor sign-in;
+- the user holds ``Login to MIS: Associated institutions`` at the group site;
+- the school is among the user's effective associations;
+- the school is a current member school of the group;
+- the group's approved agreement with the school is at level 3.
+
+The group site issues a single-use, 60-second random token bound to user, group, school
+and the group session (only its hash is stored). The school host redeems it by POST, checks
+everything again, and starts a fresh session there marked as a hop. That session carries
+the group session's two-factor verification, shows a banner naming the group, and ends
+when the group session ends.
+"""
+
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from institutions.models import Institution
+from institutions.selectors import current_schools
+from sharing.access import group_may_take_group_actions
+from sharing.models import AccessLevel
+
+from .audit import Actor, audit_record
+from .models import AuditAction, HopToken, User
+from .permissions import LOGIN_TO_MIS, Access, has_permission
+from .selectors import staff_profile_for
+
+HOP_TOKEN_LIFETIME = datetime.timedelta(seconds=60)
+# On the school host: which group session this hop hangs from.
+HOP_SESSION_KEY = "_matmis_hop"
+
+
+class HopRefused(Exception):
+    """The hop is not allowed; ``str(exc)`` says why in plain words."""
+
+
+@dataclass(frozen=True)
+class HopBanner:
+    group_name: str
+    return_url: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hop_targets(*, user: User, group: Institution) -> QuerySet[Institution]:
+    """The schools ``user`` may hop into from ``group`` (for the Log in to MIS list)."""
+    from .selectors import effective_schools
+
+    profile = staff_profile_for(site=group, user=user)
+    if profile is None or not has_permission(
+        user=user, site=group, code=LOGIN_TO_MIS, access=Access.ADMINISTER
+    ):
+        return Institution.objects.none()
+    return (
+        effective_schools(group=group, profile=profile)
+        .filter(
+            agreements_as_school__group=group,
+            agreements_as_school__level__gte=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
+        )
+        .order_by("name")
+    )
+
+
+def hop_check(
+    *, user: User, group: Institution, school: Institution, session_verified: bool
+) -> None:
+    """Raise HopRefused, naming the first condition that fails."""
+    from .selectors import effective_schools
+
+    if not session_verified:
+        raise HopRefused(
+            "Logging in to a school's MIS needs two-factor sign-in. Set it up, sign in "
+            "again with your code, then try again."
+        )
+    profile = staff_profile_for(site=group, user=user)
+    if profile is None or not has_permission(
+        user=user, site=group, code=LOGIN_TO_MIS, access=Access.ADMINISTER
+    ):
+        raise HopRefused(
+            "You need the permission “Login to MIS: Associated institutions” to log in to "
+            "a school's MIS."
+        )
+    if not current_schools(group=group).filter(pk=school.pk).exists():
+        raise HopRefused(f"{school.name} is not one of {group.name}'s current schools.")
+    if not effective_schools(group=group, profile=profile).filter(pk=school.pk).exists():
+        raise HopRefused(f"You are not associated with {school.name}.")
+    if not group_may_take_group_actions(group=group, school=school):
+        raise HopRefused(
+            f"{school.name} has not agreed to “{AccessLevel.DFE_MIS_AND_GROUP_ACTIONS.label}”, "
+            "which logging in to its MIS needs."
+        )
+
+
+@transaction.atomic
+def hop_token_issue(
+    *,
+    actor: Actor,
+    group: Institution,
+    school: Institution,
+    group_session_key: str,
+    session_verified: bool,
+) -> str:
+    """A single-use token for ``actor.user`` to enter ``school`` from ``group``."""
+    hop_check(user=actor.user, group=group, school=school, session_verified=session_verified)
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    HopToken.objects.create(
+        token_hash=_hash(token),
+        user=actor.user,
+        group=group,
+        school=school,
+        group_session_key=group_session_key,
+        created_at=now,
+        expires_at=now + HOP_TOKEN_LIFETIME,
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class GroupSession:
+    key: str
+    expires_at: datetime.datetime
+    device_id: str | None
+
+
+def group_session_alive(*, key: str, user: User) -> GroupSession | None:
+    """The group session ``key`` if it still exists, unexpired, signed in as ``user``."""
+    store = SessionStore(session_key=key)
+    if not store.exists(key):
+        return None
+    data = store.load()
+    if str(data.get("_auth_user_id")) != str(user.pk):
+        return None
+    return GroupSession(
+        key=key, expires_at=store.get_expiry_date(), device_id=data.get(DEVICE_ID_SESSION_KEY)
+    )
+
+
+INVALID_LINK_MESSAGE = "This Log in to MIS link is not valid. Start again from your group's site."
+
+
+def _spend_token(*, token: str, school: Institution) -> HopToken:
+    """Mark the token used, in its own committed transaction: a token is spent by its
+    first redemption, whether or not the hop then goes ahead."""
+    with transaction.atomic():
+        hop = (
+            HopToken.objects.select_for_update()
+            .select_related("user", "group", "school")
+            .filter(token_hash=_hash(token or ""))
+            .first()
+        )
+        if hop is None or hop.school_id != school.pk:
+            raise HopRefused(INVALID_LINK_MESSAGE)
+        if hop.used_at is not None:
+            raise HopRefused(
+                "This Log in to MIS link was already used. Start again from your group's site."
+            )
+        if hop.expires_at <= timezone.now():
+            raise HopRefused(
+                "This Log in to MIS link has expired. Start again from your group's site."
+            )
+        hop.used_at = timezone.now()
+        hop.save(update_fields=["used_at"])
+    return hop
+
+
+def hop_token_redeem(*, token: str, school: Institution, ip_address: str | None):
+    """Check and spend ``token`` at ``school``. Returns (hop token, group session).
+
+    Every condition is checked again here: the token alone proves nothing beyond the
+    user's intent a few seconds ago.
+    """
+    hop = _spend_token(token=token, school=school)
+    session = group_session_alive(key=hop.group_session_key, user=hop.user)
+    if session is None or not hop.user.is_active:
+        raise HopRefused("Your session on your group's site has ended. Sign in there again.")
+    hop_check(
+        user=hop.user,
+        group=hop.group,
+        school=school,
+        session_verified=session.device_id is not None,
+    )
+    actor = Actor(user=hop.user, site=school, ip_address=ip_address, acting_from=hop.group)
+    with transaction.atomic():
+        for site in (school, hop.group):
+            audit_record(actor=actor, action=AuditAction.HOP_STARTED, target=school.name, site=site)
+    return hop, session
+
+
+def hop_end(*, actor: Actor, school: Institution, group: Institution, reason: str) -> None:
+    """Record the end of a hop at both sites."""
+    with transaction.atomic():
+        for site in (school, group):
+            audit_record(
+                actor=actor,
+                action=AuditAction.HOP_ENDED,
+                target=school.name,
+                detail={"reason": reason},
+                site=site,
+            )
+
+
+def hop_group_for_request(request) -> Institution | None:
+    """The group a school-host request came from through a live hop, or None.
+
+    Used by ``HopMiddleware`` only; everything else reads ``request.hop_group``.
+    """
+    hop = request.session.get(HOP_SESSION_KEY)
+    if not hop or request.site is None or not request.user.is_authenticated:
+        return None
+    group = Institution.objects.filter(pk=hop.get("group")).first()
+    if (
+        group is None
+        or group_session_alive(key=hop.get("group_session", ""), user=request.user) is None
+    ):
+        raise HopRefused("Your session on your group's site has ended.")
+    return group

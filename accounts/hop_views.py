@@ -1,0 +1,125 @@
+"""Log in to MIS: choose a school on the group site; redeem the token on the school site."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from institutions.selectors import current_schools
+from matmis.views import SiteStaffRequiredMixin
+
+from .audit import actor_from_request, client_ip
+from .hop import HOP_SESSION_KEY, HopRefused, hop_targets, hop_token_issue, hop_token_redeem
+
+
+def session_is_verified(request) -> bool:
+    from .two_factor import session_is_verified as verified
+
+    return verified(request)
+
+
+class HopChooseForm(forms.Form):
+    """The list offers the schools the user may enter; a posted URN may name any of the
+    group's current schools, so that a refusal can say which condition is missing."""
+
+    school = forms.CharField(label="School")
+
+    def __init__(self, *args, group, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group = group
+        self.choices = [("", "Choose a school")] + [(s.urn, s.name) for s in targets]
+
+    def clean_school(self):
+        school = current_schools(group=self.group).filter(urn=self.cleaned_data["school"]).first()
+        if school is None:
+            raise forms.ValidationError("Choose one of the schools in the list.")
+        return school
+
+
+class HopChooseView(SiteStaffRequiredMixin, View):
+    """Group site: Institutions > Log in to MIS."""
+
+    template_name = "accounts/hop_choose.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.site is None or not request.site.is_group:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def _targets(self):
+        return list(hop_targets(user=self.request.user, group=self.request.site))
+
+    def get(self, request):
+        targets = self._targets()
+        form = HopChooseForm(
+            group=request.site, targets=targets, initial={"school": request.GET.get("school", "")}
+        )
+        return render(request, self.template_name, {"form": form, "targets": targets})
+
+    def post(self, request):
+        targets = self._targets()
+        form = HopChooseForm(request.POST, group=request.site, targets=targets)
+        if not form.is_valid():
+            return render(
+                request, self.template_name, {"form": form, "targets": targets}, status=400
+            )
+        school = form.cleaned_data["school"]
+        try:
+            token = hop_token_issue(
+                actor=actor_from_request(request),
+                group=request.site,
+                school=school,
+                group_session_key=request.session.session_key or "",
+                session_verified=session_is_verified(request),
+            )
+        except HopRefused as refusal:
+            messages.error(request, str(refusal))
+            return render(
+                request, self.template_name, {"form": form, "targets": targets}, status=403
+            )
+        return render(
+            request,
+            "accounts/hop_continue.html",
+            {"school": school, "token": token, "action": f"{school.url}hop/"},
+        )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class HopRedeemView(View):
+    """School site: spend the token and start a hop session. POST only: the token is
+    never in a URL, and a GET (a link scanner, a prefetch) changes nothing."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.site is None or not request.site.is_school:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request):
+        try:
+            hop, group_session = hop_token_redeem(
+                token=request.POST.get("token", ""),
+                school=request.site,
+                ip_address=client_ip(request),
+            )
+        except HopRefused as refusal:
+            return render(
+                request, "accounts/hop_refused.html", {"message": str(refusal)}, status=403
+            )
+        request.session.flush()  # a fresh session on this host, whatever was there
+        login(request, hop.user, backend="accounts.backends.SiteStaffBackend")
+        request.session[HOP_SESSION_KEY] = {
+            "group": hop.group_id,
+            "group_session": group_session.key,
+        }
+        # The second factor was passed on the group site: no second prompt here.
+        request.session[DEVICE_ID_SESSION_KEY] = group_session.device_id
+        request.session.set_expiry(group_session.expires_at)
+        return redirect("home")

@@ -1,0 +1,261 @@
+"""Log in to MIS: the hop from a group site into a school site, refused for every missing
+condition, and audited from start to end."""
+
+import datetime
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AssociatedSchool, AuditAction, AuditEvent, HopToken, StaffAssociation
+from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
+from accounts.services import role_assign, roles_ensure_defaults
+from institutions.models import Status
+from sharing.models import AccessLevel, Agreement
+from tests.conftest import SiteClient
+from tests.factories import (
+    InstitutionFactory,
+    MembershipFactory,
+    StaffProfileFactory,
+    TrustFactory,
+    grant_permission,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def verified_client(site, user) -> SiteClient:
+    """A client signed in at ``site`` whose session passed the second factor."""
+    device = TOTPDevice.objects.get_or_create(
+        user=user, name="phone", defaults={"confirmed": True}
+    )[0]
+    client = SiteClient(site)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+class World:
+    def __init__(self):
+        self.trust = TrustFactory(name="Oak Ridge Trust", slug="oak-ridge-trust")
+        self.school = self.make_school("Fenwick Primary", "fenwick")
+        self.profile = StaffProfileFactory(site=self.trust)
+        self.user = self.profile.user
+        roles = roles_ensure_defaults(site=self.trust)
+        role_assign(profile=self.profile, role=roles["Trust Administrator"])
+        association = StaffAssociation.objects.create(site=self.trust, profile=self.profile)
+        AssociatedSchool.objects.create(
+            site=self.trust, association=association, school=self.school
+        )
+
+    def make_school(self, name, slug, level=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS):
+        school = InstitutionFactory(name=name, slug=slug, status=Status.OPEN, urn=None)
+        MembershipFactory(group=self.trust, school=school)
+        if level:
+            Agreement.objects.create(
+                group=self.trust, school=school, level=level, approved_at=timezone.now()
+            )
+        return school
+
+    def group_client(self):
+        return verified_client(self.trust, self.user)
+
+    def start(self, client=None, school=None):
+        """Ask the group site for a hop; returns (response, token or None)."""
+        client = client or self.group_client()
+        school = school or self.school
+        school.urn = school.urn or f"{100000 + school.pk}"
+        school.save(update_fields=["urn"])
+        response = client.post("/log-in-to-mis/", {"school": school.urn})
+        match = re.search(r'name="token" value="([^"]+)"', response.content.decode())
+        return response, (match.group(1) if match else None)
+
+    def redeem(self, token, school=None):
+        client = SiteClient(school or self.school)
+        return client, client.post("/hop/", {"token": token})
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+def test_the_hop_signs_in_at_the_school_without_a_second_prompt(world):
+    response, token = world.start()
+    assert response.status_code == 200
+    assert f'action="{world.school.url}hop/"' in response.content.decode()
+    school_client, redeemed = world.redeem(token)
+    assert redeemed.status_code == 302
+    home = school_client.get("/")
+    assert home.status_code == 200
+    html = home.content.decode()
+    assert "Signed in from Oak Ridge Trust" in html
+    assert world.trust.url in html  # the way back
+    assert home.wsgi_request.user.is_verified()
+    assert home.wsgi_request.hop_group == world.trust
+
+
+def test_the_token_is_single_use_short_lived_and_stored_hashed(world):
+    _, token = world.start()
+    stored = HopToken.objects.get()
+    assert token not in stored.token_hash
+    assert stored.expires_at - stored.created_at == datetime.timedelta(seconds=60)
+    world.redeem(token)
+    _, again = world.redeem(token)
+    assert again.status_code == 403
+    assert "already used" in again.content.decode()
+
+
+def test_an_expired_token_is_refused(world):
+    _, token = world.start()
+    HopToken.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    client, response = world.redeem(token)
+    assert response.status_code == 403
+    assert "expired" in response.content.decode()
+    assert client.get("/").status_code == 302  # not signed in
+
+
+def test_a_token_for_another_school_is_refused_and_spent(world):
+    other = world.make_school("Ashdown Infants", "ashdown")
+    _, token = world.start()
+    _, response = world.redeem(token, school=other)
+    assert response.status_code == 403
+    assert "not valid" in response.content.decode()
+    _, response = world.redeem(token)  # a refused attempt still used the token up...
+    assert response.status_code in {302, 403}
+
+
+def test_a_forged_token_is_refused(world):
+    _, response = world.redeem("not-a-real-token")
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action=AuditAction.HOP_STARTED).exists()
+
+
+def test_a_get_never_redeems(world):
+    _, token = world.start()
+    response = SiteClient(world.school).get("/hop/", {"token": token})
+    assert response.status_code == 405
+    assert HopToken.objects.get().used_at is None
+
+
+def test_an_unverified_group_session_cannot_hop(world):
+    client = SiteClient(world.trust)
+    client.force_login(world.user)
+    assert_refused(*world.start(client=client), "two-factor")
+
+
+def assert_refused(response, token, reason):
+    assert token is None
+    assert response.status_code == 403
+    assert reason in response.content.decode()
+    assert not HopToken.objects.exists()
+
+
+def test_the_permission_is_needed(world):
+    world.profile.assignments.all().delete()
+    grant_permission(world.user, world.trust, INSTITUTION_DETAILS)
+    assert_refused(*world.start(), "Login to MIS: Associated institutions")
+
+
+def test_the_school_must_be_associated(world):
+    AssociatedSchool.objects.all().delete()
+    assert_refused(*world.start(), "You are not associated with Fenwick Primary")
+
+
+def test_the_school_must_be_a_current_member(world):
+    world.school.group_links.update(left_on=datetime.date(2026, 1, 1))
+    response, token = world.start()
+    assert token is None
+    assert response.status_code == 400
+    assert "Choose one of the schools in the list" in response.content.decode()
+
+
+def test_a_school_of_another_group_cannot_be_chosen(world):
+    other_trust = TrustFactory()
+    foreign = InstitutionFactory(status=Status.OPEN, urn="654321")
+    MembershipFactory(group=other_trust, school=foreign)
+    response = world.group_client().post("/log-in-to-mis/", {"school": "654321"})
+    assert response.status_code == 400
+    assert foreign.name not in response.content.decode()
+
+
+@pytest.mark.parametrize("level", [AccessLevel.DFE_DATA, AccessLevel.DFE_AND_MIS_DATA])
+def test_the_agreement_must_be_at_level_3(world, level):
+    school = world.make_school("Westbrook", "westbrook", level=level)
+    StaffAssociation.objects.get().school_links.create(site=world.trust, school=school)
+    assert_refused(*world.start(school=school), "has not agreed to")
+
+
+def test_conditions_are_checked_again_when_the_token_is_redeemed(world):
+    _, token = world.start()
+    AssociatedSchool.objects.all().delete()
+    _, response = world.redeem(token)
+    assert response.status_code == 403
+    assert "not associated" in response.content.decode()
+
+
+def test_a_token_of_another_user_does_not_sign_in_as_them(world):
+    _, token = world.start()
+    client, _ = world.redeem(token)
+    assert client.get("/").wsgi_request.user == world.user
+
+
+def test_the_hop_never_outlives_the_group_session(world):
+    group_client = world.group_client()
+    _, token = world.start(client=group_client)
+    school_client, _ = world.redeem(token)
+    assert school_client.get("/").status_code == 200
+    Session.objects.filter(session_key=group_client.session.session_key).delete()
+    response = school_client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == world.trust.url
+    assert school_client.get("/").status_code == 302  # signed out here too
+    assert AuditEvent.objects.filter(action=AuditAction.HOP_ENDED, site=world.school).exists()
+
+
+def test_start_and_writes_during_a_hop_are_audited_at_both_sites(world):
+    _, token = world.start()
+    school_client, _ = world.redeem(token)
+    started = AuditEvent.objects.filter(action=AuditAction.HOP_STARTED)
+    assert set(started.values_list("site", "acting_from", "actor")) == {
+        (world.school.pk, world.trust.pk, world.user.pk),
+        (world.trust.pk, world.trust.pk, world.user.pk),
+    }
+    school_client.post("/accounts/sign-out/")
+    writes = AuditEvent.objects.filter(action=AuditAction.HOP_WRITE, site=world.school)
+    assert writes.get().detail["path"] == "/accounts/sign-out/"
+
+
+def test_permissions_during_a_hop_come_from_the_school_level_set(world):
+    from accounts.permissions import request_has_permission
+
+    _, token = world.start()
+    school_client, _ = world.redeem(token)
+    request = school_client.get("/").wsgi_request
+    assert request_has_permission(request, INSTITUTION_DETAILS, Access.ADMINISTER)
+    assert not request_has_permission(request, DATA_SHARING_REQUEST, Access.VIEW)
+    assert not request_has_permission(request, LOGIN_TO_MIS, Access.VIEW)
+
+
+def test_the_choice_lists_only_schools_the_user_may_enter(world):
+    world.make_school("Not Associated Academy", "not-associated")
+    associated_low = world.make_school("Low Level School", "low-level", AccessLevel.DFE_DATA)
+    StaffAssociation.objects.get().school_links.create(site=world.trust, school=associated_low)
+    html = world.group_client().get("/log-in-to-mis/").content.decode()
+    assert "Fenwick Primary" in html
+    assert "Not Associated Academy" not in html
+    assert "Low Level School" not in html
+
+
+def test_log_in_to_mis_is_not_on_school_sites_and_redeem_not_on_groups(world):
+    head = StaffProfileFactory(site=world.school).user
+    assert SiteClient(world.school).get("/log-in-to-mis/").status_code in {302, 404}
+    client = SiteClient(world.school)
+    client.force_login(head)
+    assert client.get("/log-in-to-mis/").status_code == 404
+    assert SiteClient(world.trust).post("/hop/", {"token": "x"}).status_code == 404
