@@ -1,5 +1,43 @@
 """Staff pages: list, profiles, roles, associations."""
 
+from django.urls import path, re_path
+
+from . import staff_views as views
+
 app_name = "staff"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.StaffListView.as_view(), name="list"),
+    path("<int:profile_id>/", views.StaffProfileView.as_view(), name="profile"),
+    path("<int:profile_id>/roles/", views.StaffRolesView.as_view(), name="roles"),
+    path(
+        "<int:profile_id>/permissions/",
+        views.StaffPermissionsView.as_view(),
+        name="permissions",
+    ),
+    path(
+        "<int:profile_id>/associations/",
+        views.StaffAssociationsView.as_view(),
+        name="associations",
+    ),
+    path(
+        "<int:profile_id>/associations/all/",
+        views.AssociationAllView.as_view(),
+        name="associations-all",
+    ),
+    path(
+        "<int:profile_id>/associations/schools/",
+        views.AssociationAddSchoolsView.as_view(),
+        name="associations-add-schools",
+    ),
+    re_path(
+        r"^(?P<profile_id>[0-9]+)/associations/schools/(?P<urn>[0-9]{6})/remove/$",
+        views.AssociationRemoveSchoolView.as_view(),
+        name="associations-remove-school",
+    ),
+    path(
+        "<int:profile_id>/associations/clusters/",
+        views.AssociationClustersView.as_view(),
+        name="associations-clusters",
+    ),
+]

@@ -1,0 +1,611 @@
+"""REST endpoints of accounts. Each feature keeps its views in its own section below."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from institutions.models import Cluster
+from institutions.selectors import group_schools_for_urns
+from matmis.api import ErrorSerializer, PageNumberPagination
+from matmis.api_permissions import IsSiteStaff, site_permission
+
+from .audit import actor_from_request
+from .models import AuditAction, StaffProfile
+from .permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
+from .selectors import (
+    association_detail,
+    audit_events,
+    directory_association_summary,
+    held_roles,
+    permission_summary,
+    site_roles,
+    staff_directory,
+    staff_profile_for,
+    staff_profile_for_id,
+)
+from .services import association_replace, role_assignments_set, roles_ensure_defaults
+
+# =============================================================================================
+# Audit trail: GET /api/v1/audit-events/
+# =============================================================================================
+
+
+class AuditActingFromSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    action = serializers.ChoiceField(choices=AuditAction.choices)
+    action_label = serializers.CharField(source="get_action_display")
+    person = serializers.CharField(
+        source="actor_email",
+        help_text="Email of whoever acted; empty for a failed sign-in (the target is the "
+        "email that was tried).",
+    )
+    person_name = serializers.SerializerMethodField()
+    target = serializers.CharField()
+    acting_from = AuditActingFromSerializer(
+        allow_null=True, help_text="During a hop, the group site the person came from."
+    )
+    ip_address = serializers.IPAddressField(allow_null=True)
+    detail = serializers.DictField()
+
+    def get_person_name(self, event) -> str:
+        return event.actor.display_name if event.actor is not None else ""
+
+
+class AuditEventFilterSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
+    person = serializers.CharField(required=False, max_length=254)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and end < start:
+            raise serializers.ValidationError(
+                {"date_to": "The end date must be the same as or after the start date."}
+            )
+        return attrs
+
+
+class AuditEventListView(generics.ListAPIView):
+    """This site's audit trail, newest first. Needs “User Details: Manage All Users” at View."""
+
+    permission_classes = [site_permission(USER_DETAILS, Access.VIEW)]
+    serializer_class = AuditEventSerializer
+
+    def get_queryset(self):
+        filters = AuditEventFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return audit_events(site=self.request.site, **filters.validated_data)
+
+    @extend_schema(
+        operation_id="audit_events_list",
+        parameters=[
+            OpenApiParameter("action", OpenApiTypes.STR, enum=AuditAction.values),
+            OpenApiParameter("person", OpenApiTypes.STR, description="Part of an email address."),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day, included."),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day, included."),
+        ],
+        responses={
+            200: AuditEventSerializer(many=True),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# =============================================================================================
+# Staff, roles and associations: /api/v1/staff/…, /api/v1/roles/
+#
+# Anyone on the site reads the staff, their roles and the site's roles; a person's
+# permissions need “User Details: Manage All Users” at View (or are one's own); changing
+# roles and associations needs it at Administer. Associations exist on group sites only
+# (a school site answers 404). Another site's profile id is the same 404 as a missing one;
+# another site's role id, school URN or cluster id is the same 400 as a missing one.
+# =============================================================================================
+
+MANAGE_STAFF = site_permission(USER_DETAILS, Access.ADMINISTER)
+STAFF_ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+STAFF_WRITE_ERRORS = {400: ErrorSerializer, **STAFF_ERRORS}
+ACCESS_NAMES = {Access.OFF: "off", Access.VIEW: "view", Access.ADMINISTER: "administer"}
+
+
+class StaffRoleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StaffHeldRoleSerializer(serializers.Serializer):
+    role = StaffRoleRefSerializer()
+    starts_on = serializers.DateField(allow_null=True)
+    ends_on = serializers.DateField(allow_null=True)
+    in_force = serializers.BooleanField(help_text="Whether the role applies today.")
+
+
+class StaffAssociationSummarySerializer(serializers.Serializer):
+    all_schools = serializers.BooleanField(help_text="Associated to all institutions.")
+    school_count = serializers.IntegerField(help_text="Current schools chosen one by one.")
+    cluster_count = serializers.IntegerField()
+    summary = serializers.CharField(help_text="“All schools”, “3 schools, 1 cluster” or “None”.")
+
+
+class StaffMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The staff profile's id at this site.")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    job_title = serializers.CharField()
+    roles = StaffHeldRoleSerializer(many=True)
+    associations = StaffAssociationSummarySerializer(
+        allow_null=True, help_text="Group sites only; null on a school site."
+    )
+
+
+class StaffMemberPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = StaffMemberSerializer(many=True)
+
+
+class StaffAssociationClusterRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StaffAssociatedSchoolSerializer(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    chosen = serializers.BooleanField(help_text="Chosen on its own (in school_urns).")
+    via_clusters = StaffAssociationClusterRefSerializer(
+        many=True, help_text="Chosen clusters that bring it; while any does, it stays."
+    )
+
+
+class StaffAssociatedClusterSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    school_urns = serializers.ListField(child=serializers.CharField())
+
+
+class StaffAssociationsSerializer(serializers.Serializer):
+    all_schools = serializers.BooleanField(help_text="Associated to all institutions.")
+    school_urns = serializers.ListField(
+        child=serializers.CharField(), help_text="The current schools chosen one by one."
+    )
+    cluster_ids = serializers.ListField(child=serializers.IntegerField())
+    schools = StaffAssociatedSchoolSerializer(
+        many=True, help_text="Chosen schools and schools of chosen clusters, by name."
+    )
+    clusters = StaffAssociatedClusterSerializer(many=True)
+    effective_school_count = serializers.IntegerField(
+        help_text="Schools in effect: all current schools when all_schools, else the chosen "
+        "schools plus the schools of the chosen clusters (current schools only)."
+    )
+
+
+class StaffMemberDetailSerializer(StaffMemberSerializer):
+    created_at = serializers.DateTimeField(help_text="When the profile was created.")
+    association_detail = StaffAssociationsSerializer(
+        allow_null=True, help_text="Group sites only; null on a school site."
+    )
+
+
+class StaffGrantSourceSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    access = serializers.ChoiceField(
+        choices=list(ACCESS_NAMES.values()), help_text="A grant is always view or administer."
+    )
+
+
+class StaffPermissionLineSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    access = serializers.ChoiceField(choices=list(ACCESS_NAMES.values()))
+    granted_by = StaffGrantSourceSerializer(many=True, help_text="Roles in force giving it.")
+
+
+class StaffAssociationCountsSerializer(StaffAssociationSummarySerializer):
+    effective_school_count = serializers.IntegerField()
+
+
+class StaffPermissionSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    account_active = serializers.BooleanField(
+        help_text="False: the account is switched off and every permission is off."
+    )
+    roles = StaffHeldRoleSerializer(many=True)
+    permissions = StaffPermissionLineSerializer(
+        many=True, help_text="Every permission that applies to this kind of site."
+    )
+    in_school = StaffPermissionLineSerializer(
+        many=True,
+        help_text="Group sites: what the person may do inside a school reached with Log in "
+        "to MIS. Empty on a school site.",
+    )
+    associations = StaffAssociationCountsSerializer(allow_null=True)
+
+
+class SiteRoleGrantSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    access = serializers.ChoiceField(
+        choices=list(ACCESS_NAMES.values()), help_text="A grant is always view or administer."
+    )
+    in_school = serializers.BooleanField(
+        help_text="Part of the school-level set (inside a school reached from a group site)."
+    )
+
+
+class SiteRoleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    is_seeded = serializers.BooleanField()
+    grants = SiteRoleGrantSerializer(many=True)
+
+
+class RoleAssignmentInputSerializer(serializers.Serializer):
+    role = serializers.IntegerField(help_text="The id of one of this site's roles.")
+    starts_on = serializers.DateField(allow_null=True, required=False, default=None)
+    ends_on = serializers.DateField(allow_null=True, required=False, default=None)
+
+    def validate(self, attrs):
+        starts_on, ends_on = attrs.get("starts_on"), attrs.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError(
+                {"ends_on": "The end date must be the same as or after the start date."}
+            )
+        return attrs
+
+
+class StaffRolesInputSerializer(serializers.Serializer):
+    assignments = RoleAssignmentInputSerializer(
+        many=True,
+        max_length=200,
+        help_text="Exactly the roles the person will hold; roles left out are removed.",
+    )
+
+
+class StaffAssociationsInputSerializer(serializers.Serializer):
+    all_schools = serializers.BooleanField()
+    school_urns = serializers.ListField(
+        child=serializers.CharField(max_length=6),
+        max_length=5000,
+        allow_empty=True,
+        help_text="Exactly the schools chosen one by one. Leaving out a chosen school that "
+        "a remaining cluster brings is refused (400 naming the cluster).",
+    )
+    cluster_ids = serializers.ListField(
+        child=serializers.IntegerField(), max_length=1000, allow_empty=True
+    )
+
+
+def _held_role_data(held) -> dict:
+    return {
+        "role": {"id": held.role.pk, "name": held.role.name},
+        "starts_on": held.starts_on,
+        "ends_on": held.ends_on,
+        "in_force": held.in_force,
+    }
+
+
+def _summary_data(summary) -> dict:
+    data = {
+        "all_schools": summary.all_schools,
+        "school_count": summary.school_count,
+        "cluster_count": summary.cluster_count,
+        "summary": summary.text,
+    }
+    if summary.effective_count is not None:
+        data["effective_school_count"] = summary.effective_count
+    return data
+
+
+def _associations_data(detail) -> dict:
+    return {
+        "all_schools": detail.all_schools,
+        "school_urns": [line.school.urn for line in detail.schools if line.chosen],
+        "cluster_ids": [line.cluster.pk for line in detail.clusters],
+        "schools": [
+            {
+                "urn": line.school.urn,
+                "name": line.school.name,
+                "chosen": line.chosen,
+                "via_clusters": [{"id": c.pk, "name": c.name} for c in line.via],
+            }
+            for line in detail.schools
+        ],
+        "clusters": [
+            {
+                "id": line.cluster.pk,
+                "name": line.cluster.name,
+                "school_urns": [school.urn for school in line.schools],
+            }
+            for line in detail.clusters
+        ],
+        "effective_school_count": detail.effective_count,
+    }
+
+
+def _staff_member_data(site, profile: StaffProfile, *, detail: bool = False) -> dict:
+    data = {
+        "id": profile.pk,
+        "name": profile.user.display_name,
+        "email": profile.user.email,
+        "job_title": profile.job_title,
+        "roles": [_held_role_data(held) for held in held_roles(profile)],
+        "associations": None,
+    }
+    if detail:
+        data["created_at"] = profile.created_at
+        data["association_detail"] = None
+        if site.is_group:
+            association = association_detail(group=site, profile=profile)
+            data["associations"] = _summary_data(association.summary)
+            data["association_detail"] = _associations_data(association)
+    elif site.is_group:
+        data["associations"] = _summary_data(directory_association_summary(profile))
+    return data
+
+
+def _staff_invalid(error: DjangoValidationError, *, rename: dict[str, str] | None = None):
+    """A service's ValidationError as the API's validation error."""
+    if hasattr(error, "error_dict"):
+        rename = rename or {}
+        return exceptions.ValidationError(
+            {rename.get(name, name): messages for name, messages in error.message_dict.items()}
+        )
+    return exceptions.ValidationError(error.messages)
+
+
+class StaffListApiView(APIView):
+    """The site's active staff by name, with their roles and (group sites) associations."""
+
+    permission_classes = [IsSiteStaff]
+
+    @extend_schema(
+        operation_id="staff_list",
+        parameters=[
+            OpenApiParameter("q", str, description="Part of a name or email address."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: StaffMemberPageSerializer, 403: ErrorSerializer},
+    )
+    def get(self, request):
+        search = (request.query_params.get("q") or "")[:100]
+        profiles = staff_directory(site=request.site, search=search)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(profiles, request, view=self)
+        data = [_staff_member_data(request.site, profile) for profile in page]
+        return paginator.get_paginated_response(StaffMemberSerializer(data, many=True).data)
+
+
+class StaffMemberApiView(APIView):
+    """One member of staff: roles with dates and, on a group site, associations."""
+
+    permission_classes = [IsSiteStaff]
+
+    @extend_schema(
+        operation_id="staff_retrieve", responses={200: StaffMemberDetailSerializer, **STAFF_ERRORS}
+    )
+    def get(self, request, profile_id: int):
+        profile = staff_profile_for_id(site=request.site, profile_id=profile_id)
+        data = _staff_member_data(request.site, profile, detail=True)
+        return Response(StaffMemberDetailSerializer(data).data)
+
+
+class StaffPermissionsApiView(APIView):
+    """What a member of staff may do here today, and which roles give it. Needs “User
+    Details: Manage All Users” at View, except for one's own profile."""
+
+    permission_classes = [IsSiteStaff]
+
+    @extend_schema(
+        operation_id="staff_permissions_retrieve",
+        responses={200: StaffPermissionSummarySerializer, **STAFF_ERRORS},
+    )
+    def get(self, request, profile_id: int):
+        site = request.site
+        if not request_has_permission(request, USER_DETAILS, Access.VIEW):
+            own = staff_profile_for(site=site, user=request.user)
+            if own is None or str(own.pk) != str(profile_id):
+                raise exceptions.PermissionDenied(
+                    f"You need the permission “{REGISTRY[USER_DETAILS].label}” at View to see "
+                    "what someone else may do."
+                )
+        profile = staff_profile_for_id(site=site, profile_id=profile_id)
+        summary = permission_summary(site=site, profile=profile)
+
+        def lines(permission_lines) -> list[dict]:
+            return [
+                {
+                    "code": line.code,
+                    "label": line.label,
+                    "description": line.description,
+                    "access": ACCESS_NAMES[line.access],
+                    "granted_by": [
+                        {"role": source.role_name, "access": ACCESS_NAMES[source.access]}
+                        for source in line.granted_by
+                    ],
+                }
+                for line in permission_lines
+            ]
+
+        data = {
+            "id": profile.pk,
+            "name": profile.user.display_name,
+            "email": profile.user.email,
+            "account_active": summary.account_active,
+            "roles": [_held_role_data(held) for held in summary.roles],
+            "permissions": lines(summary.permissions),
+            "in_school": lines(summary.in_school),
+            "associations": (_summary_data(summary.associations) if summary.associations else None),
+        }
+        return Response(StaffPermissionSummarySerializer(data).data)
+
+
+class RoleListApiView(APIView):
+    """The site's business roles (the seeded ones are created if missing) with the
+    permissions each grants."""
+
+    permission_classes = [IsSiteStaff]
+
+    @extend_schema(
+        operation_id="roles_list",
+        responses={200: SiteRoleSerializer(many=True), 403: ErrorSerializer},
+    )
+    def get(self, request):
+        roles_ensure_defaults(site=request.site)
+        data = [
+            {
+                "id": role.pk,
+                "name": role.name,
+                "description": role.description,
+                "is_seeded": role.is_seeded,
+                "grants": [
+                    {
+                        "code": grant.code,
+                        "label": REGISTRY[grant.code].label,
+                        "access": ACCESS_NAMES[Access(grant.access)],
+                        "in_school": grant.in_school,
+                    }
+                    for grant in role.grants.all()
+                    if grant.code in REGISTRY
+                ],
+            }
+            for role in site_roles(site=request.site)
+        ]
+        return Response(SiteRoleSerializer(data, many=True).data)
+
+
+class StaffRolesApiView(APIView):
+    """Replace the roles a member of staff holds, each optionally between two dates.
+    Refused when it would leave nobody at the site able to manage staff."""
+
+    permission_classes = [MANAGE_STAFF]
+
+    @extend_schema(
+        operation_id="staff_roles_update",
+        request=StaffRolesInputSerializer,
+        responses={200: StaffMemberDetailSerializer, **STAFF_WRITE_ERRORS},
+    )
+    def put(self, request, profile_id: int):
+        site = request.site
+        profile = staff_profile_for_id(site=site, profile_id=profile_id)
+        data = StaffRolesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entries = data.validated_data["assignments"]
+        wanted = {entry["role"] for entry in entries}
+        roles = {role.pk: role for role in site_roles(site=site).filter(pk__in=wanted)}
+        unknown = sorted(wanted - set(roles))
+        if unknown:
+            # Says only that they are not this site's: never whether they exist elsewhere.
+            raise exceptions.ValidationError(
+                {
+                    "assignments": [
+                        "Not one of this site’s roles: "
+                        f"{', '.join(str(pk) for pk in unknown)}. Nothing was changed."
+                    ]
+                }
+            )
+        try:
+            role_assignments_set(
+                profile=profile,
+                assignments=[
+                    (roles[entry["role"]], entry["starts_on"], entry["ends_on"])
+                    for entry in entries
+                ],
+                actor=actor_from_request(request),
+            )
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError({"assignments": error.messages}) from None
+        profile = staff_profile_for_id(site=site, profile_id=profile.pk)
+        return Response(
+            StaffMemberDetailSerializer(_staff_member_data(site, profile, detail=True)).data
+        )
+
+
+class StaffAssociationsApiView(APIView):
+    """A group staff member's associations (all institutions, chosen schools, chosen
+    clusters); replace them all at once (“User Details: Manage All Users” at Administer)."""
+
+    permission_classes = [IsSiteStaff]
+
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [IsSiteStaff()]
+        return [MANAGE_STAFF()]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if request.site is None or not request.site.is_group:
+            raise Http404("Only a group site has associations.")
+
+    @extend_schema(
+        operation_id="staff_associations_retrieve",
+        responses={200: StaffAssociationsSerializer, **STAFF_ERRORS},
+    )
+    def get(self, request, profile_id: int):
+        profile = staff_profile_for_id(site=request.site, profile_id=profile_id)
+        detail = association_detail(group=request.site, profile=profile)
+        return Response(StaffAssociationsSerializer(_associations_data(detail)).data)
+
+    @extend_schema(
+        operation_id="staff_associations_update",
+        request=StaffAssociationsInputSerializer,
+        responses={200: StaffAssociationsSerializer, **STAFF_WRITE_ERRORS},
+    )
+    def put(self, request, profile_id: int):
+        group = request.site
+        profile = staff_profile_for_id(site=group, profile_id=profile_id)
+        data = StaffAssociationsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        urns = list(dict.fromkeys(data.validated_data["school_urns"]))
+        schools = list(group_schools_for_urns(group=group, urns=urns))
+        unknown_urns = sorted(set(urns) - {school.urn for school in schools})
+        cluster_ids = list(dict.fromkeys(data.validated_data["cluster_ids"]))
+        clusters = list(Cluster.objects.filter(group=group, pk__in=cluster_ids))
+        unknown_clusters = sorted(set(cluster_ids) - {cluster.pk for cluster in clusters})
+        problems = {}
+        if unknown_urns:
+            # Says only that they are not this group's: never whether they exist elsewhere.
+            problems["school_urns"] = [
+                f"Not one of this group’s current schools: {', '.join(unknown_urns)}. "
+                "Nothing was changed."
+            ]
+        if unknown_clusters:
+            problems["cluster_ids"] = [
+                "Not one of this group’s clusters: "
+                f"{', '.join(str(pk) for pk in unknown_clusters)}. Nothing was changed."
+            ]
+        if problems:
+            raise exceptions.ValidationError(problems)
+        try:
+            association_replace(
+                profile=profile,
+                all_schools=data.validated_data["all_schools"],
+                schools=schools,
+                clusters=clusters,
+                actor=actor_from_request(request),
+            )
+        except DjangoValidationError as error:
+            raise _staff_invalid(
+                error, rename={"schools": "school_urns", "clusters": "cluster_ids"}
+            ) from None
+        detail = association_detail(group=group, profile=profile)
+        return Response(StaffAssociationsSerializer(_associations_data(detail)).data)
