@@ -307,6 +307,14 @@ class AuditAction(models.TextChoices):
     HOP_WRITE = "hop_write", "Change made while logged in from a group"
     CLUSTER_CHANGED = "cluster_changed", "Cluster changed"
     AGREEMENT_RAISED = "agreement_raised", "Data sharing agreement set or raised"
+    AGREEMENT_AUTOMATED = "agreement_automated", "Automated data sharing agreement"
+    REQUEST_SENT = "request_sent", "Data sharing request sent"
+    REQUEST_REMINDED = "request_reminded", "Data sharing reminder sent"
+    REQUEST_APPROVED = "request_approved", "Data sharing request approved"
+    REQUEST_DECLINED = "request_declined", "Data sharing request declined"
+    REQUEST_WITHDRAWN = "request_withdrawn", "Data sharing request withdrawn"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "New backup codes made"
 
 
 class AuditEvent(models.Model):

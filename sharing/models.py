@@ -53,3 +53,106 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} – {self.school}: {self.get_level_display()}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+RECIPIENT_ROLES = (
+    "Executive Head Teacher",
+    "Head Teacher",
+    "Deputy Head Teacher",
+    "Data Manager",
+)
+
+
+class AgreementRequest(models.Model):
+    """A group's request that a school agree to share at ``level``.
+
+    At most one pending request per (group, school); a request at or below the approved
+    level is refused by the service. Transitions only leave PENDING.
+    """
+
+    group = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="requests_as_group"
+    )
+    school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="requests_as_school"
+    )
+    level = models.PositiveSmallIntegerField(choices=AccessLevel.choices)
+    sender = models.ForeignKey(
+        "accounts.StaffProfile",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The group staff member the request comes from.",
+    )
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "school"],
+                condition=Q(status="pending"),
+                name="one_pending_request_per_pair",
+            ),
+            models.CheckConstraint(condition=Q(level__in=[1, 2, 3]), name="request_level_1_to_3"),
+        ]
+        indexes = [
+            models.Index(fields=["group", "status"], name="request_group_status"),
+            models.Index(fields=["school", "status"], name="request_school_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} asks {self.school} for {self.get_level_display()}"
+
+
+class RequestRecipient(models.Model):
+    """A school staff member a request was sent to, as chosen when it was sent."""
+
+    request = models.ForeignKey(
+        AgreementRequest, on_delete=models.CASCADE, related_name="recipients"
+    )
+    school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField()
+    role_name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "user"], name="recipient_once_per_request")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role_name})"
+
+
+class RequestReminder(models.Model):
+    """A reminder sent for a pending request."""
+
+    request = models.ForeignKey(
+        AgreementRequest, on_delete=models.CASCADE, related_name="reminders"
+    )
+    sent_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["request", "-sent_at"], name="reminder_request_sent")]
+
+    def __str__(self) -> str:
+        return f"Reminder for {self.request_id} at {self.sent_at:%Y-%m-%d %H:%M}"
