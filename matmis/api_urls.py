@@ -57,4 +57,6 @@ urlpatterns = [
         name="cluster-schools",
     ),
     path("", include("accounts.api_urls")),
+    path("", include("sharing.api_urls")),
+    path("", include("sharing.school_api_urls")),
 ]

@@ -12,6 +12,8 @@ urlpatterns = [
     path("audit/", include("accounts.audit_urls")),
     path("institutions/", include("institutions.urls")),
     path("", include("accounts.hop_urls")),
+    path("data-sharing/", include("sharing.urls")),
+    path("data/data-sharing/", include("sharing.school_urls")),
     path("api/v1/", include("matmis.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -1,0 +1,3 @@
+"""REST endpoints of data sharing (group side)."""
+
+urlpatterns: list = []

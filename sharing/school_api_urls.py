@@ -1,0 +1,3 @@
+"""REST endpoints of data sharing (school side)."""
+
+urlpatterns: list = []

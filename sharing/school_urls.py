@@ -1,0 +1,5 @@
+"""School site: Data > Data Sharing."""
+
+app_name = "school_sharing"
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Group site: Institutions > Data Sharing Agreements."""
+
+app_name = "sharing"
+
+urlpatterns: list = []
