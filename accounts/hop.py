@@ -227,3 +227,27 @@ def hop_group_for_request(request) -> Institution | None:
     ):
         raise HopRefused("Your session on your group's site has ended.")
     return group
+
+
+def hop_allowed(
+    *, user: User, group: Institution, school: Institution, session_verified: bool
+) -> bool:
+    """Whether the Log in to MIS button should show for ``school``."""
+    try:
+        hop_check(user=user, group=group, school=school, session_verified=session_verified)
+    except HopRefused:
+        return False
+    return True
+
+
+def hop_session_start(request, *, hop: HopToken, group_session: GroupSession) -> None:
+    """A fresh session on the school host for the hop: signed in as the person, marked
+    with the group session it hangs from, carrying that session's second factor, and
+    expiring when it does."""
+    from django.contrib.auth import login
+
+    request.session.flush()
+    login(request, hop.user, backend="accounts.backends.SiteStaffBackend")
+    request.session[HOP_SESSION_KEY] = {"group": hop.group_id, "group_session": group_session.key}
+    request.session[DEVICE_ID_SESSION_KEY] = group_session.device_id
+    request.session.set_expiry(group_session.expires_at)

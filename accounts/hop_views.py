@@ -2,25 +2,18 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from institutions.selectors import current_schools
 from matmis.views import SiteStaffRequiredMixin
 
 from .audit import actor_from_request, client_ip
-from .hop import HOP_SESSION_KEY, HopRefused, hop_targets, hop_token_issue, hop_token_redeem
-
-
-def session_is_verified(request) -> bool:
-    from .two_factor import session_is_verified as verified
-
-    return verified(request)
+from .hop import HopRefused, hop_session_start, hop_targets, hop_token_issue, hop_token_redeem
+from .two_factor import session_is_verified
 
 
 class HopChooseForm(forms.Form):
@@ -113,13 +106,5 @@ class HopRedeemView(View):
             return render(
                 request, "accounts/hop_refused.html", {"message": str(refusal)}, status=403
             )
-        request.session.flush()  # a fresh session on this host, whatever was there
-        login(request, hop.user, backend="accounts.backends.SiteStaffBackend")
-        request.session[HOP_SESSION_KEY] = {
-            "group": hop.group_id,
-            "group_session": group_session.key,
-        }
-        # The second factor was passed on the group site: no second prompt here.
-        request.session[DEVICE_ID_SESSION_KEY] = group_session.device_id
-        request.session.set_expiry(group_session.expires_at)
+        hop_session_start(request, hop=hop, group_session=group_session)
         return redirect("home")

@@ -31,6 +31,7 @@ from .forms import (
     TwoFactorConfirmForm,
     TwoFactorRemoveForm,
 )
+from .hop import hop_end
 from .permissions import USER_DETAILS, Access, request_may_access_site
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
@@ -220,10 +221,20 @@ class SignInCodeView(View):
 
 
 class SignOutView(auth_views.LogoutView):
+    """Signing out ends the session here; during a hop it also ends the hop and returns the
+    person to the group site they came from."""
+
     def post(self, request, *args, **kwargs):
+        hop_group = getattr(request, "hop_group", None)
         if request.user.is_authenticated:
-            sign_out_record(actor=actor_from_request(request))
-        return super().post(request, *args, **kwargs)
+            actor = actor_from_request(request)
+            sign_out_record(actor=actor)
+            if hop_group is not None:
+                hop_end(actor=actor, school=request.site, group=hop_group, reason="Signed out.")
+        response = super().post(request, *args, **kwargs)
+        if hop_group is not None:
+            return redirect(hop_group.url)
+        return response
 
 
 # --- Two-factor sign-in: set up, backup codes, turn off --------------------------------------

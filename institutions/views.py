@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views import View
 
+from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
+from accounts.two_factor import session_is_verified
 from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
 
 from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
@@ -278,6 +280,12 @@ class InstitutionDetailView(GroupPageView):
                 "school": school,
                 "website_href": website_href(school.website),
                 "report_card": report_card_rows(school.ofsted_report_card),
+                "hop_allowed": hop_allowed(
+                    user=request.user,
+                    group=request.site,
+                    school=school,
+                    session_verified=session_is_verified(request),
+                ),
                 "address_lines": [
                     line
                     for line in (

@@ -35,10 +35,17 @@ GROUP_MENU: tuple[NavEntry, ...] = (
         children=(
             NavEntry("Browse Institutions", "institutions:browse"),
             NavEntry("Clusters", "institutions:clusters"),
+            NavEntry("Log in to MIS", "hop:choose"),
         ),
     ),
+    NavEntry("Staff", "staff:list"),
+    NavEntry("Audit", "audit:events"),
 )
-SCHOOL_MENU: tuple[NavEntry, ...] = (NavEntry("Home", "home"),)
+SCHOOL_MENU: tuple[NavEntry, ...] = (
+    NavEntry("Home", "home"),
+    NavEntry("Staff", "staff:list"),
+    NavEntry("Audit", "audit:events"),
+)
 
 MENUS = {
     InstitutionKind.TRUST: GROUP_MENU,

@@ -259,3 +259,91 @@ def test_log_in_to_mis_is_not_on_school_sites_and_redeem_not_on_groups(world):
     client.force_login(head)
     assert client.get("/log-in-to-mis/").status_code == 404
     assert SiteClient(world.trust).post("/hop/", {"token": "x"}).status_code == 404
+
+
+def test_signing_out_of_a_hop_returns_to_the_group_site(world):
+    _, token = world.start()
+    school_client, _ = world.redeem(token)
+    response = school_client.post("/accounts/sign-out/")
+    assert response.status_code == 302
+    assert response["Location"] == world.trust.url
+    assert school_client.get("/").status_code == 302
+    ended = AuditEvent.objects.filter(action=AuditAction.HOP_ENDED)
+    assert set(ended.values_list("site", flat=True)) == {world.school.pk, world.trust.pk}
+
+
+def test_the_menu_offers_log_in_to_mis_on_group_sites(world):
+    html = world.group_client().get("/").content.decode()
+    assert 'href="/log-in-to-mis/"' in html
+
+
+def test_the_institution_page_offers_log_in_to_mis_only_when_allowed(world):
+    world.school.urn = "123456"
+    world.school.save(update_fields=["urn"])
+    client = world.group_client()
+    html = client.get("/institutions/123456/").content.decode()
+    assert ">Log in to MIS</button>" in html
+    AssociatedSchool.objects.all().delete()
+    html = client.get("/institutions/123456/").content.decode()
+    assert ">Log in to MIS</button>" not in html
+
+
+class TestHopApi:
+    def test_targets_start_and_redeem(self, world):
+        world.school.urn = "123456"
+        world.school.save(update_fields=["urn"])
+        client = world.group_client()
+        assert client.get("/api/v1/hop/targets/").json() == [
+            {"urn": "123456", "name": "Fenwick Primary"}
+        ]
+        started = client.post(
+            "/api/v1/hop/", {"school_urn": "123456"}, content_type="application/json"
+        )
+        assert started.status_code == 201
+        body = started.json()
+        assert body["redeem_url"] == f"{world.school.url}api/v1/hop/redeem/"
+        assert body["expires_in_seconds"] == 60
+        school_client = SiteClient(world.school)
+        redeemed = school_client.post(
+            "/api/v1/hop/redeem/", {"token": body["token"]}, content_type="application/json"
+        )
+        assert redeemed.json() == {"school": "Fenwick Primary", "signed_in_from": "Oak Ridge Trust"}
+        assert school_client.get("/api/v1/site/").json()["slug"] == "fenwick"
+        again = SiteClient(world.school).post(
+            "/api/v1/hop/redeem/", {"token": body["token"]}, content_type="application/json"
+        )
+        assert again.status_code == 403
+        assert again.json()["error"]["code"] == "hop_refused"
+
+    def test_refusal_uses_the_error_format_and_names_the_reason(self, world):
+        world.school.urn = "123456"
+        world.school.save(update_fields=["urn"])
+        AssociatedSchool.objects.all().delete()
+        response = world.group_client().post(
+            "/api/v1/hop/", {"school_urn": "123456"}, content_type="application/json"
+        )
+        assert response.status_code == 403
+        assert "not associated" in response.json()["error"]["message"]
+
+    def test_a_school_of_another_group_is_not_found(self, world):
+        MembershipFactory(
+            group=TrustFactory(), school=InstitutionFactory(status=Status.OPEN, urn="654321")
+        )
+        response = world.group_client().post(
+            "/api/v1/hop/", {"school_urn": "654321"}, content_type="application/json"
+        )
+        assert response.status_code == 404
+        assert not HopToken.objects.exists()
+
+    def test_anonymous_and_outsiders_are_refused(self, world):
+        assert SiteClient(world.trust).get("/api/v1/hop/targets/").status_code == 403
+        outsider = StaffProfileFactory(site=TrustFactory()).user
+        client = SiteClient(world.trust)
+        client.force_login(outsider)
+        assert client.post("/api/v1/hop/", {"school_urn": "123456"}).status_code == 403
+
+    def test_a_forged_token_is_refused(self, world):
+        response = SiteClient(world.school).post(
+            "/api/v1/hop/redeem/", {"token": "forged"}, content_type="application/json"
+        )
+        assert response.status_code == 403

@@ -1,0 +1,136 @@
+"""REST equivalents of Log in to MIS.
+
+On the group host: list the schools one may enter, and ask for a token. On the school
+host: redeem it, which starts the hop session (a session cookie, like the page)."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from institutions.selectors import current_schools
+from matmis.api import ErrorSerializer
+
+from .audit import actor_from_request, client_ip
+from .hop import (
+    HOP_TOKEN_LIFETIME,
+    HopRefused,
+    hop_session_start,
+    hop_targets,
+    hop_token_issue,
+    hop_token_redeem,
+)
+from .two_factor import session_is_verified
+
+
+def _refused(refusal: HopRefused) -> Response:
+    return Response(
+        {"error": {"code": "hop_refused", "message": str(refusal), "fields": {}}},
+        status=status.HTTP_403_FORBIDDEN,
+    )
+
+
+class HopTargetsApiView(APIView):
+    """Group site: the schools the requester may log in to."""
+
+    class HopTargetSerializer(serializers.Serializer):
+        urn = serializers.CharField()
+        name = serializers.CharField()
+
+    @extend_schema(
+        operation_id="hop_targets_list",
+        responses={200: HopTargetSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request):
+        if not request.site.is_group:
+            raise Http404
+        targets = hop_targets(user=request.user, group=request.site)
+        return Response(self.HopTargetSerializer(targets, many=True).data)
+
+
+class HopStartApiView(APIView):
+    """Group site: a single-use token (60 seconds) to redeem on the school's host."""
+
+    class HopStartInputSerializer(serializers.Serializer):
+        school_urn = serializers.RegexField(r"^[0-9]{6}$")
+
+    class HopStartSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        redeem_url = serializers.URLField()
+        expires_in_seconds = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="hop_start",
+        request=HopStartInputSerializer,
+        responses={
+            201: HopStartSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        if not request.site.is_group:
+            raise Http404
+        data = self.HopStartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        school = (
+            current_schools(group=request.site)
+            .filter(urn=data.validated_data["school_urn"])
+            .first()
+        )
+        if school is None:
+            raise Http404
+        try:
+            token = hop_token_issue(
+                actor=actor_from_request(request),
+                group=request.site,
+                school=school,
+                group_session_key=request.session.session_key or "",
+                session_verified=session_is_verified(request),
+            )
+        except HopRefused as refusal:
+            return _refused(refusal)
+        body = {
+            "token": token,
+            "redeem_url": f"{school.url}api/v1/hop/redeem/",
+            "expires_in_seconds": int(HOP_TOKEN_LIFETIME.total_seconds()),
+        }
+        return Response(self.HopStartSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class HopRedeemApiView(APIView):
+    """School site: spend the token and start the hop session."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    class HopRedeemInputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=200)
+
+    class HopSessionSerializer(serializers.Serializer):
+        school = serializers.CharField()
+        signed_in_from = serializers.CharField()
+
+    @extend_schema(
+        operation_id="hop_redeem",
+        request=HopRedeemInputSerializer,
+        responses={200: HopSessionSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request):
+        if not request.site.is_school:
+            raise Http404
+        data = self.HopRedeemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            hop, group_session = hop_token_redeem(
+                token=data.validated_data["token"],
+                school=request.site,
+                ip_address=client_ip(request),
+            )
+        except HopRefused as refusal:
+            return _refused(refusal)
+        hop_session_start(request._request, hop=hop, group_session=group_session)
+        body = {"school": request.site.name, "signed_in_from": hop.group.name}
+        return Response(self.HopSessionSerializer(body).data)
