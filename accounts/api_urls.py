@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, hop_api
 
 urlpatterns: list = []
 
@@ -27,4 +27,11 @@ urlpatterns += [
         name="associations-detail",
     ),
     path("roles/", api.RoleListApiView.as_view(), name="roles-list"),
+]
+
+# Log in to MIS
+urlpatterns += [
+    path("hop/targets/", hop_api.HopTargetsApiView.as_view(), name="hop-targets"),
+    path("hop/", hop_api.HopStartApiView.as_view(), name="hop-start"),
+    path("hop/redeem/", hop_api.HopRedeemApiView.as_view(), name="hop-redeem"),
 ]
