@@ -3,16 +3,24 @@
 The demo is a generated national register (``bench.register``, profile ``demo``: about
 4,000 establishments around the local authority Northshire and the Oak Ridge Trust),
 imported by the register importer exactly as a real export would be, plus a platform
-support admin and staff who can sign in at the trust, the local authority and one school.
-Later capabilities extend ``seed_demo``.
+support admin; staff on the trust (one per role) and on each trust school (head, deputy,
+data manager); approved agreements at each level, so Data Sharing has something in every
+tab and the trust administrator can Log in to MIS at Oak Ridge Primary School.
 """
 
+import base64
 import io
+import random
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.services import staff_profile_ensure, user_ensure
+from accounts.audit import system_actor
+from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
+from accounts.services import role_assign, roles_ensure_defaults, staff_profile_ensure, user_ensure
 from bench.register import (
     DEMO_ESTABLISHMENTS,
     DEMO_HEAD_SCHOOL,
@@ -21,27 +29,41 @@ from bench.register import (
     REGISTER_DATE,
     write_register,
 )
-from institutions.models import GroupMembership, Institution, InstitutionKind, Status
+from institutions.models import Institution, InstitutionKind
 from institutions.register_import import register_import
 from institutions.selectors import current_schools
+from sharing.models import AccessLevel
+from sharing.services import agreement_raise
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
 DEMO_SEED = 2026
-
-# The sites of the demo before it was a generated register (slug, kind), kept by databases
-# seeded then: their groups are adopted by the register's, their schools retired.
-_EARLIER_GROUPS = {
-    "oak-ridge-trust": (InstitutionKind.TRUST, DEMO_TRUST_CODE),
-    "northshire": (InstitutionKind.LOCAL_AUTHORITY, DEMO_LA_CODE),
-}
-_EARLIER_SCHOOLS = (
-    "oak-ridge-primary",
-    "st-marys-primary",
-    "hollins-park-academy",
-    "westbrook-secondary",
-    "northshire-nursery",
-    "fenwick-primary",
-    "ashdown-infants",
+# The trust administrator's second factor: an authenticator key anyone can add to an app,
+# and single-use backup codes that every run of seed_demo restores.
+DEMO_TOTP_KEY_HEX = "6d61746d69732d64656d6f2d32303236"
+DEMO_BACKUP_CODES = tuple(f"demo{letter * 4}" for letter in "abcdefghij")
+TRUST_STAFF = (
+    ("Chief Executive / Executive Head Teacher", "ceo@oak-ridge.test", "Margaret Ellis"),
+    ("Trust Administrator", "trust.admin@oak-ridge.test", "Priya Shah"),
+    ("Data Lead", "data.lead@oak-ridge.test", "Sam Whitfield"),
+    ("Central Team Member", "central@oak-ridge.test", "Jo Bennett"),
+)
+SCHOOL_STAFF = (
+    ("Head Teacher", "head"),
+    ("Deputy Head Teacher", "deputy"),
+    ("Data Manager", "data"),
+)
+FIRST_NAMES = ("Helen", "Amir", "Grace", "Owen", "Ruth", "Kwame", "Isla", "Dev", "Nora", "Luke")
+LAST_NAMES = (
+    "Marsh",
+    "Patel",
+    "Okoye",
+    "Hughes",
+    "Byrne",
+    "Mensah",
+    "Reid",
+    "Khan",
+    "Shaw",
+    "Cole",
 )
 
 
@@ -50,6 +72,11 @@ class DemoLogin:
     site: Institution
     email: str
     role: str
+
+
+def demo_totp_secret() -> str:
+    """The authenticator key in the base32 form apps accept."""
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode().rstrip("=")
 
 
 def demo_register() -> io.BytesIO:
@@ -63,7 +90,6 @@ def demo_register() -> io.BytesIO:
 @transaction.atomic
 def seed_demo() -> list[DemoLogin]:
     """Create or refresh the demo; returns the sign-in details to show a person."""
-    _adopt_earlier_demo()
     result = register_import(stream=demo_register(), today=REGISTER_DATE)
     if result.rejected:
         raise RuntimeError(f"The demo register has rejected records: {result.rejected[:3]}")
@@ -78,36 +104,95 @@ def seed_demo() -> list[DemoLogin]:
         password=DEMO_PASSWORD,
         is_platform_staff=True,
     )
-    logins = []
-    trust_admin = user_ensure(
-        email="trust.admin@oak-ridge.test", full_name="Priya Shah", password=DEMO_PASSWORD
+    logins = _seed_group_staff(trust, TRUST_STAFF)
+    logins += _seed_group_staff(la, [("Data Lead", "data.lead@northshire.test", "Tom Okafor")])
+    trust_admin = User.objects.get(email="trust.admin@oak-ridge.test")
+    _seed_two_factor(trust_admin)
+    admin_profile = StaffProfile.objects.get(site=trust, user=trust_admin)
+    StaffAssociation.objects.update_or_create(
+        profile=admin_profile, defaults={"site": trust, "all_schools": True}
     )
-    staff_profile_ensure(site=trust, user=trust_admin, job_title="Trust Administrator")
-    logins.append(DemoLogin(trust, trust_admin.email, "Trust Administrator"))
-    la_officer = user_ensure(
-        email="data.lead@northshire.test", full_name="Tom Okafor", password=DEMO_PASSWORD
-    )
-    staff_profile_ensure(site=la, user=la_officer, job_title="Data Lead")
-    logins.append(DemoLogin(la, la_officer.email, "Data Lead"))
-    head = user_ensure(
-        email="head@oak-ridge-primary.test", full_name="Helen Marsh", password=DEMO_PASSWORD
-    )
-    staff_profile_ensure(site=school, user=head, job_title="Head Teacher")
+    trust_schools = list(current_schools(group=trust))
+    _seed_school_staff(trust_schools)
+    _seed_agreements(trust, school, trust_schools)
+    head = User.objects.get(email=f"head@{school.slug}.test")
     logins.append(DemoLogin(school, head.email, "Head Teacher"))
     return logins
 
 
-def _adopt_earlier_demo() -> None:
-    """A database seeded by the earlier, hand-made demo keeps its trust and local authority
-    hosts (the import takes them over by code) and its hand-made schools leave the groups.
-    Does nothing on any other database."""
-    for slug, (kind, code) in _EARLIER_GROUPS.items():
-        if not Institution.objects.filter(kind=kind, group_code=code).exists():
-            Institution.objects.filter(slug=slug, kind=kind, group_code="").update(group_code=code)
-    earlier = Institution.objects.filter(
-        slug__in=_EARLIER_SCHOOLS, kind=InstitutionKind.SCHOOL, urn__isnull=True
-    ).exclude(status=Status.CLOSED)
-    GroupMembership.objects.filter(school__in=earlier, left_on__isnull=True).update(
-        left_on=REGISTER_DATE
+def _seed_group_staff(group: Institution, people) -> list[DemoLogin]:
+    roles = roles_ensure_defaults(site=group)
+    logins = []
+    for role_name, email, name in people:
+        user = user_ensure(email=email, full_name=name, password=DEMO_PASSWORD)
+        profile = staff_profile_ensure(site=group, user=user, job_title=role_name)
+        role_assign(profile=profile, role=roles[role_name])
+        logins.append(DemoLogin(group, email, role_name))
+    return logins
+
+
+def _seed_two_factor(user: User) -> None:
+    """A known authenticator key and backup codes, so a person can pass the second factor
+    (needed for Log in to MIS) without setting it up first."""
+    TOTPDevice.objects.update_or_create(
+        user=user, name="Authenticator app", defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True}
     )
-    earlier.update(status=Status.CLOSED)
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="Backup codes", defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in DEMO_BACKUP_CODES)
+
+
+def _seed_school_staff(schools: list[Institution]) -> None:
+    """A head, a deputy and a data manager at each school, with email addresses: the
+    recipients of data sharing requests. Bulk writes: hashing one password per person
+    would take most of a minute."""
+    rng = random.Random(DEMO_SEED)  # noqa: S311 - made-up names, not secrets
+    password = make_password(DEMO_PASSWORD)
+    wanted = {}
+    for school in schools:
+        for role_name, local in SCHOOL_STAFF:
+            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            wanted[f"{local}@{school.slug}.test"] = (school, role_name, name)
+    existing = set(User.objects.filter(email__in=wanted).values_list("email", flat=True))
+    User.objects.bulk_create(
+        User(email=email, full_name=name, password=password)
+        for email, (_, _, name) in wanted.items()
+        if email not in existing
+    )
+    users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+    StaffProfile.objects.bulk_create(
+        (
+            StaffProfile(site=school, user=users[email], job_title=role_name)
+            for email, (school, role_name, _) in wanted.items()
+        ),
+        ignore_conflicts=True,
+    )
+    profiles = {
+        (p.site_id, p.user_id): p
+        for p in StaffProfile.objects.filter(user__in=users.values(), site__in=schools)
+    }
+    assignments = []
+    for school in schools:
+        roles = roles_ensure_defaults(site=school)
+        for email, (staff_school, role_name, _) in wanted.items():
+            if staff_school.pk == school.pk:
+                profile = profiles[(school.pk, users[email].pk)]
+                assignments.append(
+                    RoleAssignment(site=school, profile=profile, role=roles[role_name])
+                )
+    RoleAssignment.objects.bulk_create(assignments, ignore_conflicts=True)
+
+
+def _seed_agreements(trust: Institution, hop_school: Institution, schools) -> None:
+    """Group Actions at the school the head signs in to (so the trust can log in to its
+    MIS), and a spread of levels elsewhere; the rest have no agreement yet."""
+    others = [s for s in schools if s.pk != hop_school.pk]
+    levels = [(hop_school, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS)]
+    levels += [(s, AccessLevel.DFE_DATA) for s in others[0:6]]
+    levels += [(s, AccessLevel.DFE_AND_MIS_DATA) for s in others[6:12]]
+    levels += [(s, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS) for s in others[12:16]]
+    actor = system_actor(site=trust)
+    for school, level in levels:
+        agreement_raise(group=trust, school=school, level=level, actor=actor)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.register import DEMO_ESTABLISHMENTS
-from matmis.demo import DEMO_PASSWORD, seed_demo
+from matmis.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD, demo_totp_secret, seed_demo
 
 
 class Command(BaseCommand):
@@ -30,3 +30,9 @@ class Command(BaseCommand):
         for label, text in rows:
             self.stdout.write(f"  {label + ':':<{width}} {text}")
         self.stdout.write(f"  Password for every demo account: {DEMO_PASSWORD}")
+        codes = ", ".join(f"{code[:4]}-{code[4:]}" for code in DEMO_BACKUP_CODES[:3])
+        self.stdout.write(
+            "  The trust administrator signs in with two-factor (needed for Log in to MIS):\n"
+            f"    backup codes (each works once; seed_demo restores them): {codes}, ...\n"
+            f"    or add this key to an authenticator app: {demo_totp_secret()}"
+        )
