@@ -11,6 +11,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
 from matmis.api import ErrorSerializer, PageNumberPagination
 from matmis.api_permissions import IsSiteStaff, site_permission
@@ -300,7 +301,9 @@ class ClusterListView(GroupSiteApiView):
         data.is_valid(raise_exception=True)
         try:
             cluster = cluster_create(
-                group=request.site, name=data.validated_data["name"], actor=request.user
+                group=request.site,
+                name=data.validated_data["name"],
+                actor=actor_from_request(request),
             )
         except DjangoValidationError as error:
             raise _invalid(error) from None
@@ -330,7 +333,9 @@ class ClusterDetailView(GroupSiteApiView):
         data = self.ClusterRenameInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            cluster_rename(cluster=cluster, name=data.validated_data["name"], actor=request.user)
+            cluster_rename(
+                cluster=cluster, name=data.validated_data["name"], actor=actor_from_request(request)
+            )
         except DjangoValidationError as error:
             raise _invalid(error) from None
         return Response(_cluster_detail(request, cluster.pk))
@@ -338,7 +343,7 @@ class ClusterDetailView(GroupSiteApiView):
     @extend_schema(operation_id="clusters_destroy", responses={204: None, **ERRORS})
     def delete(self, request, cluster_id: int):
         cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
-        cluster_delete(cluster=cluster, actor=request.user)
+        cluster_delete(cluster=cluster, actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -374,7 +379,9 @@ class ClusterSchoolsView(GroupSiteApiView):
             # Says only that they are not this group's: never whether they exist elsewhere.
             raise exceptions.ValidationError({"urns": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
         try:
-            change = cluster_set_schools(cluster=cluster, schools=schools, actor=request.user)
+            change = cluster_set_schools(
+                cluster=cluster, schools=schools, actor=actor_from_request(request)
+            )
         except DjangoValidationError as error:
             raise _invalid(error, rename={"schools": "urns"}) from None
         return Response(

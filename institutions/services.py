@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.audit import Actor, audit_record
+from accounts.models import AuditAction
+
 from .models import Cluster, ClusterMembership, GroupMembership, Institution, InstitutionKind
 from .selectors import current_schools
 
@@ -43,7 +46,15 @@ def membership_ensure(
 
 
 # --- Clusters: named sets of a group's schools ---------------------------------------------
-# ``actor`` is the person making the change; the audit trail (accounts) will record it.
+# ``actor`` (accounts.audit.Actor) is the person making the change; each change is recorded
+# in the group's audit trail in the same transaction.
+
+
+def _audit_cluster(*, actor: Actor, group: Institution, target: str, detail: dict) -> None:
+    audit_record(
+        actor=actor, action=AuditAction.CLUSTER_CHANGED, target=target, detail=detail, site=group
+    )
+
 
 CLUSTER_NAME_MAX = 100
 NOT_THE_GROUPS_SCHOOLS = (
@@ -74,35 +85,40 @@ def _name_taken(name: str) -> str:
 
 
 @transaction.atomic
-def cluster_create(*, group: Institution, name: str, actor) -> Cluster:
+def cluster_create(*, group: Institution, name: str, actor: Actor) -> Cluster:
     """A new cluster of ``group`` called ``name`` (unique in the group, ignoring case)."""
     if not group.is_group:
         raise ValidationError("Only a trust or local authority has clusters.")
     name = _cluster_name_clean(group=group, name=name)
     try:
         with transaction.atomic():
-            return Cluster.objects.create(group=group, name=name)
+            cluster = Cluster.objects.create(group=group, name=name)
     except IntegrityError:  # created at the same moment by someone else
         raise ValidationError({"name": _name_taken(name)}, code="unique") from None
+    _audit_cluster(actor=actor, group=group, target=name, detail={"created": True})
+    return cluster
 
 
 @transaction.atomic
-def cluster_rename(*, cluster: Cluster, name: str, actor) -> Cluster:
+def cluster_rename(*, cluster: Cluster, name: str, actor: Actor) -> Cluster:
     name = _cluster_name_clean(group=cluster.group, name=name, exclude=cluster)
     if name == cluster.name:
         return cluster
+    previous = cluster.name
     cluster.name = name
     try:
         with transaction.atomic():
             cluster.save(update_fields=["name"])
     except IntegrityError:
         raise ValidationError({"name": _name_taken(name)}, code="unique") from None
+    _audit_cluster(actor=actor, group=cluster.group, target=name, detail={"renamed_from": previous})
     return cluster
 
 
 @transaction.atomic
-def cluster_delete(*, cluster: Cluster, actor) -> None:
+def cluster_delete(*, cluster: Cluster, actor: Actor) -> None:
     """Delete ``cluster`` and its memberships; the schools themselves are untouched."""
+    _audit_cluster(actor=actor, group=cluster.group, target=cluster.name, detail={"deleted": True})
     cluster.delete()
 
 
@@ -114,7 +130,7 @@ class ClusterSchoolsChange:
 
 @transaction.atomic
 def cluster_set_schools(
-    *, cluster: Cluster, schools: Iterable[Institution], actor
+    *, cluster: Cluster, schools: Iterable[Institution], actor: Actor
 ) -> ClusterSchoolsChange:
     """Make ``schools`` the cluster's current schools: add the missing, remove the rest.
 
@@ -144,4 +160,11 @@ def cluster_set_schools(
     ClusterMembership.objects.bulk_create(
         ClusterMembership(group=group, cluster=cluster, school_id=pk) for pk in sorted(to_add)
     )
+    if to_add or to_remove:
+        _audit_cluster(
+            actor=actor,
+            group=group,
+            target=cluster.name,
+            detail={"added": sorted(to_add), "removed": sorted(to_remove)},
+        )
     return ClusterSchoolsChange(added=len(to_add), removed=len(to_remove))

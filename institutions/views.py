@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views import View
 
+from accounts.audit import actor_from_request
 from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
@@ -328,7 +329,9 @@ class ClusterCreateView(GroupAdminView):
         if form.is_valid():
             try:
                 cluster = cluster_create(
-                    group=request.site, name=form.cleaned_data["name"], actor=request.user
+                    group=request.site,
+                    name=form.cleaned_data["name"],
+                    actor=actor_from_request(request),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -384,7 +387,11 @@ class ClusterRenameView(GroupAdminView):
         form = ClusterNameForm(request.POST)
         if form.is_valid():
             try:
-                cluster_rename(cluster=cluster, name=form.cleaned_data["name"], actor=request.user)
+                cluster_rename(
+                    cluster=cluster,
+                    name=form.cleaned_data["name"],
+                    actor=actor_from_request(request),
+                )
             except ValidationError as error:
                 form.add_error(None, error)
                 cluster.name = old_name
@@ -409,7 +416,9 @@ class ClusterSchoolsView(GroupAdminView):
         if form.is_valid():
             try:
                 change = cluster_set_schools(
-                    cluster=cluster, schools=form.cleaned_data["schools"], actor=request.user
+                    cluster=cluster,
+                    schools=form.cleaned_data["schools"],
+                    actor=actor_from_request(request),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -429,6 +438,6 @@ class ClusterDeleteView(GroupAdminView):
     def post(self, request: HttpRequest, cluster_id: int) -> HttpResponse:
         cluster = cluster_for_id(group=request.site, cluster_id=cluster_id)
         name = cluster.name
-        cluster_delete(cluster=cluster, actor=request.user)
+        cluster_delete(cluster=cluster, actor=actor_from_request(request))
         messages.success(request, f"Cluster “{name}” deleted. Its schools are unchanged.")
         return redirect("institutions:clusters")

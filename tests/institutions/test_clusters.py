@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.audit import Actor
 from institutions.models import Cluster, ClusterMembership, GroupMembership, Status
 from institutions.selectors import cluster_for_id, cluster_list
 from institutions.services import (
@@ -67,7 +68,9 @@ def links(cluster) -> set[str]:
 
 class TestClusterServices:
     def test_create_trims_the_name(self, trust, trust_staff):
-        cluster = cluster_create(group=trust, name="  North   East ", actor=trust_staff)
+        cluster = cluster_create(
+            group=trust, name="  North   East ", actor=Actor(user=trust_staff, site=None)
+        )
         assert cluster.name == "North East"
         assert cluster.group == trust
 
@@ -83,48 +86,59 @@ class TestClusterServices:
     )
     def test_create_refuses_bad_names(self, trust, trust_staff, north, name, message):
         with pytest.raises(ValidationError) as error:
-            cluster_create(group=trust, name=name, actor=trust_staff)
+            cluster_create(group=trust, name=name, actor=Actor(user=trust_staff, site=None))
         assert error.value.message_dict == {"name": [message]}
         assert Cluster.objects.filter(group=trust).count() == 1
 
     def test_the_same_name_in_another_group_is_fine(self, trust, trust_staff, north, foreign):
-        cluster = cluster_create(group=foreign["group"], name="North", actor=trust_staff)
+        cluster = cluster_create(
+            group=foreign["group"], name="North", actor=Actor(user=trust_staff, site=None)
+        )
         assert cluster.group == foreign["group"]
 
     def test_a_100_character_name_is_fine(self, trust, trust_staff):
-        assert len(cluster_create(group=trust, name="x" * 100, actor=trust_staff).name) == 100
+        assert (
+            len(
+                cluster_create(
+                    group=trust, name="x" * 100, actor=Actor(user=trust_staff, site=None)
+                ).name
+            )
+            == 100
+        )
 
     def test_only_a_group_has_clusters(self, schools, trust_staff):
         with pytest.raises(ValidationError):
-            cluster_create(group=schools[0], name="Nope", actor=trust_staff)
+            cluster_create(group=schools[0], name="Nope", actor=Actor(user=trust_staff, site=None))
 
     def test_rename(self, trust, trust_staff, north):
-        cluster_rename(cluster=north, name="North West", actor=trust_staff)
+        cluster_rename(cluster=north, name="North West", actor=Actor(user=trust_staff, site=None))
         north.refresh_from_db()
         assert north.name == "North West"
 
     def test_rename_to_a_different_case_of_its_own_name(self, trust, trust_staff, north):
-        cluster_rename(cluster=north, name="NORTH", actor=trust_staff)
+        cluster_rename(cluster=north, name="NORTH", actor=Actor(user=trust_staff, site=None))
         north.refresh_from_db()
         assert north.name == "NORTH"
 
     def test_rename_refuses_another_clusters_name(self, trust, trust_staff, north):
         ClusterFactory(group=trust, name="South")
         with pytest.raises(ValidationError) as error:
-            cluster_rename(cluster=north, name="south", actor=trust_staff)
+            cluster_rename(cluster=north, name="south", actor=Actor(user=trust_staff, site=None))
         assert "already a cluster called" in error.value.message_dict["name"][0]
         north.refresh_from_db()
         assert north.name == "North"
 
     def test_delete_leaves_the_schools(self, trust, trust_staff, north, schools):
-        cluster_delete(cluster=north, actor=trust_staff)
+        cluster_delete(cluster=north, actor=Actor(user=trust_staff, site=None))
         assert not Cluster.objects.filter(pk=north.pk).exists()
         assert not ClusterMembership.objects.filter(cluster_id=north.pk).exists()
         assert GroupMembership.objects.filter(group=trust).count() == 4
 
     def test_set_schools_adds_and_removes(self, trust, trust_staff, north, schools):
         change = cluster_set_schools(
-            cluster=north, schools=[schools[1], schools[2], schools[3]], actor=trust_staff
+            cluster=north,
+            schools=[schools[1], schools[2], schools[3]],
+            actor=Actor(user=trust_staff, site=None),
         )
         assert (change.added, change.removed) == (2, 1)
         assert links(north) == {"100002", "100003", "100004"}
@@ -134,7 +148,9 @@ class TestClusterServices:
 
     def test_set_schools_again_changes_nothing(self, trust, trust_staff, north, schools):
         change = cluster_set_schools(
-            cluster=north, schools=[schools[0], schools[1]], actor=trust_staff
+            cluster=north,
+            schools=[schools[0], schools[1]],
+            actor=Actor(user=trust_staff, site=None),
         )
         assert (change.added, change.removed) == (0, 0)
 
@@ -143,7 +159,9 @@ class TestClusterServices:
     ):
         with pytest.raises(ValidationError) as error:
             cluster_set_schools(
-                cluster=north, schools=[schools[2], foreign["school"]], actor=trust_staff
+                cluster=north,
+                schools=[schools[2], foreign["school"]],
+                actor=Actor(user=trust_staff, site=None),
             )
         assert "Only this group’s own schools" in error.value.message_dict["schools"][0]
         assert links(north) == {"100001", "100002"}
@@ -151,7 +169,9 @@ class TestClusterServices:
     def test_set_schools_refuses_a_closed_school(self, trust, trust_staff, north):
         closed = add_school(trust, name="Closed Primary", status=Status.CLOSED)
         with pytest.raises(ValidationError):
-            cluster_set_schools(cluster=north, schools=[closed], actor=trust_staff)
+            cluster_set_schools(
+                cluster=north, schools=[closed], actor=Actor(user=trust_staff, site=None)
+            )
         assert links(north) == {"100001", "100002"}
 
     def test_links_to_a_school_that_left_are_kept_but_not_counted(
@@ -159,7 +179,9 @@ class TestClusterServices:
     ):
         GroupMembership.objects.filter(school=schools[0]).update(left_on=datetime.date(2025, 8, 31))
         assert cluster_list(group=trust).get(pk=north.pk).school_count == 1
-        change = cluster_set_schools(cluster=north, schools=[], actor=trust_staff)
+        change = cluster_set_schools(
+            cluster=north, schools=[], actor=Actor(user=trust_staff, site=None)
+        )
         assert (change.added, change.removed) == (0, 1)
         assert links(north) == {"100001"}
 
@@ -423,3 +445,24 @@ def test_every_change_refuses_anonymous_visitors_and_other_trusts_staff(
     north.refresh_from_db()
     assert north.name == "North"
     assert links(north) == {"100001", "100002"}
+
+
+def test_every_cluster_change_is_audited_at_the_group(trust, trust_staff, schools):
+    from accounts.models import AuditAction, AuditEvent
+
+    actor = Actor(user=trust_staff, site=trust, ip_address="203.0.113.9")
+    cluster = cluster_create(group=trust, name="East", actor=actor)
+    cluster_rename(cluster=cluster, name="East Coast", actor=actor)
+    cluster_set_schools(cluster=cluster, schools=[schools[0]], actor=actor)
+    cluster_set_schools(cluster=cluster, schools=[schools[0]], actor=actor)  # no change
+    cluster_delete(cluster=cluster, actor=actor)
+    events = AuditEvent.objects.filter(action=AuditAction.CLUSTER_CHANGED).order_by("id")
+    assert [(e.site_id, e.actor_id, e.ip_address) for e in events] == [
+        (trust.pk, trust_staff.pk, "203.0.113.9")
+    ] * 4
+    assert [e.detail for e in events] == [
+        {"created": True},
+        {"renamed_from": "East"},
+        {"added": [schools[0].pk], "removed": []},
+        {"deleted": True},
+    ]
