@@ -347,3 +347,26 @@ class TestHopApi:
             "/api/v1/hop/redeem/", {"token": "forged"}, content_type="application/json"
         )
         assert response.status_code == 403
+
+
+class TestLogInToMisPageLadder:
+    def test_anonymous_is_sent_to_sign_in(self, world):
+        response = SiteClient(world.trust).get("/log-in-to-mis/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/sign-in/")
+
+    def test_staff_of_another_site_get_not_found(self, world):
+        outsider = StaffProfileFactory(site=TrustFactory()).user
+        client = verified_client(world.trust, outsider)
+        assert client.get("/log-in-to-mis/").status_code == 404
+        assert client.post("/log-in-to-mis/", {"school": "123456"}).status_code == 404
+
+    def test_staff_without_the_permission_are_offered_nothing(self, world):
+        colleague = StaffProfileFactory(site=world.trust).user
+        html = verified_client(world.trust, colleague).get("/log-in-to-mis/").content.decode()
+        assert "There is no school you can log in to yet" in html
+        assert "Fenwick Primary" not in html
+
+    def test_staff_with_the_permission_see_their_schools(self, world):
+        html = world.group_client().get("/log-in-to-mis/").content.decode()
+        assert "Fenwick Primary" in html
