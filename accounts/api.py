@@ -428,7 +428,7 @@ class StaffPermissionsApiView(APIView):
                     f"You need the permission “{REGISTRY[USER_DETAILS].label}” at View to see "
                     "what someone else may do."
                 )
-        profile = staff_profile_for_id(site=site, profile_id=profile_id)
+        profile = staff_profile_for_id(site=site, profile_id=profile_id, with_roles=False)
         summary = permission_summary(site=site, profile=profile)
 
         def lines(permission_lines) -> list[dict]:

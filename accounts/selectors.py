@@ -111,17 +111,13 @@ class HeldRole:
         return not self.not_started and not self.ended
 
 
-def _assignments_prefetch(site: Institution, *, with_grants: bool = False) -> Prefetch:
+def _assignments_prefetch(site: Institution) -> Prefetch:
     """A profile's role assignments at ``site``, by role name, as ``held_assignments``."""
     assignments = (
         RoleAssignment.objects.filter(site=site)
         .select_related("role")
         .order_by(Lower("role__name"), "pk")
     )
-    if with_grants:
-        assignments = assignments.prefetch_related(
-            Prefetch("role__grants", queryset=RoleGrant.objects.filter(site=site))
-        )
     return Prefetch("assignments", queryset=assignments, to_attr="held_assignments")
 
 
@@ -204,9 +200,11 @@ def directory_association_summary(profile: StaffProfile) -> AssociationSummary:
     )
 
 
-def staff_profile_for_id(*, site: Institution, profile_id: int | str) -> StaffProfile:
-    """The active staff profile ``profile_id`` of ``site``, with its user and
-    ``held_assignments``.
+def staff_profile_for_id(
+    *, site: Institution, profile_id: int | str, with_roles: bool = True
+) -> StaffProfile:
+    """The active staff profile ``profile_id`` of ``site``, with its user and (unless
+    ``with_roles`` is false) ``held_assignments``.
 
     Raises Http404, the same for an id that does not exist and one of another site.
     """
@@ -214,12 +212,12 @@ def staff_profile_for_id(*, site: Institution, profile_id: int | str) -> StaffPr
         pk = int(profile_id)
     except (TypeError, ValueError):
         raise Http404("No such member of staff here.") from None
-    profile = (
-        StaffProfile.objects.filter(site=site, is_active=True, pk=pk)
-        .select_related("user", "site")
-        .prefetch_related(_assignments_prefetch(site))
-        .first()
+    profiles = StaffProfile.objects.filter(site=site, is_active=True, pk=pk).select_related(
+        "user", "site"
     )
+    if with_roles:
+        profiles = profiles.prefetch_related(_assignments_prefetch(site))
+    profile = profiles.first()
     if profile is None:
         raise Http404("No such member of staff here.")
     return profile

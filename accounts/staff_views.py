@@ -265,7 +265,7 @@ class StaffPermissionsView(SiteStaffRequiredMixin, View):
                     },
                     status=403,
                 )
-        profile = staff_profile_for_id(site=site, profile_id=profile_id)
+        profile = staff_profile_for_id(site=site, profile_id=profile_id, with_roles=False)
         summary = permission_summary(site=site, profile=profile)
         return render(
             request,
@@ -328,6 +328,7 @@ def _associations_page(
             "ticked": ticked,
             "clusters": cluster_list(group=group),
             "chosen_clusters": chosen_clusters,
+            "via_ids": {line.school.pk for line in detail.schools if line.via},
         },
     )
 
