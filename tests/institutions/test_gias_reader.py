@@ -19,7 +19,7 @@ from institutions.gias import (
     open_register,
 )
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "gias-sample.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "gias-sample.csv"
 
 
 def sample_header() -> list[str]:
