@@ -4,12 +4,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -27,6 +30,7 @@ from .models import (
     CURRENT_STATUSES,
     Cluster,
     ClusterMembership,
+    GroupMembership,
     Institution,
     OfstedGrade,
     Phase,
@@ -47,13 +51,30 @@ def site_directory() -> QuerySet[Institution]:
     return Institution.objects.order_by("kind", "name")
 
 
+class _InArray(Func):
+    """``pk = ANY(ARRAY(subquery))``: Postgres evaluates the subquery once, first, and then
+    fetches each row by primary key. A join or ``IN (subquery)`` lets the planner choose a
+    hash join that scans the whole national table for a group of a few hundred schools."""
+
+    template = "%(expressions)s"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = super().as_sql(compiler, connection, **extra)
+        return f"{sql})", params
+
+
 def current_schools(*, group: Institution) -> QuerySet[Institution]:
     """The schools of ``group``: current members (membership not ended) that are open."""
-    return Institution.objects.filter(
-        group_links__group=group,
-        group_links__left_on__isnull=True,
-        status__in=CURRENT_STATUSES,
-    ).order_by("name")
+    member_ids = GroupMembership.objects.filter(group=group, left_on__isnull=True).values(
+        "school_id"
+    )
+    return (
+        Institution.objects.alias(is_member=_InArray(F("pk"), ArraySubquery(member_ids)))
+        .filter(is_member=True, status__in=CURRENT_STATUSES)
+        .order_by("name")
+    )
 
 
 def current_groups(*, school: Institution) -> QuerySet[Institution]:

@@ -5,10 +5,12 @@ Scenarios may rely on what an earlier one left in the bench database (the import
 register), but must also work alone: ``bench/run typo_search``.
 """
 
+from .browse import browse_institutions
 from .gias_import import gias_import_vs_copy
 from .typo_search import typo_search
 
 SCENARIOS = [
     gias_import_vs_copy,
     typo_search,
+    browse_institutions,
 ]

@@ -516,3 +516,88 @@ def test_progress_gives_up_quietly_when_the_row_is_held(monkeypatch):
         writer.close()
     record.refresh_from_db()
     assert record.rows_read == 0
+
+
+# --- Plans that do not depend on statistics, and the first-import path -----------------------
+
+
+def many_rows(size: int, first: int) -> list[dict[str, str]]:
+    return [
+        good_row(
+            URN=f"{first + n}",
+            EstablishmentName=f"School {first + n}",
+            **{"Trusts (code)": f"{3000 + n % 7}", "LA (code)": f"{300 + n % 5}"},
+        )
+        for n in range(size)
+    ]
+
+
+def test_stale_statistics_change_neither_the_queries_nor_the_membership_plan():
+    # As after a fresh migrate: the tables analysed while empty, then filled by an import.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE institutions_institution")
+        cursor.execute("ANALYZE institutions_groupmembership")
+    plans: list[str] = []
+
+    def explain_membership_inserts(execute, sql, params, many, context):
+        if sql.lstrip().startswith("INSERT INTO institutions_groupmembership"):
+            raw = context["cursor"]
+            raw.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(line for (line,) in raw.fetchall()))
+        return execute(sql, params, many, context)
+
+    with (
+        CaptureQueriesContext(connection) as stale,
+        connection.execute_wrapper(explain_membership_inserts),
+    ):
+        first = run(make_csv(many_rows(300, 400000)))
+    with CaptureQueriesContext(connection) as fresh:
+        second = run(make_csv(many_rows(300, 500000)))
+
+    assert (first.created, first.memberships_started) == (300, 600)
+    assert (second.created, second.memberships_started) == (300, 600)
+    imported = [q for q in stale.captured_queries if not q["sql"].startswith("EXPLAIN")]
+    assert len(imported) == len(fresh)
+    # The memberships are never scanned to decide what is new: the unique index decides,
+    # so no plan can turn into a nested loop over them.
+    [plan] = plans
+    assert "Scan on institutions_groupmembership" not in plan
+
+
+def catalogue_definitions() -> tuple[list[str], list[str]]:
+    """The trigram index's and the memberships' foreign keys' definitions, as Postgres
+    gives them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'institution_name_trgm'")
+        indexes = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'institutions_groupmembership'::regclass AND contype = 'f' "
+            "ORDER BY conname"
+        )
+        keys = [row[0] for row in cursor.fetchall()]
+    return indexes, keys
+
+
+def test_a_first_import_indexes_and_checks_after_loading_and_puts_everything_back(monkeypatch):
+    from institutions import register_import as module
+
+    monkeypatch.setattr(module, "BULK_LOAD_FROM", 10)
+    before = catalogue_definitions()
+    assert before[0] and len(before[1]) == 2
+
+    with CaptureQueriesContext(connection) as captured:
+        result = run(make_csv(many_rows(50, 400000)))
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert any(sql.startswith("DROP INDEX institution_name_trgm") for sql in statements)
+    assert catalogue_definitions() == before
+    assert (result.created, result.memberships_started) == (50, 100)
+    assert GroupMembership.objects.filter(left_on__isnull=True).count() == 100
+    assert Institution.objects.filter(search_name__trigram_word_similar="schol 400007").exists()
+
+    # A later import that adds fewer sites than there are leaves them in place.
+    with CaptureQueriesContext(connection) as later:
+        assert run(make_csv(many_rows(20, 500000))).created == 20
+    assert not any("DROP INDEX" in query["sql"] for query in later.captured_queries)
+    assert catalogue_definitions() == before
