@@ -1,6 +1,7 @@
 """The audit trail page and API: this site's events only, for those who may manage users."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -226,3 +227,15 @@ class TestTheApi:
         }
         assert set(operation["responses"]) == {"200", "400", "403"}
         assert "AuditEvent" in schema["components"]["schemas"]
+
+
+def test_the_page_is_paged_and_keeps_its_filters(site_client, trust, admin):
+    for n in range(60):
+        record(trust, user=admin, target=f"event {n}")
+    html = site_client(trust, admin).get("/audit/", {"person": "ada"}).content.decode()
+    assert 'aria-label="Pages of events"' in html
+    assert "person=ada&amp;page=2" in html
+    second = site_client(trust, admin).get("/audit/", {"person": "ada", "page": 2}).content.decode()
+    first_page_targets = {f"event {n}" for n in range(10, 60)}
+    assert re.search(r">\s*event 0\s*<", second)
+    assert not any(re.search(rf">\s*{t}\s*<", second) for t in first_page_targets)
