@@ -59,13 +59,16 @@ def staff_profile_ensure(*, site: Institution, user: User, job_title: str = "") 
 
 @transaction.atomic
 def roles_ensure_defaults(*, site: Institution) -> dict[str, BusinessRole]:
-    """The seeded business roles of ``site``'s kind exist; returns every role by name.
-
-    Roles a site has edited keep their grants: only missing roles are created.
+    """The site's business roles by name, seeded with the defaults of its kind the first
+    time (when it has no seeded role yet). Afterwards the site owns them: a seeded role it
+    renamed or deleted stays so.
     """
     from .permissions import default_in_school_grants_for, default_roles_for
 
-    existing = {role.name: role for role in BusinessRole.objects.filter(site=site)}
+    roles = list(BusinessRole.objects.filter(site=site))
+    existing = {role.name: role for role in roles}
+    if any(role.is_seeded for role in roles):
+        return existing
     in_school = default_in_school_grants_for(site)
     grants = []
     for name, role_grants in default_roles_for(site).items():

@@ -158,3 +158,9 @@ def test_a_school_level_set_is_not_a_group_level_grant(trust, trust_staff):
     )
     role_assign(profile=trust_staff.staff_profiles.get(site=trust), role=role)
     assert not has_permission(user=trust_staff, site=trust, code=USER_DETAILS)
+
+
+def test_a_seeded_role_the_site_deleted_is_not_brought_back(trust):
+    roles_ensure_defaults(site=trust)
+    BusinessRole.objects.filter(site=trust, name="Central Team Member").delete()
+    assert "Central Team Member" not in roles_ensure_defaults(site=trust)
