@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from sharing.admin import AUTOMATE_ACTIONS
+
 from .models import GroupMembership, Institution
 
 
@@ -16,3 +18,4 @@ class InstitutionAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = [*AUTOMATE_ACTIONS]  # trusts: automated data sharing agreements

@@ -19,6 +19,7 @@ from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
 from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from sharing.selectors import NO_SHARING, sharing_status, sharing_status_for_schools
 
 from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
 from .models import Cluster
@@ -188,6 +189,12 @@ class BrowseView(GroupPageView):
         sort = form.sort_key()
         schools = group_school_list(group=group, sort=sort, **filters)
         page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        # The data sharing column: one query for the page (sharing answers it).
+        statuses = sharing_status_for_schools(
+            group=group, school_ids=[school.pk for school in page.object_list]
+        )
+        for school in page.object_list:
+            school.sharing = statuses.get(school.pk, NO_SHARING)
         query = _view_query(form)
         context = {
             "form": form,
@@ -279,6 +286,7 @@ class InstitutionDetailView(GroupPageView):
             "institutions/detail.html",
             {
                 "school": school,
+                "sharing": sharing_status(group=request.site, school=school),
                 "website_href": website_href(school.website),
                 "report_card": report_card_rows(school.ofsted_report_card),
                 "hop_allowed": hop_allowed(

@@ -1,3 +1,29 @@
-"""REST endpoints of data sharing (group side)."""
+"""REST endpoints of data sharing (group side), under /api/v1/ in the ``api`` namespace."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("agreements/", api.AgreementListView.as_view(), name="agreements-list"),
+    path(
+        "agreements/requests/",
+        api.AgreementRequestSendView.as_view(),
+        name="agreements-requests-send",
+    ),
+    path(
+        "agreements/requests/preview/",
+        api.AgreementRequestPreviewView.as_view(),
+        name="agreements-requests-preview",
+    ),
+    path(
+        "agreements/requests/remind/",
+        api.AgreementRequestRemindView.as_view(),
+        name="agreements-requests-remind",
+    ),
+    path(
+        "agreements/requests/withdraw/",
+        api.AgreementRequestWithdrawView.as_view(),
+        name="agreements-requests-withdraw",
+    ),
+]

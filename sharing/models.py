@@ -99,6 +99,9 @@ class AgreementRequest(models.Model):
     decided_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    decline_reason = models.CharField(
+        max_length=500, blank=True, help_text="What the school said when it declined."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,5 +1,17 @@
-"""Group site: Institutions > Data Sharing Agreements."""
+"""Group site: Institutions > Data Sharing Agreements (mounted at /data-sharing/ on every
+site host; a school site answers 404)."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "sharing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.AgreementsView.as_view(), name="agreements"),
+    path("send/", views.SendView.as_view(), name="send"),
+    path("send/preview/", views.SendPreviewView.as_view(), name="send-preview"),
+    path("remind/", views.RemindView.as_view(), name="remind"),
+    path("withdraw/", views.WithdrawView.as_view(), name="withdraw"),
+    path("result/", views.ResultView.as_view(), name="result"),
+]

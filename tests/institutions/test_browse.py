@@ -337,7 +337,7 @@ class TestPage:
         assert "Academy converter" in row
         assert "No single grade" in row  # a report card: no pretend single grade
         assert '<span class="mm-cluster-tag">South</span>' in row
-        assert "not available yet" in row  # data sharing: filled in later
+        assert "No agreement" in row  # data sharing status (sharing.selectors)
         hazelwood = html[html.index("/institutions/100004/") :]
         assert "Not inspected" in hazelwood[: hazelwood.index("</tr>")]
         oak = html[html.index("/institutions/100002/") :]

@@ -226,7 +226,7 @@ class TestContent:
 
     def test_sections_left_for_data_sharing_and_log_in_to_mis(self, site_client, trust, school):
         html = site_client(trust, group_staff(trust)).get(url(school)).content.decode()
-        assert "Agreement status appears here once data sharing is set up." in html
+        assert "This school has not agreed to share data with" in html
         assert 'id="data-sharing"' in html
         assert '<div id="log-in-to-mis">' in html
 
@@ -237,5 +237,6 @@ class TestContent:
     def test_query_count(self, site_client, trust, school, django_assert_num_queries):
         client = site_client(trust, group_staff(trust))
         client.get(url(school))
-        with django_assert_num_queries(6):  # site, session, user, profile, school, clusters
+        # site, session, user, profile, school, clusters, data sharing status
+        with django_assert_num_queries(7):
             client.get(url(school))

@@ -1,0 +1,505 @@
+"""REST endpoints of the group's Data Sharing Agreements (a school site answers 404).
+
+- ``GET agreements/``: the schools of one tab (``none``, ``pending``, ``approved``), with
+  Browse's search and filters; any member of the group's staff.
+- ``POST agreements/requests/``: send (or raise), ``POST agreements/requests/remind/``,
+  ``POST agreements/requests/withdraw/``, ``GET agreements/requests/preview/``: need
+  Institution: Administer Institution Details at Administer.
+
+Ids from the client are checked as a subset of the group's own: a request id that is
+missing or another group's is a 404 (the same for both); a URN that is not one of the
+group's current schools is a validation error naming it, which says nothing about whether
+it exists elsewhere. Either way nothing changes.
+"""
+
+from dataclasses import asdict
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, QueryDict
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+
+from accounts.audit import actor_from_request
+from accounts.permissions import INSTITUTION_DETAILS, Access
+from institutions.api import GroupSiteApiView
+from institutions.forms import BrowseForm
+from institutions.selectors import cluster_list, group_school_type_names, group_schools_for_urns
+from matmis.api import ErrorSerializer, PageNumberPagination
+from matmis.api_permissions import site_permission
+
+from .forms import ALL_ROLES
+from .models import RECIPIENT_ROLES, AccessLevel
+from .selectors import (
+    TAB_APPROVED,
+    TAB_NONE,
+    TAB_PENDING,
+    TABS,
+    agreement_tab_schools,
+    delivery_summaries,
+    group_requests_for_ids,
+    group_senders,
+    pending_requests,
+    recipient_roles_clean,
+    recipients_preview,
+    tab_school_list,
+)
+from .services import (
+    BulkOutcome,
+    agreement_requests_remind,
+    agreement_requests_send,
+    agreement_requests_withdraw,
+)
+
+ACT = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
+ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
+NOT_IN_GROUP = "Not one of this group’s schools"
+ROLE_CHOICES = [*RECIPIENT_ROLES, ALL_ROLES]
+LEVEL_HELP = "1 DfE Data, 2 DfE Data & MIS Data, 3 DfE Data, MIS Data & Group Actions."
+
+
+def _browse_form(request, data) -> BrowseForm:
+    group = request.site
+    form = BrowseForm(
+        data, type_names=group_school_type_names(group=group), clusters=cluster_list(group=group)
+    )
+    if not form.is_valid():
+        raise exceptions.ValidationError(
+            {field: list(messages) for field, messages in form.errors.items()}
+        )
+    return form
+
+
+def _query(data: dict) -> QueryDict:
+    """Filter fields of a JSON body as the query string BrowseForm reads."""
+    query = QueryDict(mutable=True)
+    if data.get("q"):
+        query["q"] = data["q"]
+    for key in ("phase", "type", "ofsted", "cluster"):
+        query.setlist(key, [str(value) for value in data.get(key) or []])
+    return query
+
+
+def _invalid(error: DjangoValidationError):
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError(error.messages)
+
+
+# --- Shared serializers ------------------------------------------------------------------------
+
+
+class AgreementDeliverySerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="“Sent to 2 of 2”, “Sending”, “Retrying”, “Failed …”.")
+    request_total = serializers.IntegerField()
+    request_sent = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    retrying = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class AgreementPendingRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    level = serializers.IntegerField(help_text=LEVEL_HELP)
+    level_label = serializers.CharField()
+    sent_at = serializers.DateTimeField()
+    sender_name = serializers.CharField()
+    sender_email = serializers.EmailField()
+    last_reminder_at = serializers.DateTimeField(allow_null=True)
+    delivery = AgreementDeliverySerializer(allow_null=True)
+
+
+class AgreementLastClosedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="“declined” or “withdrawn”.")
+    at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(help_text="What the school said when it declined.")
+
+
+class AgreementRowSerializer(serializers.Serializer):
+    """A school of one tab."""
+
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    phase = serializers.CharField()
+    type_name = serializers.CharField()
+    town = serializers.CharField()
+    postcode = serializers.CharField()
+    level = serializers.IntegerField(
+        source="agreement_level", allow_null=True, help_text="The approved level, if any."
+    )
+    level_label = serializers.SerializerMethodField()
+    approved_at = serializers.DateTimeField(source="agreement_approved_at", allow_null=True)
+    automated = serializers.BooleanField(source="agreement_automated", allow_null=True)
+    pending_request = serializers.SerializerMethodField()
+    last_closed_request = serializers.SerializerMethodField()
+
+    def get_level_label(self, school) -> str:
+        return AccessLevel(school.agreement_level).label if school.agreement_level else ""
+
+    @extend_schema_field(AgreementPendingRequestSerializer(allow_null=True))
+    def get_pending_request(self, school):
+        if not school.pending_request_id:
+            return None
+        delivery = self.context.get("deliveries", {}).get(school.pending_request_id)
+        return AgreementPendingRequestSerializer(
+            {
+                "id": school.pending_request_id,
+                "level": school.pending_level,
+                "level_label": AccessLevel(school.pending_level).label,
+                "sent_at": school.pending_sent_at,
+                "sender_name": school.pending_sender_name or school.pending_sender_email,
+                "sender_email": school.pending_sender_email,
+                "last_reminder_at": school.last_reminder_at,
+                "delivery": (
+                    {"label": delivery.label, **asdict(delivery)} if delivery is not None else None
+                ),
+            }
+        ).data
+
+    @extend_schema_field(AgreementLastClosedSerializer(allow_null=True))
+    def get_last_closed_request(self, school):
+        status = getattr(school, "last_closed_status", None)
+        if not status:
+            return None
+        return {
+            "status": status,
+            "at": school.last_closed_at,
+            "reason": school.last_decline_reason or "",
+        }
+
+
+class AgreementPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AgreementRowSerializer(many=True)
+
+
+class AgreementSchoolOutcomeSerializer(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    done = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why it was skipped; empty when done.")
+    recipients = serializers.ListField(child=serializers.EmailField())
+    request_id = serializers.IntegerField(allow_null=True)
+    next_allowed_at = serializers.DateTimeField(
+        allow_null=True, help_text="A reminder skipped for the rate limit: when the next may go."
+    )
+
+
+class AgreementBulkOutcomeSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["send", "remind", "withdraw"])
+    summary = serializers.CharField(
+        help_text="“Requests sent to 38 schools. 2 schools were skipped: …”"
+    )
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    results = AgreementSchoolOutcomeSerializer(many=True)
+
+
+def _outcome_data(outcome: BulkOutcome) -> dict:
+    return AgreementBulkOutcomeSerializer(
+        {
+            "action": outcome.action,
+            "summary": outcome.summary,
+            "done": len(outcome.done),
+            "skipped": len(outcome.skipped),
+            "results": [
+                {
+                    "urn": row.urn,
+                    "name": row.name,
+                    "done": row.done,
+                    "reason": row.reason,
+                    "recipients": list(row.recipients),
+                    "request_id": row.request_id,
+                    "next_allowed_at": row.next_allowed_at,
+                }
+                for row in outcome.rows
+            ],
+        }
+    ).data
+
+
+class AgreementFiltersInputSerializer(serializers.Serializer):
+    """Browse's search and filters, for ``select_all``."""
+
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    phase = serializers.ListField(child=serializers.CharField(), required=False)
+    type = serializers.ListField(child=serializers.CharField(), required=False)
+    ofsted = serializers.ListField(child=serializers.CharField(), required=False)
+    cluster = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+# --- The tabs ---------------------------------------------------------------------------------
+
+
+class AgreementListView(GroupSiteApiView):
+    """The group's schools on one tab, searched and filtered as Browse Institutions."""
+
+    @extend_schema(
+        operation_id="agreements_list",
+        parameters=[
+            OpenApiParameter(
+                "tab",
+                str,
+                enum=list(TABS),
+                description="none (default): no agreement and no pending request; pending; "
+                "approved.",
+            ),
+            OpenApiParameter("q", str, description="Name, URN, postcode or town."),
+            OpenApiParameter("phase", str, many=True, explode=True),
+            OpenApiParameter("type", str, many=True, explode=True),
+            OpenApiParameter("ofsted", str, many=True, explode=True),
+            OpenApiParameter("cluster", int, many=True, explode=True),
+            OpenApiParameter("sort", str),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: AgreementPageSerializer, 400: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        tab = request.query_params.get("tab") or TAB_NONE
+        if tab not in TABS:
+            raise exceptions.ValidationError({"tab": [f"Choose one of: {', '.join(TABS)}."]})
+        form = _browse_form(request, request.query_params)
+        schools = agreement_tab_schools(
+            group=request.site, tab=tab, sort=form.sort_key(), **form.filters()
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(schools, request, view=self)
+        deliveries = (
+            delivery_summaries(
+                group=request.site, request_ids=[school.pending_request_id for school in page]
+            )
+            if tab == TAB_PENDING
+            else {}
+        )
+        data = AgreementRowSerializer(page, many=True, context={"deliveries": deliveries}).data
+        return paginator.get_paginated_response(data)
+
+
+# --- Send, preview ------------------------------------------------------------------------------
+
+
+def _send_schools(request, data: dict) -> list:
+    """The schools a send or preview applies to: listed URNs (each must be the group's
+    current school) or every school of the tab matching the filters."""
+    if data.get("select_all"):
+        form = _browse_form(request, _query(data))
+        tab = data.get("tab") or TAB_NONE
+        return list(tab_school_list(group=request.site, tab=tab, **form.filters()))
+    urns = list(dict.fromkeys(data.get("schools") or []))
+    if not urns:
+        raise exceptions.ValidationError(
+            {"schools": ["Give the URNs of the schools, or select_all with filters."]}
+        )
+    schools = list(group_schools_for_urns(group=request.site, urns=urns))
+    unknown = sorted(set(urns) - {school.urn for school in schools})
+    if unknown:
+        # Says only that they are not this group's: never whether they exist elsewhere.
+        raise exceptions.ValidationError({"schools": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
+    return schools
+
+
+class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
+    level = serializers.IntegerField(min_value=1, max_value=3, help_text=LEVEL_HELP)
+    sender = serializers.IntegerField(
+        help_text="Staff profile id of the group's member of staff the request is from."
+    )
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=ROLE_CHOICES),
+        allow_empty=False,
+        help_text="Who receives it at each school; “all” for the four roles.",
+    )
+    schools = serializers.ListField(
+        child=serializers.CharField(max_length=6), required=False, max_length=5000
+    )
+    select_all = serializers.BooleanField(
+        default=False, help_text="Every school of ``tab`` matching the filters instead."
+    )
+    tab = serializers.ChoiceField(choices=[TAB_NONE, TAB_APPROVED], default=TAB_NONE)
+
+
+class AgreementRequestSendView(GroupSiteApiView):
+    """Send data sharing requests to schools (or a higher level to approved schools)."""
+
+    permission_classes = [ACT]
+    write_permission_classes = [ACT]
+
+    @extend_schema(
+        operation_id="agreements_requests_send",
+        request=AgreementSendInputSerializer,
+        responses={200: AgreementBulkOutcomeSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        data = AgreementSendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        sender = group_senders(group=request.site).filter(pk=values["sender"]).first()
+        if sender is None:
+            raise exceptions.ValidationError(
+                {"sender": ["Choose a member of this group’s staff with an email address."]}
+            )
+        schools = _send_schools(request, values)
+        try:
+            outcome = agreement_requests_send(
+                group=request.site,
+                schools=schools,
+                sender=sender,
+                recipient_roles=values["roles"],
+                level=values["level"],
+                actor=actor_from_request(request),
+            )
+        except DjangoValidationError as error:
+            raise _invalid(error) from None
+        return Response(_outcome_data(outcome))
+
+
+class AgreementRecipientSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.CharField(source="role_name")
+
+
+class AgreementPreviewRowSerializer(serializers.Serializer):
+    urn = serializers.CharField(source="school.urn")
+    name = serializers.CharField(source="school.name")
+    will_send = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why it would be skipped; empty when it would go.")
+    recipients = AgreementRecipientSerializer(many=True)
+
+
+class AgreementPreviewSerializer(serializers.Serializer):
+    level = serializers.IntegerField(allow_null=True)
+    roles = serializers.ListField(child=serializers.CharField())
+    sending = serializers.IntegerField(help_text="Schools it would be sent to.")
+    people = serializers.IntegerField(help_text="People it would be sent to.")
+    skipped = serializers.IntegerField()
+    results = AgreementPreviewRowSerializer(many=True, source="rows")
+
+
+class AgreementRequestPreviewView(GroupSiteApiView):
+    """Who would receive a request at each school, and which schools would be skipped."""
+
+    permission_classes = [ACT]
+
+    @extend_schema(
+        operation_id="agreements_requests_preview",
+        parameters=[
+            OpenApiParameter("roles", str, many=True, explode=True, enum=ROLE_CHOICES),
+            OpenApiParameter("level", int, enum=AccessLevel.values, description=LEVEL_HELP),
+            OpenApiParameter("schools", str, many=True, explode=True, description="URNs."),
+            OpenApiParameter("select_all", bool),
+            OpenApiParameter("tab", str, enum=[TAB_NONE, TAB_APPROVED]),
+            OpenApiParameter("q", str),
+            OpenApiParameter("phase", str, many=True, explode=True),
+            OpenApiParameter("type", str, many=True, explode=True),
+            OpenApiParameter("ofsted", str, many=True, explode=True),
+            OpenApiParameter("cluster", int, many=True, explode=True),
+        ],
+        responses={200: AgreementPreviewSerializer, **WRITE_ERRORS},
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            roles = recipient_roles_clean(params.getlist("roles"))
+        except ValueError as error:
+            raise exceptions.ValidationError({"roles": [str(error)]}) from None
+        level = params.get("level")
+        if level not in (None, "") and level not in {str(v) for v in AccessLevel.values}:
+            raise exceptions.ValidationError({"level": ["Choose 1, 2 or 3."]})
+        if params.get("tab") not in (None, "", TAB_NONE, TAB_APPROVED):
+            raise exceptions.ValidationError({"tab": ["Choose none or approved."]})
+        data = {
+            "select_all": params.get("select_all") in ("1", "true", "True"),
+            "tab": params.get("tab") or TAB_NONE,
+            "schools": params.getlist("schools"),
+            "q": params.get("q"),
+            **{key: params.getlist(key) for key in ("phase", "type", "ofsted", "cluster")},
+        }
+        schools = _send_schools(request, data)
+        preview = recipients_preview(
+            group=request.site, schools=schools, roles=roles, level=int(level) if level else None
+        )
+        return Response(
+            AgreementPreviewSerializer(
+                {
+                    "level": preview.level,
+                    "roles": list(preview.roles),
+                    "sending": len(preview.sending),
+                    "people": preview.people,
+                    "skipped": len(preview.skipped),
+                    "rows": preview.rows,
+                }
+            ).data
+        )
+
+
+# --- Remind, withdraw ---------------------------------------------------------------------------
+
+
+class AgreementRequestsInputSerializer(AgreementFiltersInputSerializer):
+    requests = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=5000
+    )
+    select_all = serializers.BooleanField(
+        default=False, help_text="Every pending request to a school matching the filters."
+    )
+
+
+def _requests(request, values: dict) -> list:
+    if values.get("select_all"):
+        form = _browse_form(request, _query(values))
+        return list(pending_requests(group=request.site, **form.filters()))
+    ids = values.get("requests") or []
+    if not ids:
+        raise exceptions.ValidationError(
+            {"requests": ["Give the ids of the requests, or select_all with filters."]}
+        )
+    found, missing = group_requests_for_ids(group=request.site, request_ids=ids)
+    if missing:
+        raise Http404("No such request.")  # the same for missing and another group's
+    return found
+
+
+class AgreementRequestRemindView(GroupSiteApiView):
+    """Send a reminder for each pending request (at most one per request per hour)."""
+
+    permission_classes = [ACT]
+    write_permission_classes = [ACT]
+
+    @extend_schema(
+        operation_id="agreements_requests_remind",
+        request=AgreementRequestsInputSerializer,
+        responses={200: AgreementBulkOutcomeSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        data = AgreementRequestsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        requests = _requests(request, data.validated_data)
+        outcome = agreement_requests_remind(
+            group=request.site, requests=requests, actor=actor_from_request(request)
+        )
+        return Response(_outcome_data(outcome))
+
+
+class AgreementRequestWithdrawView(GroupSiteApiView):
+    """Withdraw pending requests (a repeat is harmless)."""
+
+    permission_classes = [ACT]
+    write_permission_classes = [ACT]
+
+    @extend_schema(
+        operation_id="agreements_requests_withdraw",
+        request=AgreementRequestsInputSerializer,
+        responses={200: AgreementBulkOutcomeSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        data = AgreementRequestsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        requests = _requests(request, data.validated_data)
+        outcome = agreement_requests_withdraw(
+            group=request.site, requests=requests, actor=actor_from_request(request)
+        )
+        return Response(_outcome_data(outcome))

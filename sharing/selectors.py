@@ -1,0 +1,586 @@
+"""Reads about data sharing agreements and requests. Every read takes the group site.
+
+The three tabs of Institutions > Data Sharing Agreements are the group's current schools,
+searched and filtered exactly as in Browse Institutions (``group_school_list``), split by
+what they share:
+
+- **No Agreement**: no approved agreement and no pending request;
+- **Pending**: a pending request (a first request, or a request to raise a level);
+- **Approved**: an approved agreement, at its level (a school raising its level is listed
+  under Pending as well, with its current level).
+"""
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import RoleAssignment, StaffProfile
+from institutions.models import Institution
+from institutions.selectors import group_school_list
+
+from .models import (
+    LEVEL_MEANINGS,
+    RECIPIENT_ROLES,
+    AccessLevel,
+    Agreement,
+    AgreementRequest,
+    RequestReminder,
+    RequestStatus,
+)
+
+TAB_NONE = "none"
+TAB_PENDING = "pending"
+TAB_APPROVED = "approved"
+TABS: dict[str, str] = {
+    TAB_NONE: "No Agreement",
+    TAB_PENDING: "Pending",
+    TAB_APPROVED: "Approved",
+}
+
+# Why a school is left out of a send, in plain words (shared by the preview and the send).
+NOT_THE_GROUPS_SCHOOL = "not one of this group’s schools"
+ALREADY_PENDING = "a request is already pending"
+ALREADY_AT_LEVEL = "already approved at this level or higher"
+
+
+def roles_phrase(roles: Sequence[str]) -> str:
+    """``["Head Teacher", "Data Manager"]`` → "Head Teacher or Data Manager"."""
+    roles = list(roles)
+    if len(roles) <= 1:
+        return "".join(roles)
+    return f"{', '.join(roles[:-1])} or {roles[-1]}"
+
+
+def no_recipient_reason(roles: Sequence[str]) -> str:
+    return f"no {roles_phrase(roles)} with an email address"
+
+
+# --- Filters shared by every read ------------------------------------------------------------
+
+
+def _agreement_exists(group: Institution) -> Exists:
+    return Exists(Agreement.objects.filter(group=group, school=OuterRef("pk")))
+
+
+def _pending_exists(group: Institution) -> Exists:
+    return Exists(
+        AgreementRequest.objects.filter(
+            group=group, school=OuterRef("pk"), status=RequestStatus.PENDING
+        )
+    )
+
+
+def _tab_condition(group: Institution, tab: str) -> Q:
+    if tab == TAB_PENDING:
+        return Q(_pending_exists(group))
+    if tab == TAB_APPROVED:
+        return Q(_agreement_exists(group))
+    return ~Q(_agreement_exists(group)) & ~Q(_pending_exists(group))
+
+
+def _agreement_level(group: Institution) -> Subquery:
+    return Subquery(
+        Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def _agreement(group: Institution, field_name: str) -> Subquery:
+    return Subquery(
+        Agreement.objects.filter(group=group, school=OuterRef("pk")).values(field_name)[:1]
+    )
+
+
+def _pending(group: Institution, field_name: str) -> Subquery:
+    return Subquery(
+        AgreementRequest.objects.filter(
+            group=group, school=OuterRef("pk"), status=RequestStatus.PENDING
+        ).values(field_name)[:1]
+    )
+
+
+def _last_closed(group: Institution, field_name: str) -> Subquery:
+    """Of the school's requests that were declined or withdrawn, the latest one's field."""
+    return Subquery(
+        AgreementRequest.objects.filter(
+            group=group,
+            school=OuterRef("pk"),
+            status__in=[RequestStatus.DECLINED, RequestStatus.WITHDRAWN],
+        )
+        .order_by("-decided_at", "-pk")
+        .values(field_name)[:1]
+    )
+
+
+def tab_school_list(*, group: Institution, tab: str, **filters) -> QuerySet[Institution]:
+    """The schools of one tab matching the search and filters, without the annotations:
+    what "all matching schools" means for a bulk send."""
+    if tab not in TABS:
+        raise ValueError(f"Unknown tab {tab!r}")
+    return group_school_list(group=group, **filters).filter(_tab_condition(group, tab))
+
+
+def agreement_tab_schools(
+    *, group: Institution, tab: str, sort: str = "name", **filters
+) -> QuerySet[Institution]:
+    """The schools of one tab, searched, filtered and sorted as Browse Institutions, each
+    annotated with what the tables show:
+
+    ``agreement_level`` (None without an agreement); ``pending_request_id``,
+    ``pending_level``, ``pending_sent_at``, ``pending_sender_name``,
+    ``pending_sender_email`` and ``last_reminder_at`` (None without a pending request);
+    ``last_closed_status``, ``last_closed_at`` and ``last_decline_reason``: the latest
+    declined or withdrawn request.
+    """
+    if tab not in TABS:
+        raise ValueError(f"Unknown tab {tab!r}")
+    schools = group_school_list(group=group, sort=sort, **filters).filter(
+        _tab_condition(group, tab)
+    )
+    schools = schools.annotate(
+        agreement_level=_agreement_level(group),
+        agreement_approved_at=_agreement(group, "approved_at"),
+        agreement_automated=_agreement(group, "automated"),
+        pending_request_id=_pending(group, "pk"),
+        pending_level=_pending(group, "level"),
+        pending_sent_at=_pending(group, "created_at"),
+        pending_sender_name=_pending(group, "sender__user__full_name"),
+        pending_sender_email=_pending(group, "sender__user__email"),
+    ).annotate(
+        last_reminder_at=Subquery(
+            RequestReminder.objects.filter(request_id=OuterRef("pending_request_id"))
+            .order_by("-sent_at")
+            .values("sent_at")[:1]
+        ),
+    )
+    if tab == TAB_NONE:
+        schools = schools.annotate(
+            last_closed_status=_last_closed(group, "status"),
+            last_closed_at=_last_closed(group, "decided_at"),
+            last_decline_reason=_last_closed(group, "decline_reason"),
+        )
+    return schools
+
+
+def no_agreement_schools(*, group: Institution, sort: str = "name", **filters):
+    """The No Agreement tab: schools with neither an agreement nor a pending request."""
+    return agreement_tab_schools(group=group, tab=TAB_NONE, sort=sort, **filters)
+
+
+def pending_request_schools(*, group: Institution, sort: str = "name", **filters):
+    """The Pending tab: schools with a pending request."""
+    return agreement_tab_schools(group=group, tab=TAB_PENDING, sort=sort, **filters)
+
+
+def approved_agreement_schools(*, group: Institution, sort: str = "name", **filters):
+    """The Approved tab: schools with an approved agreement."""
+    return agreement_tab_schools(group=group, tab=TAB_APPROVED, sort=sort, **filters)
+
+
+def pending_requests(*, group: Institution, **filters) -> QuerySet[AgreementRequest]:
+    """The group's pending requests to its current schools matching the search and
+    filters: what "all matching schools" means for a reminder or a withdrawal."""
+    schools = group_school_list(group=group, **filters).order_by().values("pk")
+    return (
+        AgreementRequest.objects.filter(
+            group=group, status=RequestStatus.PENDING, school__in=schools
+        )
+        .select_related("school")
+        .order_by(Lower("school__name"), "pk")
+    )
+
+
+def approved_agreements(*, group: Institution, **filters) -> QuerySet[Agreement]:
+    """The group's agreements with its current schools matching the search and filters."""
+    schools = group_school_list(group=group, **filters).order_by().values("pk")
+    return (
+        Agreement.objects.filter(group=group, school__in=schools)
+        .select_related("school")
+        .order_by(Lower("school__name"), "pk")
+    )
+
+
+def group_requests_for_ids(
+    *, group: Institution, request_ids: Iterable[int]
+) -> tuple[list[AgreementRequest], set[int]]:
+    """The group's requests among ``request_ids`` (any status), and the ids that are not
+    the group's (missing or another group's: the caller answers both alike)."""
+    wanted = {int(pk) for pk in request_ids}
+    found = list(
+        AgreementRequest.objects.filter(group=group, pk__in=wanted)
+        .select_related("school")
+        .order_by(Lower("school__name"), "pk")
+    )
+    return found, wanted - {request.pk for request in found}
+
+
+@dataclass(frozen=True)
+class TabCounts:
+    none: int
+    pending: int
+    approved: int
+    total: int
+
+    @property
+    def not_shared(self) -> int:
+        """Schools that share nothing yet (no approved agreement), pending or not."""
+        return self.total - self.approved
+
+    @property
+    def awaiting(self) -> int:
+        """Schools that share nothing yet but have a request pending."""
+        return self.not_shared - self.none
+
+    def of(self, tab: str) -> int:
+        return getattr(self, tab)
+
+
+def agreement_tab_counts(*, group: Institution, **filters) -> TabCounts:
+    """How many of the group's current schools matching the filters are on each tab: one
+    query whatever the group's size."""
+    agreement, pending = _agreement_exists(group), _pending_exists(group)
+    counts = (
+        group_school_list(group=group, **filters)
+        .order_by()
+        .aggregate(
+            none=Count("pk", filter=~Q(agreement) & ~Q(pending)),
+            pending=Count("pk", filter=Q(pending)),
+            approved=Count("pk", filter=Q(agreement)),
+            total=Count("pk"),
+        )
+    )
+    return TabCounts(**counts)
+
+
+# --- Delivery status of the Pending tab ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """Where the emails of one request stand (request and reminders together)."""
+
+    request_total: int = 0
+    request_sent: int = 0
+    queued: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.failed:
+            return f"Failed for {self.failed}"
+        if self.retrying:
+            return "Retrying"
+        if self.queued:
+            return "Sending"
+        if not self.request_total:
+            return "Not sent"
+        return f"Sent to {self.request_sent} of {self.request_total}"
+
+    @property
+    def tone(self) -> str:
+        """A GOV.UK tag colour."""
+        if self.failed:
+            return "red"
+        if self.retrying:
+            return "yellow"
+        if self.queued or not self.request_total:
+            return "grey"
+        return "green"
+
+
+def delivery_summaries(*, group: Institution, request_ids: Iterable[int]) -> dict:
+    """``{request id: DeliverySummary}`` for the group's requests: one aggregate query."""
+    from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
+
+    ids = list(request_ids)
+    if not ids:
+        return {}
+    request_kind = Q(kind=DeliveryKind.REQUEST)
+    rows = (
+        EmailDelivery.objects.filter(site=group, request_id__in=ids)
+        .values("request_id")
+        .annotate(
+            request_total=Count("pk", filter=request_kind),
+            request_sent=Count("pk", filter=request_kind & Q(status=DeliveryStatus.SENT)),
+            queued=Count(
+                "pk", filter=Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+            ),
+            retrying=Count("pk", filter=Q(status=DeliveryStatus.RETRYING)),
+            failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+        )
+        .order_by()
+    )
+    return {
+        row.pop("request_id"): DeliverySummary(**row)  # type: ignore[arg-type]
+        for row in rows
+    }
+
+
+# --- Recipients -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    name: str
+    email: str
+    role_name: str
+
+
+def recipient_roles_clean(roles: Iterable[str]) -> tuple[str, ...]:
+    """The chosen roles, spelt as in ``RECIPIENT_ROLES`` and in its order; "all" means all
+    four. Raises ValueError for anything else, or for none."""
+    wanted = {str(role).strip().casefold() for role in roles}
+    if "all" in wanted:
+        return RECIPIENT_ROLES
+    known = {role.casefold(): role for role in RECIPIENT_ROLES}
+    unknown = wanted - known.keys()
+    if unknown:
+        raise ValueError(f"Not a role requests go to: {', '.join(sorted(unknown))}")
+    if not wanted:
+        raise ValueError("Choose who should receive the request.")
+    return tuple(role for role in RECIPIENT_ROLES if role.casefold() in wanted)
+
+
+def eligible_recipients(
+    *, school_ids: Iterable[int], roles: Sequence[str], today: datetime.date | None = None
+) -> dict[int, list[Recipient]]:
+    """``{school id: [Recipient]}``: each school's active staff holding one of ``roles``
+    there today (a business role of that name at the school), whose account is active and
+    has an email address. One query for any number of schools; a person holding two of the
+    roles is listed once, under the first in ``RECIPIENT_ROLES`` order."""
+    ids = list(school_ids)
+    if not ids or not roles:
+        return {}
+    today = today or timezone.localdate()
+    rank = {role.casefold(): index for index, role in enumerate(RECIPIENT_ROLES)}
+    rows = (
+        RoleAssignment.objects.filter(
+            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
+            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+            profile__site_id__in=ids,
+            profile__is_active=True,
+            profile__user__is_active=True,
+        )
+        .exclude(profile__user__email="")
+        .alias(role_key=Lower("role__name"))
+        .filter(role_key__in=[role.casefold() for role in roles])
+        .filter(role__site_id=F("profile__site_id"))  # a role of that very school
+        .values_list(
+            "profile__site_id",
+            "profile__user_id",
+            "profile__user__full_name",
+            "profile__user__email",
+            "role__name",
+        )
+        .order_by()
+    )
+    chosen: dict[tuple[int, int], Recipient] = {}
+    for school_id, user_id, name, email, role_name in rows:
+        key = (school_id, user_id)
+        current = chosen.get(key)
+        if current is None or rank[role_name.casefold()] < rank[current.role_name.casefold()]:
+            canonical = RECIPIENT_ROLES[rank[role_name.casefold()]]
+            chosen[key] = Recipient(user_id, name or email, email, canonical)
+    by_school: dict[int, list[Recipient]] = {}
+    for (school_id, _), recipient in chosen.items():
+        by_school.setdefault(school_id, []).append(recipient)
+    for recipients in by_school.values():
+        recipients.sort(key=lambda r: (rank[r.role_name.casefold()], r.name.casefold()))
+    return by_school
+
+
+def send_skip_reason(
+    *,
+    is_member: bool,
+    pending: bool,
+    approved_level: int,
+    level: int,
+    has_recipients: bool,
+    roles: Sequence[str],
+) -> str:
+    """Why a request to one school would not be sent, or "" when it would."""
+    if not is_member:
+        return NOT_THE_GROUPS_SCHOOL
+    if pending:
+        return ALREADY_PENDING
+    if approved_level >= level:
+        return ALREADY_AT_LEVEL
+    if not has_recipients:
+        return no_recipient_reason(roles)
+    return ""
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    school: Institution
+    recipients: tuple[Recipient, ...]
+    reason: str  # why it would be skipped; "" when it would be sent
+    approved_level: int = 0
+
+    @property
+    def will_send(self) -> bool:
+        return not self.reason
+
+
+@dataclass(frozen=True)
+class RecipientsPreview:
+    level: int | None
+    roles: tuple[str, ...]
+    rows: tuple[PreviewRow, ...]
+    sending: tuple[PreviewRow, ...] = field(init=False)
+    skipped: tuple[PreviewRow, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "sending", tuple(r for r in self.rows if r.will_send))
+        object.__setattr__(self, "skipped", tuple(r for r in self.rows if not r.will_send))
+
+    @property
+    def people(self) -> int:
+        return sum(len(row.recipients) for row in self.sending)
+
+    @property
+    def nobody_eligible(self) -> tuple[PreviewRow, ...]:
+        """Schools where nobody holds the chosen roles with an email address."""
+        return tuple(r for r in self.rows if not r.recipients)
+
+    def skip_reasons(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for row in self.skipped:
+            counts[row.reason] = counts.get(row.reason, 0) + 1
+        return sorted(counts.items(), key=lambda item: -item[1])
+
+
+def recipients_preview(
+    *,
+    group: Institution,
+    schools: Iterable[Institution],
+    roles: Sequence[str],
+    level: int | None = None,
+) -> RecipientsPreview:
+    """Per school, who would receive a request to the chosen ``roles``, and which schools
+    would be skipped and why (nobody eligible; with ``level``, also a pending request or an
+    agreement at that level or higher). Four queries for any number of schools."""
+    schools = list(schools)
+    ids = [school.pk for school in schools]
+    members = set(
+        group_school_list(group=group).filter(pk__in=ids).order_by().values_list("pk", flat=True)
+    )
+    levels = dict(
+        Agreement.objects.filter(group=group, school_id__in=ids).values_list("school_id", "level")
+    )
+    pending = set(
+        AgreementRequest.objects.filter(
+            group=group, school_id__in=ids, status=RequestStatus.PENDING
+        ).values_list("school_id", flat=True)
+    )
+    recipients = eligible_recipients(school_ids=members, roles=roles)
+    rows = []
+    for school in schools:
+        found = tuple(recipients.get(school.pk, ()))
+        reason = send_skip_reason(
+            is_member=school.pk in members,
+            pending=level is not None and school.pk in pending,
+            approved_level=levels.get(school.pk, 0) if level is not None else 0,
+            level=level or 1,
+            has_recipients=bool(found),
+            roles=roles,
+        )
+        rows.append(PreviewRow(school, found, reason, levels.get(school.pk, 0)))
+    return RecipientsPreview(level=level, roles=tuple(roles), rows=tuple(rows))
+
+
+def group_senders(*, group: Institution) -> QuerySet[StaffProfile]:
+    """Who a request may come from: the group's active staff with an email address."""
+    return (
+        StaffProfile.objects.filter(site=group, is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by(Lower("user__full_name"), "user__email")
+    )
+
+
+# --- Status of one school or a page of them (Browse, the institution page) -----------------
+
+
+@dataclass(frozen=True)
+class SharingStatus:
+    """What a group's agreement with one school stands at, in words."""
+
+    state: str  # TAB_NONE, TAB_PENDING or TAB_APPROVED
+    level: int | None  # the approved level (TAB_APPROVED), or the pending one (TAB_PENDING)
+    pending_level: int | None = None  # a higher level asked for while approved
+
+    @property
+    def label(self) -> str:
+        if self.state == TAB_APPROVED:
+            return "Approved"
+        if self.state == TAB_PENDING:
+            return "Pending"
+        return "No agreement"
+
+    @property
+    def level_label(self) -> str:
+        return AccessLevel(self.level).label if self.level else ""
+
+    @property
+    def meaning(self) -> str:
+        return LEVEL_MEANINGS[AccessLevel(self.level)] if self.level else ""
+
+    @property
+    def pending_level_label(self) -> str:
+        return AccessLevel(self.pending_level).label if self.pending_level else ""
+
+    @property
+    def tone(self) -> str:
+        return {TAB_APPROVED: "green", TAB_PENDING: "yellow"}.get(self.state, "grey")
+
+
+NO_SHARING = SharingStatus(TAB_NONE, None)
+
+
+def _status(level: int | None, pending_level: int | None) -> SharingStatus:
+    if level:
+        return SharingStatus(TAB_APPROVED, level, pending_level)
+    if pending_level:
+        return SharingStatus(TAB_PENDING, pending_level)
+    return NO_SHARING
+
+
+def sharing_status_for_schools(
+    *, group: Institution, school_ids: Iterable[int]
+) -> dict[int, SharingStatus]:
+    """``{school id: SharingStatus}`` for ``school_ids``: one query. Schools without an
+    agreement or a pending request are left out (``NO_SHARING``)."""
+    ids = list(school_ids)
+    if not ids:
+        return {}
+    rows = (
+        Institution.objects.filter(pk__in=ids)
+        .filter(Q(_agreement_exists(group)) | Q(_pending_exists(group)))
+        .annotate(level=_agreement_level(group), pending_level=_pending(group, "level"))
+        .values_list("pk", "level", "pending_level")
+        .order_by()
+    )
+    return {pk: _status(level, pending) for pk, level, pending in rows}
+
+
+def sharing_status(*, group: Institution, school: Institution) -> SharingStatus:
+    """The status of ``group``'s agreement with ``school``: one query."""
+    return sharing_status_for_schools(group=group, school_ids=[school.pk]).get(
+        school.pk, NO_SHARING
+    )

@@ -1,0 +1,433 @@
+"""Group site: Institutions > Data Sharing Agreements.
+
+Three tabs (No Agreement, Pending, Approved) over the group's schools, searched and
+filtered as in Browse Institutions; every view lives in the query string. Any member of the
+group's staff may look; acting (send, remind, withdraw, raise) needs Institution:
+Administer Institution Details at Administer.
+
+Bulk actions carry their selection as ticked URNs (or request ids on the Pending tab), or
+as the search and filters plus ``all=1`` for every matching school across pages. Each
+action opens in a slide-over (htmx) and is also a page of its own without JavaScript:
+``/data-sharing/send/?…``; after it, a per-school summary at ``/data-sharing/result/``.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+
+from accounts.audit import actor_from_request
+from accounts.permissions import INSTITUTION_DETAILS, REGISTRY, Access, request_has_permission
+from accounts.selectors import staff_profile_for
+from institutions.selectors import (
+    cluster_list,
+    group_school_facets,
+    group_school_type_names,
+    group_schools_for_urns,
+)
+from institutions.views import (
+    GroupAdminView,
+    GroupPageView,
+    _facet_groups,
+    _page_links,
+    _page_param,
+    _query_string,
+    _sortable_columns,
+    _view_query,
+    _wants_fragment,
+)
+
+from .forms import AgreementsForm, Selection, SendForm, selection_parse
+from .models import LEVEL_MEANINGS, AccessLevel
+from .selectors import (
+    TAB_APPROVED,
+    TAB_NONE,
+    TAB_PENDING,
+    TABS,
+    agreement_tab_counts,
+    agreement_tab_schools,
+    delivery_summaries,
+    group_requests_for_ids,
+    group_senders,
+    pending_requests,
+    recipients_preview,
+    tab_school_list,
+)
+from .services import (
+    BulkAction,
+    BulkOutcome,
+    agreement_requests_remind,
+    agreement_requests_send,
+    agreement_requests_withdraw,
+)
+
+PAGE_SIZE = 50
+ACT = (INSTITUTION_DETAILS, Access.ADMINISTER)
+ACT_LABEL = REGISTRY[INSTITUTION_DETAILS].label
+OUTCOME_SESSION_KEY = "sharing_bulk_outcome"
+DEFAULT_ROLES = ["Head Teacher"]
+
+
+def _may_act(request: HttpRequest) -> bool:
+    return request_has_permission(request, *ACT)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _filter_lists(group):
+    """What the search and filter form needs to understand the query: two queries."""
+    return group_school_type_names(group=group), list(cluster_list(group=group))
+
+
+# --- The page ------------------------------------------------------------------------------
+
+
+class AgreementsView(GroupPageView):
+    """The tabs, the search and filters, the table and the bulk actions."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        group = request.site
+        type_names, clusters = _filter_lists(group)
+        form = AgreementsForm(request.GET, type_names=type_names, clusters=clusters)
+        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        filters, sort, tab = form.filters(), form.sort_key(), form.tab_key()
+        counts = agreement_tab_counts(group=group, **filters)
+        overall = agreement_tab_counts(group=group) if form.is_filtered() else counts
+        schools = agreement_tab_schools(group=group, tab=tab, sort=sort, **filters)
+        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        if tab == TAB_PENDING:
+            deliveries = delivery_summaries(
+                group=group, request_ids=[s.pending_request_id for s in rows]
+            )
+            for school in rows:
+                school.delivery = deliveries.get(school.pending_request_id)
+        query = _view_query(form)
+        query["tab"] = tab
+        filter_query = query.copy()
+        filter_query.pop("sort", None)
+        filter_query.pop("tab", None)
+        context = {
+            "form": form,
+            "tab": tab,
+            "tab_label": TABS[tab],
+            "tabs": [
+                {
+                    "key": key,
+                    "label": label,
+                    "count": counts.of(key),
+                    "url": _query_string(query, tab=key, page=None),
+                    "selected": key == tab,
+                }
+                for key, label in TABS.items()
+            ],
+            "counts": counts,
+            "overall": overall,
+            "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
+            "page": page,
+            "rows": rows,
+            "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
+            "previous_url": (
+                _query_string(query, page=_page_param(page.previous_page_number()))
+                if page.has_previous()
+                else None
+            ),
+            "next_url": (
+                _query_string(query, page=page.next_page_number()) if page.has_next() else None
+            ),
+            "columns": _sortable_columns(query, sort),
+            "sort": form.cleaned_data.get("sort", ""),
+            "search": filters["search"],
+            "is_filtered": form.is_filtered(),
+            "filter_fields": [
+                (key, value) for key in filter_query for value in filter_query.getlist(key)
+            ],
+            "can_act": _may_act(request),
+            "act_label": ACT_LABEL,
+            "level_meanings": [(level.label, LEVEL_MEANINGS[level]) for level in AccessLevel],
+        }
+        fragment = _wants_fragment(request)
+        template = "sharing/_agreements_fragment.html" if fragment else "sharing/agreements.html"
+        response = render(request, template, context)
+        patch_vary_headers(response, ["HX-Request"])
+        if fragment:
+            address = _query_string(query, page=_page_param(page.number))
+            response["HX-Push-Url"] = request.path + address
+        return response
+
+
+# --- Selections ------------------------------------------------------------------------------
+
+
+def _selection(request: HttpRequest, data: QueryDict) -> Selection:
+    type_names, clusters = _filter_lists(request.site)
+    return selection_parse(data, type_names=type_names, clusters=clusters)
+
+
+def _selected_schools(request: HttpRequest, selection: Selection) -> list:
+    """The schools a send applies to. Ticked URNs must all be the group's current
+    schools: any other is answered 404, like a school that does not exist."""
+    group = request.site
+    if selection.all_matching:
+        tab = selection.tab if selection.tab != TAB_PENDING else TAB_NONE
+        return list(tab_school_list(group=group, tab=tab, **selection.filters))
+    schools = list(group_schools_for_urns(group=group, urns=selection.urns))
+    if len(schools) != len(selection.urns):
+        raise Http404("No such school in this group.")
+    return schools
+
+
+def _selected_requests(request: HttpRequest, selection: Selection) -> list:
+    """The requests a reminder or withdrawal applies to; another group's id is a 404."""
+    group = request.site
+    if selection.all_matching:
+        return list(pending_requests(group=group, **selection.filters))
+    found, missing = group_requests_for_ids(group=group, request_ids=selection.request_ids)
+    if missing:
+        raise Http404("No such request in this group.")
+    return found
+
+
+def _back_url(selection: Selection, tab: str | None = None) -> str:
+    query = selection.query.copy()
+    query["tab"] = tab or selection.tab
+    return reverse("sharing:agreements") + "?" + query.urlencode()
+
+
+def _done(request: HttpRequest, outcome: BulkOutcome, selection: Selection) -> HttpResponse:
+    """Keep the outcome for its summary page and go there (htmx: by HX-Redirect)."""
+    data = outcome.as_dict()
+    data["back"] = _back_url(
+        selection, TAB_NONE if outcome.action == BulkAction.WITHDRAW else TAB_PENDING
+    )
+    request.session[OUTCOME_SESSION_KEY] = data  # the summary page says what happened
+    url = reverse("sharing:result")
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _bulk_render(request: HttpRequest, page: str, panel: str, context: dict) -> HttpResponse:
+    """The action as a slide-over panel (htmx) or as a page of its own."""
+    in_panel = _is_htmx(request)
+    context["in_panel"] = in_panel
+    response = render(request, panel if in_panel else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- Send (and raise) ----------------------------------------------------------------------
+
+
+class SendView(GroupAdminView):
+    """Send data sharing requests (No Agreement), or a higher level (Approved)."""
+
+    page_template = "sharing/send.html"
+    panel_template = "sharing/_send_panel.html"
+
+    def _context(self, request, selection, schools, form) -> dict:
+        group = request.site
+        roles = form.roles_chosen()
+        level = form.level_chosen()
+        preview = (
+            recipients_preview(group=group, schools=schools, roles=roles, level=level)
+            if schools and roles
+            else None
+        )
+        return {
+            "selection": selection,
+            "selection_fields": selection.hidden_fields(),
+            "schools": schools,
+            "form": form,
+            "preview": preview,
+            "raising": selection.tab == TAB_APPROVED,
+            "back_url": _back_url(selection),
+            "title": (
+                "Request a higher access level"
+                if selection.tab == TAB_APPROVED
+                else "Send data sharing requests"
+            ),
+        }
+
+    def _form(self, request, data, selection, schools) -> SendForm:
+        levels = _levels(request.site, selection, schools)
+        senders = group_senders(group=request.site)
+        if data is not None:
+            return SendForm(data, senders=senders, levels=levels)
+        own = staff_profile_for(site=request.site, user=request.user)
+        initial = {"roles": DEFAULT_ROLES}
+        if own is not None and request.user.email:
+            initial["sender"] = own.pk
+        if len(levels) == 1:
+            initial["level"] = int(levels[0])
+        return SendForm(senders=senders, levels=levels, initial=initial)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.GET)
+        schools = _selected_schools(request, selection)
+        # "Update preview" without JavaScript sends the form back here by GET.
+        data = request.GET if "level" in request.GET or "roles" in request.GET else None
+        form = self._form(request, data, selection, schools)
+        if data is not None:
+            form.errors.clear()  # a preview is not a submission
+        context = self._context(request, selection, schools, form)
+        return _bulk_render(request, self.page_template, self.panel_template, context)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.POST)
+        schools = _selected_schools(request, selection)
+        form = self._form(request, request.POST, selection, schools)
+        if not schools:
+            form.add_error(None, "Choose at least one school.")
+        elif form.is_valid():
+            try:
+                outcome = agreement_requests_send(
+                    group=request.site,
+                    schools=schools,
+                    sender=form.cleaned_data["sender"],
+                    recipient_roles=form.roles_chosen(),
+                    level=form.cleaned_data["level"],
+                    actor=actor_from_request(request),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return _done(request, outcome, selection)
+        context = self._context(request, selection, schools, form)
+        return _bulk_render(request, self.page_template, self.panel_template, context)
+
+
+def _levels(group, selection: Selection, schools: list) -> list[AccessLevel]:
+    """Levels a send may ask for: on the Approved tab only those above the lowest level
+    among the chosen schools (a level is raised, never lowered)."""
+    if selection.tab != TAB_APPROVED or not schools:
+        return list(AccessLevel)
+    from .models import Agreement
+
+    levels = Agreement.objects.filter(group=group, school__in=schools).values_list(
+        "level", flat=True
+    )
+    lowest = min(levels, default=0)
+    return [level for level in AccessLevel if level > lowest]
+
+
+class SendPreviewView(GroupAdminView):
+    """The preview region of the send panel, as level and roles change (htmx)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.GET)
+        schools = _selected_schools(request, selection)
+        levels = _levels(request.site, selection, schools)
+        form = SendForm(request.GET, senders=group_senders(group=request.site), levels=levels)
+        roles = form.roles_chosen()
+        preview = (
+            recipients_preview(
+                group=request.site, schools=schools, roles=roles, level=form.level_chosen()
+            )
+            if schools and roles
+            else None
+        )
+        return render(
+            request,
+            "sharing/_send_preview.html",
+            {"preview": preview, "form": form, "schools": schools},
+        )
+
+
+# --- Remind and withdraw ---------------------------------------------------------------------
+
+
+class _RequestsActionView(GroupAdminView):
+    action: BulkAction
+    title: str
+    button: str
+    page_template = "sharing/confirm.html"
+    panel_template = "sharing/_confirm_panel.html"
+
+    def _context(self, request, selection, requests, error=None) -> dict:
+        return {
+            "selection": selection,
+            "selection_fields": selection.hidden_fields(),
+            "requests": requests,
+            "action": self.action.value,
+            "title": self.title,
+            "button": self.button,
+            "error": error,
+            "back_url": _back_url(selection),
+            "post_url": request.path,
+        }
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.GET)
+        requests = _selected_requests(request, selection)
+        context = self._context(request, selection, requests)
+        return _bulk_render(request, self.page_template, self.panel_template, context)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.POST)
+        requests = _selected_requests(request, selection)
+        if not requests:
+            context = self._context(
+                request, selection, requests, error="Choose at least one pending request."
+            )
+            return _bulk_render(request, self.page_template, self.panel_template, context)
+        outcome = self.act(request, requests)
+        return _done(request, outcome, selection)
+
+    def act(self, request, requests) -> BulkOutcome:
+        raise NotImplementedError
+
+
+class RemindView(_RequestsActionView):
+    action = BulkAction.REMIND
+    title = "Send reminders"
+    button = "Send reminders"
+
+    def act(self, request, requests) -> BulkOutcome:
+        return agreement_requests_remind(
+            group=request.site, requests=requests, actor=actor_from_request(request)
+        )
+
+
+class WithdrawView(_RequestsActionView):
+    action = BulkAction.WITHDRAW
+    title = "Withdraw requests"
+    button = "Withdraw requests"
+
+    def act(self, request, requests) -> BulkOutcome:
+        return agreement_requests_withdraw(
+            group=request.site, requests=requests, actor=actor_from_request(request)
+        )
+
+
+# --- The summary after an action ------------------------------------------------------------
+
+
+class ResultView(GroupPageView):
+    """What the last bulk action did, school by school."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        data = request.session.get(OUTCOME_SESSION_KEY)
+        if not data:
+            return redirect("sharing:agreements")
+        outcome = BulkOutcome.from_dict(data)
+        return render(
+            request,
+            "sharing/result.html",
+            {
+                "outcome": outcome,
+                "action_label": BulkAction(outcome.action).label,
+                "level_label": AccessLevel(outcome.level).label if outcome.level else "",
+                "back_url": data.get("back") or reverse("sharing:agreements"),
+                "skip_groups": [
+                    (reason, [row for row in outcome.skipped if row.reason == reason])
+                    for reason, _ in outcome.skip_reasons()
+                ],
+            },
+        )
