@@ -46,6 +46,7 @@ urlpatterns = [
         name="register-import",
     ),
     path("support/", admin.site.urls),
+    path("mail/", include("notifications.urls")),  # development only (404 in production)
     path("healthz", views.healthz, name="healthz"),
 ]
 

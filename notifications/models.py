@@ -1,7 +1,13 @@
 """Email deliveries: one record per (request, recipient, kind and reminder), so a task that
-runs twice, or is retried after a failure, never sends the same email twice."""
+runs twice, or is retried after a failure, never sends the same email twice.
+
+How a delivery moves (``notifications.services``): QUEUED → SENDING (claimed, with
+``claimed_at``) → SENT; or SENDING → RETRYING (an SMTP error, retried with backoff) → SENDING
+again …; or FAILED after the last attempt.
+"""
 
 from django.db import models
+from django.db.models import Q
 
 
 class DeliveryKind(models.TextChoices):
@@ -11,6 +17,7 @@ class DeliveryKind(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     RETRYING = "retrying", "Retrying"
     FAILED = "failed", "Failed"
@@ -46,12 +53,23 @@ class EmailDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the latest attempt claimed it (SENDING) or ended without sending.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["site", "status"], name="delivery_site_status"),
             models.Index(fields=["request"], name="delivery_request"),
+            # The sweep for deliveries still to send (deliveries_retry_due): a small set.
+            models.Index(
+                fields=["status", "claimed_at"],
+                condition=~Q(status__in=["sent", "failed"]),
+                name="delivery_unsent",
+            ),
         ]
 
     def __str__(self) -> str:

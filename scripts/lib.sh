@@ -96,3 +96,53 @@ load_dotenv() {
     set +a
   fi
 }
+
+# Does a Redis answer PING at 127.0.0.1:6379?
+redis_answers() {
+  (
+    exec 3<>/dev/tcp/127.0.0.1/6379 || exit 1
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 line <&3 || exit 1
+    [[ "$line" == +PONG* ]]
+  ) 2>/dev/null
+}
+
+# apt-get install, when we are root on Debian; quiet, one update per run.
+APT_UPDATED=0
+apt_install() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  if [ "$APT_UPDATED" = 0 ]; then
+    apt-get update -qq >/dev/null 2>&1 || return 1
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
+}
+
+# A Redis at 127.0.0.1:6379 for the test against a real Celery worker: start one when none
+# answers (installing redis-server first when we can). Without one that test skips.
+ensure_redis() {
+  redis_answers && return 0
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "Installing redis-server"
+    apt_install redis-server || {
+      echo "No Redis at 127.0.0.1:6379 and redis-server could not be installed: the Celery worker test will skip."
+      return 0
+    }
+  fi
+  say "Starting Redis on 127.0.0.1:6379"
+  redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --save "" --appendonly no >/dev/null || true
+  local _
+  for _ in $(seq 50); do
+    redis_answers && return 0
+    sleep 0.1
+  done
+  echo "Redis did not answer at 127.0.0.1:6379: the Celery worker test will skip."
+}
+
+# Chromium at /usr/bin/chromium for the browser tests (tests/e2e), installed when we can.
+# Without it those tests skip.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  say "Installing chromium"
+  apt_install chromium || echo "Chromium could not be installed: the browser tests will skip."
+}

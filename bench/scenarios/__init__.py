@@ -6,6 +6,8 @@ register), but must also work alone: ``bench/run typo_search``.
 """
 
 from .browse import browse_institutions
+from .bulk_send import bulk_send
+from .email_drain import email_drain
 from .gias_import import gias_import_vs_copy
 from .typo_search import typo_search
 
@@ -13,4 +15,6 @@ SCENARIOS = [
     gias_import_vs_copy,
     typo_search,
     browse_institutions,
+    email_drain,
+    bulk_send,
 ]

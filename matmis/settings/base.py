@@ -259,6 +259,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Beat: re-enqueue email deliveries whose task was lost (broker or mail server down).
+CELERY_BEAT_SCHEDULE = {
+    "notifications-deliveries-retry-due": {
+        "task": "notifications.deliveries_retry_due",
+        "schedule": 300.0,
+    },
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = None

@@ -1,0 +1,232 @@
+"""REST endpoints of data sharing on a school site: the school's requests, and approving or
+declining one.
+
+Every endpoint exists only on a school site (a group site answers 404) and only reads or
+changes that school's own requests: the id of another school's request gets the same 404
+as one that does not exist. Reading needs access to the site; approving and declining need
+``Data Sharing Request`` at Administer. Repeating a decision already taken is harmless
+(200, nothing changes); the other decision on a decided request is refused (400).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import actor_from_request
+from accounts.permissions import DATA_SHARING_REQUEST, Access, request_has_permission
+from matmis.api import ErrorSerializer, PageNumberPagination
+from matmis.api_permissions import IsSiteStaff, site_permission
+
+from . import services
+from .access import agreement_level
+from .models import AccessLevel, AgreementRequest, RequestStatus
+from .school_selectors import level_explanation, school_request_for_id, school_request_list
+
+DECIDE = site_permission(DATA_SHARING_REQUEST, Access.ADMINISTER)
+ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
+
+
+class SchoolSharingApiView(APIView):
+    """An endpoint that exists only on a school's site. ``write_permission_classes`` apply
+    to every method but GET, HEAD and OPTIONS."""
+
+    permission_classes = [IsSiteStaff]
+    write_permission_classes: list = [DECIDE]
+
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [permission() for permission in self.permission_classes]
+        return [permission() for permission in self.write_permission_classes]
+
+    def initial(self, request, *args, **kwargs):
+        # Not there at all on a group site (or the bare domain), whoever asks.
+        if request.site is None or not request.site.is_school:
+            raise exceptions.NotFound()
+        super().initial(request, *args, **kwargs)
+
+
+# --- Serializers ----------------------------------------------------------------------------
+
+
+class SchoolSharingGroupSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class SchoolSharingRequestSerializer(serializers.Serializer):
+    """A request as the school sees it in its list."""
+
+    id = serializers.IntegerField()
+    group = SchoolSharingGroupSerializer()
+    level = serializers.ChoiceField(choices=AccessLevel.choices)
+    level_label = serializers.CharField(source="get_level_display")
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    sender_name = serializers.CharField(source="sender.user.display_name")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by_name = serializers.SerializerMethodField()
+
+    def get_decided_by_name(self, obj: AgreementRequest) -> str | None:
+        return obj.decided_by.display_name if obj.decided_by else None
+
+
+class SchoolSharingLevelSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    label = serializers.CharField()
+    allows = serializers.CharField(help_text="What the level lets the group see and do.")
+    does_not_allow = serializers.CharField(help_text="What it does not let the group do.")
+
+
+class SchoolSharingRequestDetailSerializer(SchoolSharingRequestSerializer):
+    """One request, with what its level means and whether the requester may decide it."""
+
+    sender_job_title = serializers.CharField(source="sender.job_title")
+    explanation = serializers.SerializerMethodField()
+    current_level = serializers.SerializerMethodField(
+        help_text="The level agreed with this group today; 0 for none."
+    )
+    decline_reason = serializers.SerializerMethodField()
+    may_decide = serializers.SerializerMethodField(
+        help_text="Whether the requester may approve or decline it (when pending)."
+    )
+
+    @extend_schema_field(SchoolSharingLevelSerializer)
+    def get_explanation(self, obj: AgreementRequest) -> dict:
+        return SchoolSharingLevelSerializer(level_explanation(obj.level)).data
+
+    def get_current_level(self, obj: AgreementRequest) -> int:
+        return agreement_level(group=obj.group, school=obj.school)
+
+    def get_decline_reason(self, obj: AgreementRequest) -> str:
+        return getattr(obj, "decline_reason", "")
+
+    def get_may_decide(self, obj: AgreementRequest) -> bool:
+        request = self.context["request"]
+        return request_has_permission(request, DATA_SHARING_REQUEST, Access.ADMINISTER)
+
+
+class SchoolSharingRequestPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SchoolSharingRequestSerializer(many=True)
+
+
+class SchoolSharingDeclineInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+class SchoolSharingRequestListView(SchoolSharingApiView):
+    """The school's data sharing requests: pending first, then the rest, newest first."""
+
+    @extend_schema(
+        operation_id="school_sharing_requests_list",
+        tags=["data sharing (school)"],
+        responses={200: SchoolSharingRequestPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            school_request_list(school=request.site), request, view=self
+        )
+        return paginator.get_paginated_response(
+            SchoolSharingRequestSerializer(page, many=True).data
+        )
+
+
+class SchoolSharingRequestDetailView(SchoolSharingApiView):
+    """One of the school's requests; another school's id is a 404."""
+
+    @extend_schema(
+        operation_id="school_sharing_requests_retrieve",
+        tags=["data sharing (school)"],
+        responses={200: SchoolSharingRequestDetailSerializer, **ERRORS},
+    )
+    def get(self, request, request_id: int):
+        sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+        return Response(_detail(request, sharing_request))
+
+
+def _detail(request, sharing_request: AgreementRequest) -> dict:
+    return SchoolSharingRequestDetailSerializer(sharing_request, context={"request": request}).data
+
+
+def _decide(request, request_id: int, *, target: RequestStatus, act) -> Response:
+    sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+    if sharing_request.status == target:
+        return Response(_detail(request, sharing_request))  # a harmless repeat
+    if sharing_request.status != RequestStatus.PENDING:
+        raise exceptions.ValidationError(
+            f"This request is already {sharing_request.get_status_display().lower()}; "
+            "only a pending request can be approved or declined."
+        )
+    try:
+        act(sharing_request)
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError(error.messages) from error
+    except ValueError as error:
+        raise exceptions.ValidationError(str(error)) from error
+    sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+    return Response(_detail(request, sharing_request))
+
+
+class SchoolSharingRequestApproveView(SchoolSharingApiView):
+    """Approve a pending request: the agreement rises to its level, for good."""
+
+    @extend_schema(
+        operation_id="school_sharing_requests_approve",
+        tags=["data sharing (school)"],
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                SchoolSharingRequestDetailSerializer,
+                description="Approved (or approved already: nothing changed).",
+            ),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request, request_id: int):
+        actor = actor_from_request(request)
+        return _decide(
+            request,
+            request_id,
+            target=RequestStatus.APPROVED,
+            act=lambda r: services.agreement_request_approve(request=r, actor=actor),
+        )
+
+
+class SchoolSharingRequestDeclineView(SchoolSharingApiView):
+    """Decline a pending request, with an optional reason the group sees."""
+
+    @extend_schema(
+        operation_id="school_sharing_requests_decline",
+        tags=["data sharing (school)"],
+        request=SchoolSharingDeclineInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                SchoolSharingRequestDetailSerializer,
+                description="Declined (or declined already: nothing changed).",
+            ),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request, request_id: int):
+        data = SchoolSharingDeclineInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = actor_from_request(request)
+        return _decide(
+            request,
+            request_id,
+            target=RequestStatus.DECLINED,
+            act=lambda r: services.agreement_request_decline(
+                request=r, actor=actor, reason=data.validated_data["reason"]
+            ),
+        )
