@@ -34,6 +34,7 @@ GROUP_MENU: tuple[NavEntry, ...] = (
         "institutions:browse",
         children=(
             NavEntry("Browse Institutions", "institutions:browse"),
+            NavEntry("Data Sharing Agreements", "sharing:agreements"),
             NavEntry("Clusters", "institutions:clusters"),
             NavEntry("Log in to MIS", "hop:choose"),
         ),
@@ -43,6 +44,11 @@ GROUP_MENU: tuple[NavEntry, ...] = (
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
     NavEntry("Home", "home"),
+    NavEntry(
+        "Data",
+        "school_sharing:index",
+        children=(NavEntry("Data Sharing", "school_sharing:index"),),
+    ),
     NavEntry("Staff", "staff:list"),
     NavEntry("Audit", "audit:events"),
 )
