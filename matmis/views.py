@@ -6,10 +6,11 @@ from django.contrib.auth.mixins import AccessMixin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from accounts.permissions import Access, request_has_permission, request_may_access_site
-from institutions.selectors import current_groups, current_schools, site_directory
+from institutions.selectors import current_groups, site_directory
 
 
 class SiteStaffRequiredMixin(AccessMixin):
@@ -82,11 +83,53 @@ class HomeView(SiteStaffRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         site = self.request.site
         if site.is_group:
-            stats = [Stat("Schools", current_schools(group=site).count())]
+            context.update(self._group_summary(site))
         else:
-            stats = [Stat("Groups", current_groups(school=site).count())]
-        context["stats"] = stats
+            context.update(self._school_summary(site))
         return context
+
+    @staticmethod
+    def _group_summary(group) -> dict:
+        from sharing.selectors import agreement_tab_counts
+
+        counts = agreement_tab_counts(group=group)
+        agreements = reverse("sharing:agreements")
+        return {
+            "stats": [
+                Stat("Schools", counts.total, reverse("institutions:browse")),
+                Stat("No agreement", counts.none, f"{agreements}?tab=none"),
+                Stat("Requests pending", counts.pending, f"{agreements}?tab=pending"),
+                Stat("Agreements approved", counts.approved, f"{agreements}?tab=approved"),
+            ],
+            "not_shared": counts.not_shared,
+            "shortcuts": [
+                Stat("Send data sharing requests", "", f"{agreements}?tab=none"),
+                Stat("Log in to MIS", "", reverse("hop:choose")),
+                Stat("Clusters", "", reverse("institutions:clusters")),
+                Stat("Staff", "", reverse("staff:list")),
+            ],
+        }
+
+    @staticmethod
+    def _school_summary(school) -> dict:
+        from sharing.models import RequestStatus
+        from sharing.school_selectors import school_agreement_list, school_request_list
+
+        sharing = reverse("school_sharing:index")
+        pending = school_request_list(school=school).filter(status=RequestStatus.PENDING).count()
+        return {
+            "stats": [
+                Stat("Groups", current_groups(school=school).count()),
+                Stat("Data sharing requests waiting", pending, sharing),
+                Stat(
+                    "Data sharing agreements", school_agreement_list(school=school).count(), sharing
+                ),
+            ],
+            "shortcuts": [
+                Stat("Data sharing", "", sharing),
+                Stat("Staff", "", reverse("staff:list")),
+            ],
+        }
 
 
 @dataclass(frozen=True)

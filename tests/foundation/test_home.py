@@ -1,0 +1,44 @@
+import re
+
+import pytest
+from django.utils import timezone
+
+from institutions.models import Status
+from sharing.models import AccessLevel, Agreement
+from tests.factories import InstitutionFactory, MembershipFactory, StaffProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stat(html: str, label: str) -> int:
+    match = re.search(
+        rf'mm-stat__value">\s*(\d+)\s*</span>\s*<span class="mm-stat__label">{label}<', html
+    )
+    assert match, label
+    return int(match.group(1))
+
+
+def test_group_home_counts_schools_and_agreements_and_says_how_many_have_not_shared(
+    site_client, trust, trust_staff
+):
+    schools = [InstitutionFactory(status=Status.OPEN) for _ in range(3)]
+    for school in schools:
+        MembershipFactory(group=trust, school=school)
+    Agreement.objects.create(
+        group=trust, school=schools[0], level=AccessLevel.DFE_DATA, approved_at=timezone.now()
+    )
+    html = site_client(trust, trust_staff).get("/").content.decode()
+    assert stat(html, "Schools") == 3
+    assert stat(html, "Agreements approved") == 1
+    assert stat(html, "No agreement") == 2
+    assert "2 schools have not shared their data." in html
+    assert 'href="/data-sharing/?tab=none"' in html
+
+
+def test_school_home_points_to_data_sharing(site_client):
+    school = InstitutionFactory(status=Status.OPEN)
+    head = StaffProfileFactory(site=school).user
+    html = site_client(school, head).get("/").content.decode()
+    assert stat(html, "Data sharing requests waiting") == 0
+    assert 'href="/data/data-sharing/"' in html
+    assert "have not shared" not in html
