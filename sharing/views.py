@@ -115,6 +115,7 @@ class AgreementsView(GroupPageView):
             "form": form,
             "tab": tab,
             "tab_label": TABS[tab],
+            "clear_url": reverse("sharing:agreements") + (f"?tab={tab}" if tab != TAB_NONE else ""),
             "tabs": [
                 {
                     "key": key,

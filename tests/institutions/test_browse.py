@@ -566,3 +566,8 @@ def test_htmx_fragment_costs_the_same_queries_for_5_and_60_schools(site_client):
         client.defaults["HTTP_HX_REQUEST"] = "true"
         measured.append(count_queries(client, URL, {"q": "school"}))
     assert measured[0] == measured[1], measured
+
+
+def test_clear_search_and_filters_goes_back_to_browse(site_client, trust, trust_staff):
+    html = site_client(trust, trust_staff).get("/institutions/", {"q": "zzz"}).content.decode()
+    assert 'mm-filters__clear" href="/institutions/"' in html

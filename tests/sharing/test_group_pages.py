@@ -119,6 +119,13 @@ class TestTabs:
         assert 'No Agreement <span class="mm-tab-count">(1)</span>' in html
         assert 'Approved <span class="mm-tab-count">(0)</span>' in html
 
+    def test_clear_search_and_filters_stays_on_the_tab(self, site_client, group, schools, admin):
+        client = site_client(group, admin)
+        pending = page(client, tab="pending", phase="Primary")
+        assert 'mm-filters__clear" href="/data-sharing/?tab=pending"' in pending
+        first_tab = page(client, phase="Primary")
+        assert 'mm-filters__clear" href="/data-sharing/"' in first_tab
+
     def test_tab_links_keep_the_filters(self, site_client, group, schools, admin):
         html = page(site_client(group, admin), phase="Primary")
         assert 'href="?phase=Primary&amp;tab=pending"' in html
