@@ -99,6 +99,7 @@ class AuditEventListView(generics.ListAPIView):
             200: AuditEventSerializer(many=True),
             400: ErrorSerializer,
             403: ErrorSerializer,
+            404: ErrorSerializer,  # a page past the last
         },
     )
     def get(self, request, *args, **kwargs):
@@ -384,7 +385,8 @@ class StaffListApiView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200; default 50."),
         ],
-        responses={200: StaffMemberPageSerializer, 403: ErrorSerializer},
+        # 404: a page past the last (as every paginated list).
+        responses={200: StaffMemberPageSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request):
         search = (request.query_params.get("q") or "")[:100]

@@ -116,7 +116,12 @@ class HopRedeemApiView(APIView):
     @extend_schema(
         operation_id="hop_redeem",
         request=HopRedeemInputSerializer,
-        responses={200: HopSessionSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        responses={
+            200: HopSessionSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,  # on a group's host: schools only
+        },
     )
     def post(self, request):
         if not request.site.is_school:

@@ -424,7 +424,9 @@ _PARSERS = {
 class RegisterFile:
     """An open register export: ``encoding``, ``present_fields``, and records on iteration.
 
-    Iterating reads the stream once; ``rows_read`` counts the records read so far.
+    Iterating reads the stream once; ``rows_read`` counts the records read so far. A line
+    that cannot be read as CSV at all (a value over the csv module's field limit) raises
+    RegisterFileError.
     """
 
     def __init__(self, stream: BinaryIO, scan: EncodingScan, *, owned: BinaryIO | None = None):
@@ -491,9 +493,11 @@ class RegisterFile:
             except StopIteration:
                 return
             except csv.Error as exc:
-                self.rows_read += 1
-                yield Rejection(line, "", f"cannot be read as CSV ({exc})")
-                continue
+                # The reader cannot find its place again (the error may be inside a quoted
+                # value, whose later lines would then be read as records): refuse the file.
+                raise RegisterFileError(
+                    f"Line {line} cannot be read as CSV ({exc}). Nothing was imported."
+                ) from None
             if not row:
                 continue  # a blank line
             self.rows_read += 1

@@ -10,7 +10,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from accounts.permissions import request_may_access_site
 
@@ -35,8 +37,13 @@ class PlatformStaffRequiredMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class RegisterImportListView(PlatformStaffRequiredMixin, View):
-    """Past imports with their outcome, and the form to upload a new export."""
+    """Past imports with their outcome, and the form to upload a new export.
+
+    The CSRF check runs in ``post``, after the size check: the CSRF middleware reads the
+    body to find the form's token, so it would store a huge upload before refusing it.
+    """
 
     template_name = "institutions/platform/import_list.html"
 
@@ -51,6 +58,10 @@ class RegisterImportListView(PlatformStaffRequiredMixin, View):
         if declared > platform_forms.MAX_UPLOAD_BYTES + _ENVELOPE_BYTES:
             # Refused before the body is read, so a huge upload is never even stored.
             return self._render(request, RegisterUploadForm.refused_as_too_large(), status=400)
+        return self._upload(request)
+
+    @method_decorator(csrf_protect)
+    def _upload(self, request: HttpRequest) -> HttpResponse:
         form = RegisterUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(request, form, status=400)

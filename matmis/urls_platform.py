@@ -50,5 +50,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 
+handler400 = "matmis.views.bad_request"
 handler404 = "matmis.views.page_not_found"
 handler500 = "matmis.views.server_error"

@@ -3,10 +3,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import defaults
 from django.views.generic import TemplateView
 
 from accounts.permissions import Access, request_has_permission, request_may_access_site
@@ -182,6 +184,16 @@ def _is_api(request: HttpRequest) -> bool:
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
     """The API's one error shape (see ``matmis.api``) for errors raised outside DRF."""
     return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """A request Django refused before any view (a disallowed Host, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE): on the API, in its error shape (413 for a body too large)."""
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return _api_error("too_large", "The request body is larger than this API accepts.", 413)
+        return _api_error("bad_request", "The request could not be understood.", 400)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:

@@ -225,7 +225,7 @@ class TestTheApi:
             "date_to",
             "page",
         }
-        assert set(operation["responses"]) == {"200", "400", "403"}
+        assert set(operation["responses"]) == {"200", "400", "403", "404"}
         assert "AuditEvent" in schema["components"]["schemas"]
 
 
