@@ -1,0 +1,479 @@
+"""One world for the probe matrix: trust A (the site under attack) and trust B (the foreign
+one), with schools, clusters, staff holding every permission, agreements, pending requests,
+audit events, email deliveries, hop tokens, a register import and a platform staff user.
+
+Every object a response must not show carries a distinctive marker string, so a probe can
+search the body for it: trust A's are "Probe"/"Aardvark" names and ``@oakridge-probe.test``
+addresses, trust B's are "Foreign"/"Zebra" names and ``zz-foreign-…@zebra-foreign.test``.
+"""
+
+import datetime
+import hashlib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.audit import Actor, audit_record
+from accounts.models import (
+    AuditAction,
+    HopToken,
+    StaffAssociation,
+    StaffProfile,
+    User,
+)
+from accounts.services import role_assign, roles_ensure_defaults
+from accounts.views import PasswordResetConfirmView
+from institutions.models import Institution, RegisterImport, Status
+from matmis.tenancy import SESSION_SITE_KEY, session_mark
+from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
+from sharing.models import (
+    AccessLevel,
+    Agreement,
+    AgreementRequest,
+    RequestRecipient,
+    RequestStatus,
+)
+from tests.conftest import SiteClient
+from tests.factories import TEST_PASSWORD, TrustFactory, UserFactory
+from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
+
+PLATFORM = "platform"  # the bare base domain's "host" key
+TRUST_A = "oak-ridge-probe"  # the group site under attack
+SCHOOL_A1 = "aster-probe"  # a school of trust A (level 2, a pending request for level 3)
+SCHOOL_A2 = "birch-probe"  # a school of trust A at level 3: the hop goes here
+SITE_HOSTS = (TRUST_A, SCHOOL_A1, SCHOOL_A2)
+MISSING_INT = 2_000_000_000  # an id no row has (still a valid PostgreSQL integer)
+MISSING_URN = "123450"
+MISSING_EMAIL = "nobody-probe@nowhere-probe.test"
+MISSING_TOKEN = "not-a-real-hop-token"
+
+
+@dataclass(frozen=True)
+class Ids:
+    """The identifiers of one side (own, foreign or missing) as a route would take them."""
+
+    urn: str
+    cluster: int
+    profile: int  # a staff profile of the site
+    group_request: int  # a pending request sent by the group
+    school_request: int  # a pending request to the school
+    role: int
+    email: str
+    password: str  # the password sign-in probes send with ``email``
+    user: int
+    hop_token: str
+    reset_token: str  # a password reset token for ``user`` (a real one, except missing)
+    people_search: str  # a search that finds this side's staff by name
+    audit_search: str  # part of this side's staff email addresses
+    admin: dict = field(default_factory=dict)  # admin model label -> object id
+
+
+@dataclass
+class Marker:
+    text: str
+    side: str  # "A" (trust A's world) or "B" (foreign)
+    public_on: tuple[str, ...] = ()  # hosts where the text is the site's own name
+    kind: str = ""  # "audit", "school:<slug>"... for role-specific rules
+
+
+class World:
+    """Build with ``World.build()`` inside a transaction that is rolled back afterwards."""
+
+    def __init__(self):
+        self.markers: list[Marker] = []
+        self.sessions: dict[tuple[str, str], str] = {}  # (role, host) -> session key
+        self.people: dict[tuple[str, str], User] = {}  # (role, host) -> who is signed in
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def mark(self, text: str, side: str, *, public_on=(), kind="") -> str:
+        self.markers.append(Marker(text, side, tuple(public_on), kind))
+        return text
+
+    def person(self, site, name, email, role_name=None, *, side) -> StaffProfile:
+        kind = f"staff:{site.slug}"
+        user = UserFactory(
+            full_name=self.mark(name, side, kind=kind), email=self.mark(email, side, kind=kind)
+        )
+        profile = StaffProfile.objects.create(site=site, user=user, job_title="Probe")
+        if role_name:
+            role_assign(profile=profile, role=roles_ensure_defaults(site=site)[role_name])
+        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        return profile
+
+    def school(self, group, name, slug, urn, *, side):
+        school = add_school(
+            group,
+            name=self.mark(name, side, public_on=(slug,), kind=f"school:{slug}"),
+            slug=slug,
+            urn=self.mark(urn, side, kind=f"school:{slug}"),
+            status=Status.OPEN,
+        )
+        roles_ensure_defaults(site=school)
+        return school
+
+    def agree(self, group, school, level):
+        return Agreement.objects.create(
+            group=group, school=school, level=level, approved_at=timezone.now()
+        )
+
+    def pending(self, group, school, level, sender, heads):
+        request = AgreementRequest.objects.create(
+            group=group, school=school, level=level, sender=sender, status=RequestStatus.PENDING
+        )
+        for head in heads:
+            recipient = RequestRecipient.objects.create(
+                request=request,
+                school=school,
+                user=head.user,
+                email=head.user.email,
+                role_name="Head Teacher",
+            )
+            EmailDelivery.objects.create(
+                site=group,
+                request=request,
+                recipient=recipient,
+                kind=DeliveryKind.REQUEST,
+                dedupe_key=f"{request.pk}:{recipient.pk}:request:",
+                status=DeliveryStatus.SENT,
+                attempts=1,
+                sent_at=timezone.now(),
+            )
+        return request
+
+    def audit(self, profile, target, side):
+        actor = Actor(user=profile.user, site=profile.site, ip_address="127.0.0.1")
+        audit_record(
+            actor=actor,
+            action=AuditAction.CLUSTER_CHANGED,
+            target=self.mark(target, side, kind="audit"),
+        )
+
+    def hop_token(self, *, user, group, school, group_session_key, token):
+        now = timezone.now()
+        HopToken.objects.create(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            user=user,
+            group=group,
+            school=school,
+            group_session_key=group_session_key,
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=1),
+        )
+        return token
+
+    def session(self, user, site, *, verified=True) -> str:
+        """A signed-in session for ``user`` bound to ``site``'s host (None: the platform),
+        past two-factor sign-in: as if they had signed in there."""
+        store = SessionStore()
+        store["_auth_user_id"] = str(user.pk)
+        store["_auth_user_backend"] = "accounts.backends.SiteStaffBackend"
+        store["_auth_user_hash"] = user.get_session_auth_hash()
+        store[SESSION_SITE_KEY] = session_mark(site)
+        if verified:
+            device = TOTPDevice.objects.filter(user=user).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+            store[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        store.create()
+        return store.session_key
+
+    def sign_in(self, role: str, slug: str, user, site) -> None:
+        self.sessions[(role, slug)] = self.session(user, site)
+        self.people[(role, slug)] = user
+
+    def signed_out(self, user, site) -> str:
+        """Sign in, sign out through the real view, and return the old cookie's key."""
+        key = self.session(user, site)
+        client = SiteClient(site)
+        client.cookies[settings.SESSION_COOKIE_NAME] = key
+        response = client.post("/sign-out/" if site is None else "/accounts/sign-out/")
+        assert response.status_code in {200, 302}, response.status_code
+        assert not SessionStore().exists(key), "signing out left the session alive"
+        return key
+
+    # --- the world ----------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls) -> "World":
+        w = cls()
+        # Trust A: the site under attack.
+        w.ta = TrustFactory(
+            name=w.mark("Oak Ridge Probe Trust", "A", public_on=("oak-ridge-probe",)),
+            slug="oak-ridge-probe",
+        )
+        w.a1 = w.school(w.ta, "Aster Probe Primary", "aster-probe", "700001", side="A")
+        w.a2 = w.school(w.ta, "Birch Probe Academy", "birch-probe", "700002", side="A")
+        w.a3 = w.school(w.ta, "Cedar Probe School", "cedar-probe", "700003", side="A")
+        w.a4 = w.school(w.ta, "Damson Probe School", "damson-probe", "700004", side="A")
+        w.cluster_a = ClusterFactory(
+            group=w.ta, name=w.mark("Aardvark Probe Cluster", "A", kind="cluster")
+        )
+        put_in_cluster(w.cluster_a, w.a1, w.a2)
+
+        w.a_admin = w.person(
+            w.ta, "Amelia Aardvark", "aa-admin@oakridge-probe.test", "Trust Administrator", side="A"
+        )
+        StaffAssociation.objects.create(site=w.ta, profile=w.a_admin, all_schools=True)
+        w.a_noperm = w.person(
+            w.ta, "Arthur Nopermission", "aa-noperm@oakridge-probe.test", side="A"
+        )
+        w.a_leaver = w.person(
+            w.ta,
+            "Abigail Signedout",
+            "aa-signedout@oakridge-probe.test",
+            "Trust Administrator",
+            side="A",
+        )
+        heads = {}
+        for school, first in ((w.a1, "Alice"), (w.a2, "Bella"), (w.a3, "Cora"), (w.a4, "Daisy")):
+            heads[school.pk] = w.person(
+                school,
+                f"{first} Probehead",
+                f"aa-head-{school.slug}@oakridge-probe.test",
+                "Head Teacher",
+                side="A",
+            )
+        w.a1_head = heads[w.a1.pk]
+        w.a2_head = heads[w.a2.pk]
+        w.agree(w.ta, w.a1, AccessLevel.DFE_AND_MIS_DATA)
+        w.agree(w.ta, w.a2, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS)  # the hop target
+        w.agree(w.ta, w.a3, AccessLevel.DFE_DATA)  # the level too low to hop
+        w.a1_request = w.pending(
+            w.ta, w.a1, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS, w.a_admin, [heads[w.a1.pk]]
+        )
+        w.a4_request = w.pending(w.ta, w.a4, AccessLevel.DFE_DATA, w.a_admin, [heads[w.a4.pk]])
+        w.audit(w.a_admin, "Aardvark probe audit entry", "A")
+        w.audit(w.a1_head, "Aster probe audit entry", "A")
+
+        # Trust B: everything here is foreign to trust A's sites.
+        w.tb = TrustFactory(
+            name=w.mark("Zebra Foreign Trust", "B", public_on=("zebra-foreign",)),
+            slug="zebra-foreign",
+        )
+        w.b1 = w.school(w.tb, "Zebra Foreign Academy", "zebra-academy", "799901", side="B")
+        w.b2 = w.school(w.tb, "Zulu Foreign Primary", "zulu-primary", "799902", side="B")
+        w.b3 = w.school(w.tb, "Yak Foreign School", "yak-school", "799903", side="B")
+        w.cluster_b = ClusterFactory(
+            group=w.tb, name=w.mark("Zebra Foreign Cluster", "B", kind="cluster")
+        )
+        put_in_cluster(w.cluster_b, w.b1, w.b2)
+        w.b_admin = w.person(
+            w.tb,
+            "Zed Foreigner",
+            "zz-foreign-admin@zebra-foreign.test",
+            "Trust Administrator",
+            side="B",
+        )
+        StaffAssociation.objects.create(site=w.tb, profile=w.b_admin, all_schools=True)
+        w.b1_head = w.person(
+            w.b1, "Zara Foreignhead", "zz-foreign-head@zebra-foreign.test", "Head Teacher", side="B"
+        )
+        w.b2_head = w.person(
+            w.b2, "Zoe Foreignhead", "zz-foreign-head2@zebra-foreign.test", "Head Teacher", side="B"
+        )
+        w.agree(w.tb, w.b1, AccessLevel.DFE_AND_MIS_DATA)
+        w.agree(w.tb, w.b3, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS)
+        w.b1_request = w.pending(
+            w.tb, w.b1, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS, w.b_admin, [w.b1_head]
+        )
+        w.b2_request = w.pending(w.tb, w.b2, AccessLevel.DFE_DATA, w.b_admin, [w.b2_head])
+        w.audit(w.b_admin, "Zebra foreign audit entry", "B")
+        w.audit(w.b1_head, "Zebra foreign school audit entry", "B")
+
+        # The platform: a support user and one register import.
+        w.platform_staff = UserFactory(
+            full_name="Pat Platform", email="pp-platform@probe-platform.test", is_staff=True
+        )
+        w.register_import = RegisterImport.objects.create(
+            uploaded_by=w.platform_staff,
+            file="register-imports/probe.csv",
+            original_name="probe-register.csv",
+            size=1,
+            status=RegisterImport.State.DONE,
+        )
+
+        w._sessions_and_tokens()
+        w._ids()
+        return w
+
+    def _sessions_and_tokens(self):
+        ta, a1, a2 = self.ta, self.a1, self.a2
+        admin = self.a_admin.user
+        # The group session the hop hangs from (also the "level too low" role's session).
+        self.group_session = self.session(admin, ta)
+        self.sessions[("level_too_low", ta.slug)] = self.group_session
+        self.people[("level_too_low", ta.slug)] = admin
+        # A real hop into A2 through the group site's pages.
+        group_client = SiteClient(ta)
+        group_client.cookies[settings.SESSION_COOKIE_NAME] = self.group_session
+        chosen = group_client.post("/log-in-to-mis/", {"school": a2.urn})
+        assert chosen.status_code == 200, chosen.content.decode()[:2000]
+        token = chosen.context["token"]
+        school_client = SiteClient(a2)
+        redeemed = school_client.post("/hop/", {"token": token})
+        assert redeemed.status_code == 302, redeemed.content.decode()[:2000]
+        hop_key = school_client.cookies[settings.SESSION_COOKIE_NAME].value
+        assert school_client.get("/").wsgi_request.hop_group == ta
+        self.sessions[("hop", a2.slug)] = hop_key  # foreign ids inside the hop's school
+        self.sessions[("hop", a1.slug)] = hop_key  # the hop's cookie at another school
+        self.people[("hop", a2.slug)] = self.people[("hop", a1.slug)] = admin
+
+        for host in (ta, a1, None):
+            slug = host.slug if host is not None else PLATFORM
+            self.sign_in("other_trust", slug, self.b_admin.user, host)
+            self.sign_in("other_school", slug, self.b1_head.user, host)
+        self.sign_in("no_permission", ta.slug, self.a_noperm.user, ta)
+        self.sign_in("no_permission", PLATFORM, self.a_noperm.user, None)
+        for host in (ta, a1):
+            self.sign_in("platform_staff", host.slug, self.platform_staff, host)
+        self.sessions[("signed_out", ta.slug)] = self.signed_out(self.a_leaver.user, ta)
+        self.sessions[("signed_out", a1.slug)] = self.signed_out(self.a1_head.user, a1)
+        self.sessions[("signed_out", PLATFORM)] = self.signed_out(self.platform_staff, None)
+
+        # Tokens for the redeem endpoints: one for another school of trust A, one of trust B.
+        self.token_a = self.hop_token(
+            user=admin,
+            group=ta,
+            school=a2,
+            group_session_key=self.group_session,
+            token="probe-token-own-" + "a" * 24,
+        )
+        b_session = self.session(self.b_admin.user, self.tb)
+        self.token_b = self.hop_token(
+            user=self.b_admin.user,
+            group=self.tb,
+            school=self.b3,
+            group_session_key=b_session,
+            token="probe-token-foreign-" + "b" * 20,
+        )
+
+    def _ids(self):
+        def role_id(site, name):
+            return roles_ensure_defaults(site=site)[name].pk
+
+        def reset(user):
+            return PasswordResetConfirmView.token_generator.make_token(user)
+
+        def device(profile):
+            return TOTPDevice.objects.get(user=profile.user).pk
+
+        def admin_ids(school, agreement_group, request, profile):
+            return {
+                "accounts.user": profile.user.pk,
+                "institutions.institution": school.pk,
+                "sharing.agreement": Agreement.objects.get(group=agreement_group, school=school).pk,
+                "sharing.agreementrequest": request.pk,
+                "otp_totp.totpdevice": device(profile),
+                "contenttype": ContentType.objects.get_for_model(Institution).pk,
+                # Register imports belong to the platform, not to a trust: the same one.
+                "register_import": self.register_import.pk,
+            }
+
+        group_own = Ids(
+            urn=self.a1.urn,
+            cluster=self.cluster_a.pk,
+            profile=self.a_admin.pk,
+            group_request=self.a4_request.pk,
+            school_request=self.a1_request.pk,
+            role=role_id(self.ta, "Trust Administrator"),
+            email=self.a_admin.user.email,
+            password="not-the-password",
+            user=self.a_admin.user.pk,
+            hop_token=self.token_a,
+            reset_token=reset(self.a_admin.user),
+            people_search="Aardvark",
+            audit_search="oakridge-probe.test",
+            admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
+        )
+        school_own = Ids(
+            urn=self.a1.urn,
+            cluster=self.cluster_a.pk,
+            profile=self.a1_head.pk,
+            group_request=self.a4_request.pk,
+            school_request=self.a1_request.pk,
+            role=role_id(self.a1, "Head Teacher"),
+            email=self.a1_head.user.email,
+            password="not-the-password",
+            user=self.a1_head.user.pk,
+            hop_token=self.token_a,  # a token for A2, presented at A1
+            reset_token=reset(self.a1_head.user),
+            people_search="Probehead",
+            audit_search="oakridge-probe.test",
+            admin=group_own.admin,
+        )
+        # Foreign sign-in probes send the foreign person's real password: it must not work.
+        group_foreign = Ids(
+            urn=self.b1.urn,
+            cluster=self.cluster_b.pk,
+            profile=self.b_admin.pk,
+            group_request=self.b2_request.pk,
+            school_request=self.b1_request.pk,
+            role=role_id(self.tb, "Trust Administrator"),
+            email=self.b_admin.user.email,
+            password=TEST_PASSWORD,
+            user=self.b_admin.user.pk,
+            hop_token=self.token_b,
+            reset_token=reset(self.b_admin.user),
+            people_search="Foreigner",
+            audit_search="zebra-foreign.test",
+            admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
+        )
+        school_foreign = Ids(
+            urn=self.b1.urn,
+            cluster=self.cluster_b.pk,
+            profile=self.b1_head.pk,
+            group_request=self.b2_request.pk,
+            school_request=self.b1_request.pk,
+            role=role_id(self.b1, "Head Teacher"),
+            email=self.b1_head.user.email,
+            password=TEST_PASSWORD,
+            user=self.b1_head.user.pk,
+            hop_token=self.token_b,
+            reset_token=reset(self.b1_head.user),
+            people_search="Foreignhead",
+            audit_search="zebra-foreign.test",
+            admin=group_foreign.admin,
+        )
+        missing = Ids(
+            urn=MISSING_URN,
+            cluster=MISSING_INT,
+            profile=MISSING_INT,
+            group_request=MISSING_INT,
+            school_request=MISSING_INT,
+            role=MISSING_INT,
+            email=MISSING_EMAIL,
+            password="not-the-password",
+            user=MISSING_INT,
+            hop_token=MISSING_TOKEN,
+            reset_token="probe-set-password-token",
+            people_search="Nobodyprobe",
+            audit_search="nowhere-probe.test",
+            admin={key: MISSING_INT for key in group_own.admin},
+        )
+        # The platform's "own" objects are trust A's: support pages must not show either.
+        platform_own = Ids(**{**group_own.__dict__, "password": TEST_PASSWORD})
+        self.ids = {
+            (self.ta.slug, "own"): group_own,
+            (self.ta.slug, "foreign"): group_foreign,
+            (self.a1.slug, "own"): school_own,
+            (self.a1.slug, "foreign"): school_foreign,
+            (self.a2.slug, "own"): school_own,
+            (self.a2.slug, "foreign"): school_foreign,
+            (PLATFORM, "own"): platform_own,
+            (PLATFORM, "foreign"): group_foreign,
+        }
+        self.missing = missing
+        # The "level too low" role's own school: an agreement at level 1.
+        self.low_level_ids = Ids(**{**group_own.__dict__, "urn": self.a3.urn})
+
+    def ids_for(self, host: str, mode: str) -> Ids:
+        return self.missing if mode == "missing" else self.ids[(host, mode)]
+
+    def host_site(self, host: str):
+        return None if host == PLATFORM else Institution.objects.get(slug=host)
