@@ -46,6 +46,7 @@ class RegisterImportListView(PlatformStaffRequiredMixin, View):
     """
 
     template_name = "institutions/platform/import_list.html"
+    max_request_body_bytes = None  # post() refuses a too-large upload before reading it
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request, RegisterUploadForm())
