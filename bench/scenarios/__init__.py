@@ -9,6 +9,7 @@ from .browse import browse_institutions
 from .bulk_send import bulk_send
 from .email_drain import email_drain
 from .gias_import import gias_import_vs_copy
+from .http_load import http_load
 from .typo_search import typo_search
 
 SCENARIOS = [
@@ -17,4 +18,5 @@ SCENARIOS = [
     browse_institutions,
     email_drain,
     bulk_send,
+    http_load,
 ]
