@@ -284,21 +284,32 @@ def group_school_facets(
     """For each filter (``phase``, ``type``, ``ofsted``, ``cluster``), its options with the
     number of schools each would show given the search and the OTHER filters.
 
-    Four queries whatever the group's size: one GROUP BY over the group's schools per
-    filter, counting conditionally, so options with no school under the other filters
-    are still listed (with 0) as long as some school of the group has them.
+    Two queries whatever the group's size: one GROUP BY over the group's schools by
+    (phase, type, Ofsted grade), counting conditionally for each filter and summed per
+    option here (at most one row per combination present in the group), and one for the
+    clusters. Options with no school under the other filters are still listed (with 0) as
+    long as some school of the group has them.
     """
     filters = SchoolFilters(search, tuple(phases), tuple(types), tuple(ofsted), tuple(clusters))
     conditions = filters.conditions(group=group)
-    schools = current_schools(group=group).order_by()
-
-    def counts(field: str, facet: str) -> dict[str, int]:
-        condition = _combined(conditions, leave_out=facet)
-        return dict(schools.values(field).annotate(n=_count(condition)).values_list(field, "n"))
-
-    phase_counts = counts("phase", "phase")
-    type_counts = counts("type_name", "type")
-    ofsted_counts = counts("ofsted_grade", "ofsted")
+    combinations = (
+        current_schools(group=group)
+        .order_by()
+        .values("phase", "type_name", "ofsted_grade")
+        .annotate(
+            by_phase=_count(_combined(conditions, leave_out="phase")),
+            by_type=_count(_combined(conditions, leave_out="type")),
+            by_ofsted=_count(_combined(conditions, leave_out="ofsted")),
+        )
+    )
+    phase_counts: dict[str, int] = {}
+    type_counts: dict[str, int] = {}
+    ofsted_counts: dict[str, int] = {}
+    for row in combinations:
+        phase_counts[row["phase"]] = phase_counts.get(row["phase"], 0) + row["by_phase"]
+        type_counts[row["type_name"]] = type_counts.get(row["type_name"], 0) + row["by_type"]
+        grade = row["ofsted_grade"]
+        ofsted_counts[grade] = ofsted_counts.get(grade, 0) + row["by_ofsted"]
     cluster_schools = (
         current_schools(group=group)
         .filter(_combined(conditions, leave_out="cluster"))

@@ -248,7 +248,7 @@ class TestFacets:
         assert counts(facets["phase"]) == {"Primary": 2, "Secondary": 0}
 
     def test_in_a_constant_number_of_queries(self, trust, schools, django_assert_num_queries):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(2):
             group_school_facets(group=trust, search="st", phases=["Primary"], ofsted=["none"])
 
 
