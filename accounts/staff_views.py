@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views import View
 
 from institutions.selectors import cluster_list, group_school_for_urn
@@ -233,14 +232,6 @@ class StaffRolesView(SitePermissionRequiredMixin, View):
         return self._render(request, profile, form)
 
 
-def _hop_available() -> bool:
-    try:
-        reverse("hop:choose")
-    except NoReverseMatch:
-        return False
-    return True
-
-
 class StaffPermissionsView(SiteStaffRequiredMixin, View):
     """/staff/<id>/permissions/: what a person may do here, and which roles give it.
 
@@ -275,7 +266,6 @@ class StaffPermissionsView(SiteStaffRequiredMixin, View):
                 "person": profile.user,
                 "summary": summary,
                 "is_self": profile.user_id == request.user.pk,
-                "hop_available": _hop_available(),
                 "can_manage": _may_manage_staff(request),
             },
         )
