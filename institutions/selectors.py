@@ -406,6 +406,11 @@ def _current_school_ids(group: Institution) -> QuerySet:
     return current_schools(group=group).order_by().values("pk")
 
 
+def cluster_choices(*, group: Institution) -> QuerySet[Cluster]:
+    """The group's clusters by name, without counts: the options of a cluster filter."""
+    return Cluster.objects.filter(group=group).order_by(Lower("name"), "pk")
+
+
 def cluster_list(*, group: Institution) -> QuerySet[Cluster]:
     """The group's clusters by name, each with ``school_count``: its current schools."""
     return (

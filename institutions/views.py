@@ -25,6 +25,7 @@ from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
 from .models import Cluster
 from .selectors import (
     FacetOption,
+    cluster_choices,
     cluster_for_id,
     cluster_list,
     cluster_schools,
@@ -180,7 +181,7 @@ class BrowseView(GroupPageView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         group = request.site
-        clusters = list(cluster_list(group=group))
+        clusters = list(cluster_choices(group=group))
         form = BrowseForm(
             request.GET, type_names=group_school_type_names(group=group), clusters=clusters
         )

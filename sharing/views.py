@@ -22,7 +22,7 @@ from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, REGISTRY, Access, request_has_permission
 from accounts.selectors import staff_profile_for
 from institutions.selectors import (
-    cluster_list,
+    cluster_choices,
     group_school_facets,
     group_school_type_names,
     group_schools_for_urns,
@@ -80,7 +80,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _filter_lists(group):
     """What the search and filter form needs to understand the query: two queries."""
-    return group_school_type_names(group=group), list(cluster_list(group=group))
+    return group_school_type_names(group=group), list(cluster_choices(group=group))
 
 
 # --- The page ------------------------------------------------------------------------------
