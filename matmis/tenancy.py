@@ -9,7 +9,10 @@ Sessions are bound to the site that created them: a session cookie replayed on a
 site's host is ignored there (the request proceeds with a fresh, empty session).
 """
 
+from contextlib import contextmanager
+
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.template.response import TemplateResponse
@@ -18,6 +21,8 @@ from institutions.models import Institution
 from institutions.selectors import site_for_slug
 
 SESSION_SITE_KEY = "_matmis_site"
+# The database setting that Row-Level Security policies compare each row's site with.
+SITE_SETTING = "matmis.site_id"
 PLATFORM_SESSION_MARK = "platform"
 
 
@@ -83,3 +88,31 @@ class SiteMiddleware:
         if session.is_empty() or SESSION_SITE_KEY in session:
             return
         session[SESSION_SITE_KEY] = session_mark(request.site)
+
+
+@contextmanager
+def site_scope(site_id: int | None):
+    """Bind the current database transaction to one site (``SET LOCAL``, via
+    ``set_config(..., true)``) for as long as the block runs; the previous binding returns
+    afterwards. Row-Level Security policies on personal-data tables compare each row's
+    site with it: outside a scope (or with ``None``) those tables show no rows.
+
+    Must be used inside ``transaction.atomic()``: a transaction-local setting outside one
+    would vanish with the statement (and a session-level SET would leak to whoever uses the
+    connection next, through a pooler)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("site_scope() needs a transaction: use it inside atomic().")
+    value = "" if site_id is None else str(int(site_id))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting(%s, true), set_config(%s, %s, true)",
+            [SITE_SETTING, SITE_SETTING, value],
+        )
+        previous = cursor.fetchone()[0] or ""
+    try:
+        yield
+    finally:
+        # After an error the transaction is rolling back, taking the setting with it.
+        if not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, %s, true)", [SITE_SETTING, previous])

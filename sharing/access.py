@@ -46,3 +46,34 @@ def group_may_see_mis_data(*, group: Institution, school: Institution) -> bool:
 def group_may_take_group_actions(*, group: Institution, school: Institution) -> bool:
     """Level 3 with a current member school: the condition for Log in to MIS."""
     return effective_level(group=group, school=school) >= AccessLevel.DFE_MIS_AND_GROUP_ACTIONS
+
+
+# --- For pages over many schools: the level once per school, in the same query ---------------
+
+
+def agreement_level_expression(*, group: Institution):
+    """An annotation for a queryset of ``group``'s current schools (``current_schools``):
+    each school's approved level, 0 when there is none. Use only on current schools: the
+    answer for a school that left the group must be 0, which this does not check."""
+    from django.db.models import IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    return Coalesce(
+        Subquery(
+            Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(NO_AGREEMENT),
+    )
+
+
+def level_allows_published_data(level: int) -> bool:
+    return level >= AccessLevel.DFE_DATA
+
+
+def level_allows_mis_data(level: int) -> bool:
+    return level >= AccessLevel.DFE_AND_MIS_DATA
+
+
+def level_allows_group_actions(level: int) -> bool:
+    return level >= AccessLevel.DFE_MIS_AND_GROUP_ACTIONS

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "institutions",
     "sharing",
     "notifications",
+    "mis",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +267,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Beat: re-enqueue email deliveries whose task was lost (broker or mail server down).
 CELERY_BEAT_SCHEDULE = {
+    "mis-rollups-refresh-due": {
+        "task": "mis.rollups_refresh_due",
+        "schedule": float(env("MIS_ROLLUP_REFRESH_SECONDS", "300")),
+    },
     "notifications-deliveries-retry-due": {
         "task": "notifications.deliveries_retry_due",
         "schedule": 300.0,

@@ -1,0 +1,238 @@
+"""A school's own records: its pupils, their attendance marks and their suspensions and
+permanent exclusions; and the roll-ups the group's dashboard reads.
+
+Every row carries its school's site id (``site``), including the attendance marks, which
+lead with it in their primary key: a school's marks are one range of that key, and the
+database can bound every query to one site (Row-Level Security keys on that column).
+Nothing here is ever read except through ``mis.selectors``, which take the site.
+"""
+
+from django.db import models
+from django.db.models import Case, Q, Value, When
+
+from .codes import (
+    CODES_BY_CATEGORY,
+    ExclusionKind,
+    ExclusionReason,
+    MarkCategory,
+    SenProvision,
+    Session,
+    year_group_label,
+)
+
+
+class Pupil(models.Model):
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    upn = models.CharField("UPN", max_length=13)
+    legal_first_name = models.CharField(max_length=100)
+    legal_last_name = models.CharField(max_length=100)
+    preferred_first_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    year_group = models.SmallIntegerField(
+        help_text="Reception is 0; nursery 1 and 2 are -2 and -1."
+    )
+    enrolled_on = models.DateField(help_text="First day on the school's roll.")
+    left_on = models.DateField(
+        null=True, blank=True, help_text="Last day on the roll; empty while the pupil is on it."
+    )
+    fsm_eligible = models.BooleanField("eligible for free school meals", default=False)
+    disadvantaged = models.BooleanField(
+        default=False, help_text="Pupil premium: FSM in the last six years, or looked after."
+    )
+    sen_provision = models.CharField(
+        "SEN provision", max_length=1, choices=SenProvision.choices, default=SenProvision.NONE
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "upn"], name="pupil_upn_unique_per_school"),
+            # The attendance marks and exclusions point at (id, site): a pupil's records
+            # can only ever belong to the pupil's own school.
+            models.UniqueConstraint(fields=["id", "site"], name="pupil_id_site"),
+            models.CheckConstraint(
+                condition=Q(upn__regex=r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"),
+                name="pupil_upn_shape",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=models.F("enrolled_on")),
+                name="pupil_leaves_after_joining",
+            ),
+            models.CheckConstraint(
+                condition=Q(year_group__gte=-2, year_group__lte=14), name="pupil_year_group_range"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["site", "legal_last_name", "legal_first_name"], name="pupil_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def first_name(self) -> str:
+        return self.preferred_first_name or self.legal_first_name
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.legal_last_name}"
+
+    @property
+    def year_group_label(self) -> str:
+        return year_group_label(self.year_group)
+
+    def on_roll(self, day) -> bool:
+        return self.enrolled_on <= day and (self.left_on is None or self.left_on >= day)
+
+
+def _category_of_code() -> Case:
+    return Case(
+        *(
+            When(code__in=codes, then=Value(int(category)))
+            for category, codes in CODES_BY_CATEGORY.items()
+        ),
+        default=Value(int(MarkCategory.NOT_POSSIBLE)),
+        output_field=models.SmallIntegerField(),
+    )
+
+
+class AttendanceMark(models.Model):
+    """One register mark: a pupil's AM or PM session on one day, with its DfE code."""
+
+    pk = models.CompositePrimaryKey("site_id", "pupil_id", "date", "session")
+    # One database constraint covers both: (pupil, site) must be a pupil of that site
+    # (migration 0002), which also proves the site exists. One check per row, not three,
+    # matters at ten million marks.
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.PROTECT, related_name="marks", db_index=False, db_constraint=False
+    )
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    code = models.CharField(max_length=2)
+    category = models.GeneratedField(
+        expression=_category_of_code(),
+        output_field=models.SmallIntegerField(choices=MarkCategory.choices),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    code__in=[code for codes in CODES_BY_CATEGORY.values() for code in codes]
+                ),
+                name="attendance_mark_known_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.session}: {self.code}"
+
+
+class Exclusion(models.Model):
+    """A suspension (a fixed number of sessions) or a permanent exclusion."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # covered by (pupil, site) -> pupil (migration 0002)
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.PROTECT, related_name="exclusions", db_constraint=False
+    )
+    kind = models.CharField(max_length=10, choices=ExclusionKind.choices)
+    starts_on = models.DateField()
+    sessions = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A suspension's length in sessions (half days)."
+    )
+    reason = models.CharField(max_length=2, choices=ExclusionReason.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=ExclusionKind.PERMANENT, sessions__isnull=True)
+                | Q(kind=ExclusionKind.SUSPENSION, sessions__gte=1),
+                name="exclusion_length_fits_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "starts_on"], name="exclusion_site_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.starts_on}"
+
+
+# --- Roll-ups: what the group's dashboard reads -------------------------------------------------
+
+
+class RollupState(models.Model):
+    """When a school's roll-ups were last computed, and whether its records changed since.
+
+    Not personal data: one row per school site that keeps MIS records."""
+
+    school = models.OneToOneField(
+        "institutions.Institution", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(
+        help_text="The school's records changed at this time (pupils, marks, exclusions)."
+    )
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_for = models.DateField(
+        null=True, blank=True, help_text="The day the figures were counted up to."
+    )
+    term_start = models.DateField(null=True, blank=True)
+    year_start = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Figures of school {self.school_id}, refreshed {self.refreshed_at}"
+
+
+class AttendanceRollup(models.Model):
+    """A school's live figures for one cell of pupils (year group x disadvantaged x SEN
+    provision), counted up to ``RollupState.refreshed_for``. Cells add up: a school's figures
+    are the sums of its cells, a group's the sums of its schools'.
+
+    Attendance and persistent absence are over the current term to date; suspensions and
+    permanent exclusions over the academic year to date; ``pupils_on_roll`` is the day's roll.
+    """
+
+    school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    year_group = models.SmallIntegerField()
+    disadvantaged = models.BooleanField()
+    sen_provision = models.CharField(max_length=1, choices=SenProvision.choices)
+    pupils_on_roll = models.PositiveIntegerField()
+    pupils_with_sessions = models.PositiveIntegerField(
+        help_text="Pupils with at least one possible session this term (the persistent "
+        "absence denominator)."
+    )
+    possible_sessions = models.PositiveIntegerField()
+    present_sessions = models.PositiveIntegerField()
+    authorised_sessions = models.PositiveIntegerField()
+    unauthorised_sessions = models.PositiveIntegerField()
+    persistent_absentees = models.PositiveIntegerField(
+        help_text="Pupils who missed 10% or more of their possible sessions this term."
+    )
+    suspensions = models.PositiveIntegerField()
+    permanent_exclusions = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "year_group", "disadvantaged", "sen_provision"],
+                name="attendance_rollup_one_per_cell",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"School {self.school_id}, {year_group_label(self.year_group)}"

@@ -1,0 +1,154 @@
+"""The live figures a group's dashboard reads, rolled up from each school's records.
+
+Counting ten million marks on every page view is not an option, so each school's figures
+are computed into ``AttendanceRollup`` (one row per year group x disadvantaged x SEN cell)
+by ``rollups_refresh_school``, and the beat task ``mis.rollups_refresh_due`` refreshes every
+school whose records changed since, or whose figures were counted for an earlier day.
+
+The arithmetic, per pupil, then summed (so cells, schools and groups add up exactly):
+
+- possible sessions: marks that are present, authorised or unauthorised absence (codes in
+  the "not a possible session" category count for nothing), this term up to the day;
+- a persistent absentee: a pupil with possible sessions who missed 10% or more of them
+  (authorised + unauthorised), compared in integers: 10 x missed >= possible;
+- suspensions and permanent exclusions starting this academic year up to the day;
+- pupils on roll: enrolled on or before the day and not left before it.
+
+A pupil who joined or left mid-term counts with the sessions of their own enrolment, as
+the DfE counts them; a pupil who left still counts in the term's absence, not in the roll.
+
+Each school is refreshed in its own transaction, under a lock on its ``RollupState`` row,
+so two refreshes of one school queue rather than interleave, and the replacement of its
+cells is atomic: a reader sees the old figures or the new ones.
+"""
+
+import datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .calendar import academic_year_start, term_of
+from .codes import ExclusionKind, MarkCategory
+from .models import RollupState
+
+_REFRESH_SQL = """
+WITH pupil_marks AS (
+    SELECT m.pupil_id,
+           count(*) FILTER (WHERE m.category <> %(not_possible)s) AS possible,
+           count(*) FILTER (WHERE m.category = %(present)s) AS present,
+           count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
+           count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised
+    FROM mis_attendancemark m
+    WHERE m.site_id = %(school)s AND m.date >= %(term_start)s AND m.date <= %(today)s
+    GROUP BY m.pupil_id
+), pupil_exclusions AS (
+    SELECT e.pupil_id,
+           count(*) FILTER (WHERE e.kind = %(suspension)s) AS suspensions,
+           count(*) FILTER (WHERE e.kind = %(permanent)s) AS permanent
+    FROM mis_exclusion e
+    WHERE e.site_id = %(school)s AND e.starts_on >= %(year_start)s AND e.starts_on <= %(today)s
+    GROUP BY e.pupil_id
+), counted AS (
+    SELECT p.year_group, p.disadvantaged, p.sen_provision,
+           (p.enrolled_on <= %(today)s AND (p.left_on IS NULL OR p.left_on >= %(today)s))
+               AS on_roll,
+           coalesce(pm.possible, 0) AS possible,
+           coalesce(pm.present, 0) AS present,
+           coalesce(pm.authorised, 0) AS authorised,
+           coalesce(pm.unauthorised, 0) AS unauthorised,
+           coalesce(pe.suspensions, 0) AS suspensions,
+           coalesce(pe.permanent, 0) AS permanent
+    FROM mis_pupil p
+    LEFT JOIN pupil_marks pm ON pm.pupil_id = p.id
+    LEFT JOIN pupil_exclusions pe ON pe.pupil_id = p.id
+    WHERE p.site_id = %(school)s
+)
+INSERT INTO mis_attendancerollup (
+    school_id, year_group, disadvantaged, sen_provision, pupils_on_roll, pupils_with_sessions,
+    possible_sessions, present_sessions, authorised_sessions, unauthorised_sessions,
+    persistent_absentees, suspensions, permanent_exclusions)
+SELECT %(school)s, year_group, disadvantaged, sen_provision,
+       count(*) FILTER (WHERE on_roll),
+       count(*) FILTER (WHERE possible > 0),
+       sum(possible), sum(present), sum(authorised), sum(unauthorised),
+       count(*) FILTER (WHERE possible > 0 AND 10 * (authorised + unauthorised) >= possible),
+       sum(suspensions), sum(permanent)
+FROM counted
+WHERE on_roll OR possible > 0 OR suspensions > 0 OR permanent > 0
+GROUP BY year_group, disadvantaged, sen_provision
+"""
+
+_CONSTANTS = {
+    "not_possible": int(MarkCategory.NOT_POSSIBLE),
+    "present": int(MarkCategory.PRESENT),
+    "authorised": int(MarkCategory.AUTHORISED),
+    "unauthorised": int(MarkCategory.UNAUTHORISED),
+    "suspension": ExclusionKind.SUSPENSION.value,
+    "permanent": ExclusionKind.PERMANENT.value,
+}
+
+_MARK_CHANGED_SQL = """
+INSERT INTO mis_rollupstate (school_id, changed_at) SELECT unnest(%(schools)s::bigint[]), now()
+ON CONFLICT (school_id) DO UPDATE SET changed_at = now()
+"""
+
+
+def records_changed(*, school_ids) -> None:
+    """Note that these schools' records changed: the next sweep refreshes their figures.
+    Call it in the transaction that changes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_CHANGED_SQL, {"schools": list(school_ids)})
+
+
+def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None) -> None:
+    """Recompute one school's cells, counted up to ``today`` (default: today)."""
+    from matmis.tenancy import site_scope
+
+    today = today or timezone.localdate()
+    params = {
+        "school": school_id,
+        "today": today,
+        "term_start": term_of(today).start,
+        "year_start": academic_year_start(today),
+        **_CONSTANTS,
+    }
+    with transaction.atomic(), site_scope(school_id), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO mis_rollupstate (school_id, changed_at) VALUES (%s, now()) "
+            "ON CONFLICT (school_id) DO NOTHING",
+            [school_id],
+        )
+        cursor.execute("SELECT 1 FROM mis_rollupstate WHERE school_id = %s FOR UPDATE", [school_id])
+        cursor.execute("DELETE FROM mis_attendancerollup WHERE school_id = %s", [school_id])
+        cursor.execute(_REFRESH_SQL, params)
+        # now() is the transaction's start: a change committed while this ran has a later
+        # changed_at, so the next sweep counts it.
+        cursor.execute(
+            """UPDATE mis_rollupstate SET refreshed_at = now(), refreshed_for = %(today)s,
+                   term_start = %(term_start)s, year_start = %(year_start)s
+               WHERE school_id = %(school)s""",
+            params,
+        )
+
+
+def rollups_due_school_ids(*, today: datetime.date | None = None) -> list[int]:
+    """Schools whose figures are missing, older than their records, or for an earlier day."""
+    today = today or timezone.localdate()
+    due = (
+        Q(refreshed_at__isnull=True)
+        | Q(changed_at__gt=F("refreshed_at"))
+        | Q(refreshed_for__isnull=True)
+        | ~Q(refreshed_for=today)
+    )
+    return list(
+        RollupState.objects.filter(due).order_by("school_id").values_list("school_id", flat=True)
+    )
+
+
+def rollups_refresh_due(*, today: datetime.date | None = None) -> int:
+    """Refresh every school that is due; returns how many were refreshed."""
+    school_ids = rollups_due_school_ids(today=today)
+    for school_id in school_ids:
+        rollups_refresh_school(school_id=school_id, today=today)
+    return len(school_ids)
