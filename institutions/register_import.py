@@ -114,7 +114,9 @@ def register_import(
             groups_updated = cursor.rowcount
             cursor.execute(_update_schools_sql(register.present_fields))
             updated = cursor.rowcount
-            first_import = new_schools >= max(BULK_LOAD_FROM, existing_sites)
+            first_import = new_schools >= max(BULK_LOAD_FROM, existing_sites) and _may_rebuild(
+                cursor
+            )
             with _bulk_load(cursor) if first_import else nullcontext():
                 cursor.execute(_INSERT_SCHOOLS_SQL)
                 created = cursor.rowcount
@@ -250,6 +252,17 @@ def _stage_slugs(cursor) -> tuple[int, int]:
             copy.write_row(row)
     new_schools = sum(kind == _SCHOOL for kind, _, _ in new_sites)
     return (new_schools, existing_sites)
+
+
+def _may_rebuild(cursor) -> bool:
+    """Whether this connection may drop and rebuild the register's index and keys: only as
+    the tables' owner (``import_gias``, a maintenance command, runs as the owner; the
+    application's role, ``matmis.db_roles``, may not change the schema)."""
+    cursor.execute(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
+        "WHERE oid = 'institutions_institution'::regclass"
+    )
+    return cursor.fetchone()[0]
 
 
 @contextmanager

@@ -12,7 +12,7 @@ site's host is ignored there (the request proceeds with a fresh, empty session).
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.template.response import TemplateResponse
@@ -70,8 +70,17 @@ class SiteMiddleware:
             return response.render()
         if request.site is None:
             request.urlconf = settings.PLATFORM_URLCONF
-        self._bind_session(request)
-        response = self.get_response(request)
+            self._bind_session(request)
+            response = self.get_response(request)
+        else:
+            # One transaction per request on a site's host, bound to that site: the
+            # personal-data tables show this site's rows and no other's (Row-Level
+            # Security, ``matmis.personal_data``). A server error rolls it back.
+            with transaction.atomic(), site_scope(request.site.pk):
+                self._bind_session(request)
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
         self._stamp_session(request)
         return response
 

@@ -4,6 +4,11 @@ from django.test import Client
 
 from tests.factories import StaffProfileFactory, TrustFactory
 
+# Every request to a site's host runs in one transaction bound to its site
+# (``matmis.tenancy.SiteMiddleware``): set_config and its restore, and, inside a test's own
+# transaction, the SAVEPOINT and RELEASE around them. Query counts of site pages add these.
+SITE_SCOPE_QUERIES = 4
+
 
 def host_of(site) -> str:
     return f"{site.slug}.{settings.BASE_DOMAIN}"

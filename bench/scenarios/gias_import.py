@@ -11,6 +11,7 @@ from bench.harness import (
     median_of,
     scenario,
 )
+from matmis.db_roles import owner_role
 
 COLUMNS = 140
 # COPY's name for the file's encoding.
@@ -55,14 +56,14 @@ def gias_import_vs_copy(bench: Bench) -> None:
         # Emptied, not analysed: the tables look as they do after a fresh migrate.
         bench.empty_institutions()
         start = time.perf_counter()
-        with path.open("rb") as stream:
+        with path.open("rb") as stream, owner_role():  # as manage.py import_gias runs it
             result = register_import(stream=stream)
         first_runs.append(time.perf_counter() - start)
     imported = median_of(first_runs)
 
     bench.analyze()  # as a real second import finds it: statistics up to date
     start = time.perf_counter()
-    with path.open("rb") as stream:
+    with path.open("rb") as stream, owner_role():
         again = register_import(stream=stream)
     second = time.perf_counter() - start
     bench.set_state(REGISTER_STATE, path.name)

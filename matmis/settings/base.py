@@ -144,6 +144,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("matmis runs on PostgreSQL only: DATABASE_URL must be postgres://")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role the application works as (matmis.db_roles): subject to Row-Level Security on the
+# personal-data tables. Empty: work as the login role itself (log in as the app role then).
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", "matmis_app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

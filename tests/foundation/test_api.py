@@ -1,5 +1,6 @@
 import pytest
 
+from tests.conftest import SITE_SCOPE_QUERIES
 from tests.factories import InstitutionFactory, StaffProfileFactory, TrustFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ class TestCurrentSitePermissionLadder:
     def test_staff_of_this_site(self, site_client, trust, trust_staff, django_assert_num_queries):
         client = site_client(trust, trust_staff)
         client.get(self.url)
-        with django_assert_num_queries(4):  # site, session, user, profile
+        with django_assert_num_queries(4 + SITE_SCOPE_QUERIES):  # site, session, user, profile
             response = client.get(self.url)
         assert response.status_code == 200
         assert response.json() == {

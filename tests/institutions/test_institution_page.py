@@ -7,6 +7,7 @@ import pytest
 
 from institutions.models import GroupMembership, Status
 from institutions.views import report_card_rows, website_href
+from tests.conftest import SITE_SCOPE_QUERIES
 from tests.factories import LocalAuthorityFactory, StaffProfileFactory, TrustFactory
 from tests.institutions.factories import (
     ClusterFactory,
@@ -238,5 +239,5 @@ class TestContent:
         client = site_client(trust, group_staff(trust))
         client.get(url(school))
         # site, session, user, profile, school, clusters, data sharing status
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(7 + SITE_SCOPE_QUERIES):
             client.get(url(school))

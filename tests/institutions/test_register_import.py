@@ -18,6 +18,7 @@ from institutions.register_import import (
     register_import,
     register_import_run,
 )
+from matmis.db_roles import owner_role
 from tests.factories import InstitutionFactory, MembershipFactory, TrustFactory, UserFactory
 from tests.institutions.test_gias_reader import SAMPLE, good_row, make_csv
 
@@ -579,6 +580,15 @@ def catalogue_definitions() -> tuple[list[str], list[str]]:
     return indexes, keys
 
 
+def test_the_applications_role_never_changes_the_schema(monkeypatch):
+    from institutions import register_import as module
+
+    monkeypatch.setattr(module, "BULK_LOAD_FROM", 10)
+    with CaptureQueriesContext(connection) as captured:
+        assert run(make_csv(many_rows(30, 600000))).created == 30
+    assert not any("DROP INDEX" in query["sql"] for query in captured.captured_queries)
+
+
 def test_a_first_import_indexes_and_checks_after_loading_and_puts_everything_back(monkeypatch):
     from institutions import register_import as module
 
@@ -586,7 +596,8 @@ def test_a_first_import_indexes_and_checks_after_loading_and_puts_everything_bac
     before = catalogue_definitions()
     assert before[0] and len(before[1]) == 2
 
-    with CaptureQueriesContext(connection) as captured:
+    # As the tables' owner (manage.py import_gias): the application's role may not.
+    with CaptureQueriesContext(connection) as captured, owner_role():
         result = run(make_csv(many_rows(50, 400000)))
 
     statements = [query["sql"] for query in captured.captured_queries]
@@ -597,7 +608,7 @@ def test_a_first_import_indexes_and_checks_after_loading_and_puts_everything_bac
     assert Institution.objects.filter(search_name__trigram_word_similar="schol 400007").exists()
 
     # A later import that adds fewer sites than there are leaves them in place.
-    with CaptureQueriesContext(connection) as later:
+    with CaptureQueriesContext(connection) as later, owner_role():
         assert run(make_csv(many_rows(20, 500000))).created == 20
     assert not any("DROP INDEX" in query["sql"] for query in later.captured_queries)
     assert catalogue_definitions() == before

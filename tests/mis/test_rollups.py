@@ -23,6 +23,7 @@ from tests.institutions.factories import SchoolFactory
 from tests.mis.factories import (
     PupilFactory,
     exclude_permanently,
+    in_site,
     mark_days,
     school_days,
     suspend,
@@ -225,7 +226,8 @@ def test_refresh_is_idempotent_and_replaces_old_figures():
     assert AttendanceRollup.objects.filter(school=school).count() == 1
     # The pupil moves year group: the old cell goes, never doubled.
     pupil.year_group = 4
-    pupil.save()
+    with in_site(school):
+        pupil.save()
     rollups_refresh_school(school_id=school.pk, today=TODAY)
     assert set(cells(school)) == {(4, False, "N")}
     assert totals(school)["possible_sessions"] == 10

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from institutions.gias import ENCODING_LABELS
 from institutions.register_import import RegisterFileError, register_import
+from matmis.db_roles import owner_role
 
 
 def _date(value: str) -> datetime.date:
@@ -41,7 +42,9 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            with open(path, "rb") as stream:
+            # As the tables' owner, like migrate: a first import may then rebuild the
+            # name index and membership keys after loading (register_import._bulk_load).
+            with open(path, "rb") as stream, owner_role():
                 result = register_import(
                     stream=stream,
                     today=options["today"],
