@@ -40,6 +40,8 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from matmis.db_roles import owner_role
+
 from .world import MISSING_INT, PLATFORM, SCHOOL_A1, SCHOOL_A2, SITE_HOSTS, TRUST_A, Ids, World
 
 SITE_URLCONF = "matmis.urls"
@@ -162,7 +164,16 @@ def build_path(route: Route, values: dict) -> str:
 # --- What a probe sends ---------------------------------------------------------------------
 
 # Path parameters that name an object of some site: a foreign value must get a 404.
-OBJECT_PARAMS = {"profile_id", "cluster_id", "request_id", "urn", "pk", "object_id", "id"}
+OBJECT_PARAMS = {
+    "profile_id",
+    "cluster_id",
+    "request_id",
+    "urn",
+    "pk",
+    "object_id",
+    "id",
+    "pupil_id",
+}
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
 # Parameters that carry an identifier but are not objects (the password reset link).
@@ -193,6 +204,8 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.school_request
         elif name == "urn":
             values[name] = ids.urn
+        elif name == "pupil_id":
+            values[name] = ids.pupil
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
@@ -501,7 +514,9 @@ class Prober:
         self.client = Client(raise_request_exception=True)
 
     def fingerprint(self) -> dict[str, str]:
-        with connection.cursor() as cursor:
+        # As the tables' owner: Row-Level Security would hide every site's pupil rows from
+        # the application's role here, and with them any write a probe made to them.
+        with owner_role(), connection.cursor() as cursor:
             cursor.execute(self.sql)
             return dict(cursor.fetchall())
 
@@ -520,6 +535,8 @@ class Prober:
             elif not inside:
                 if host not in marker.public_on:
                     texts.append(marker.text)
+            elif marker.kind.startswith("pupil:") and marker.kind != f"pupil:{host}":
+                texts.append(marker.text)  # a pupil's record: only on its own school's host
             elif role.name == "no_permission" and marker.kind == "audit":
                 texts.append(marker.text)  # the audit trail needs User Details
             elif role.name == "hop" and (

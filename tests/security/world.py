@@ -41,6 +41,7 @@ from sharing.models import (
 from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, TrustFactory, UserFactory
 from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
+from tests.mis.factories import PupilFactory, make_upn, mark_days, school_days, suspend
 
 PLATFORM = "platform"  # the bare base domain's "host" key
 TRUST_A = "oak-ridge-probe"  # the group site under attack
@@ -68,6 +69,7 @@ class Ids:
     user: int
     hop_token: str
     reset_token: str  # a password reset token for ``user`` (a real one, except missing)
+    pupil: int  # a pupil of the side's school
     people_search: str  # a search that finds this side's staff by name
     audit_search: str  # part of this side's staff email addresses
     admin: dict = field(default_factory=dict)  # admin model label -> object id
@@ -145,6 +147,20 @@ class World:
                 sent_at=timezone.now(),
             )
         return request
+
+    def pupil(self, school, first, last, upn, *, side):
+        """A pupil with a week of marks and a suspension: personal data of ``school``."""
+        kind = f"pupil:{school.slug}"
+        pupil = PupilFactory(
+            site=school,
+            legal_first_name=self.mark(first, side, kind=kind),
+            legal_last_name=self.mark(last, side, kind=kind),
+            upn=self.mark(upn, side, kind=kind),
+        )
+        days = school_days(datetime.date(2026, 11, 16), datetime.date(2026, 11, 20))
+        mark_days(pupil, days, ["/", "O"] * 5)
+        suspend(pupil, datetime.date(2026, 10, 5))
+        return pupil
 
     def audit(self, profile, target, side):
         actor = Actor(user=profile.user, site=profile.site, ip_address="127.0.0.1")
@@ -248,6 +264,8 @@ class World:
             w.ta, w.a1, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS, w.a_admin, [heads[w.a1.pk]]
         )
         w.a4_request = w.pending(w.ta, w.a4, AccessLevel.DFE_DATA, w.a_admin, [heads[w.a4.pk]])
+        w.a1_pupil = w.pupil(w.a1, "Aphra", "Probepupil", make_upn("383", "7001", 11), side="A")
+        w.a2_pupil = w.pupil(w.a2, "Bryony", "Hoppupil", make_upn("383", "7002", 12), side="A")
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
 
@@ -283,6 +301,7 @@ class World:
             w.tb, w.b1, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS, w.b_admin, [w.b1_head]
         )
         w.b2_request = w.pending(w.tb, w.b2, AccessLevel.DFE_DATA, w.b_admin, [w.b2_head])
+        w.b1_pupil = w.pupil(w.b1, "Zinnia", "Foreignpupil", make_upn("384", "7991", 13), side="B")
         w.audit(w.b_admin, "Zebra foreign audit entry", "B")
         w.audit(w.b1_head, "Zebra foreign school audit entry", "B")
 
@@ -387,6 +406,7 @@ class World:
             user=self.a_admin.user.pk,
             hop_token=self.token_a,
             reset_token=reset(self.a_admin.user),
+            pupil=self.a1_pupil.pk,
             people_search="Aardvark",
             audit_search="oakridge-probe.test",
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
@@ -403,6 +423,7 @@ class World:
             user=self.a1_head.user.pk,
             hop_token=self.token_a,  # a token for A2, presented at A1
             reset_token=reset(self.a1_head.user),
+            pupil=self.a1_pupil.pk,
             people_search="Probehead",
             audit_search="oakridge-probe.test",
             admin=group_own.admin,
@@ -420,6 +441,7 @@ class World:
             user=self.b_admin.user.pk,
             hop_token=self.token_b,
             reset_token=reset(self.b_admin.user),
+            pupil=self.b1_pupil.pk,
             people_search="Foreigner",
             audit_search="zebra-foreign.test",
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
@@ -436,6 +458,7 @@ class World:
             user=self.b1_head.user.pk,
             hop_token=self.token_b,
             reset_token=reset(self.b1_head.user),
+            pupil=self.b1_pupil.pk,
             people_search="Foreignhead",
             audit_search="zebra-foreign.test",
             admin=group_foreign.admin,
@@ -452,6 +475,7 @@ class World:
             user=MISSING_INT,
             hop_token=MISSING_TOKEN,
             reset_token="probe-set-password-token",
+            pupil=MISSING_INT,
             people_search="Nobodyprobe",
             audit_search="nowhere-probe.test",
             admin={key: MISSING_INT for key in group_own.admin},
