@@ -59,4 +59,5 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("sharing.school_api_urls")),
+    path("", include("mis.api_urls")),
 ]

@@ -44,6 +44,8 @@ GROUP_MENU: tuple[NavEntry, ...] = (
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
     NavEntry("Home", "home"),
+    NavEntry("Students", "mis:students"),
+    NavEntry("Attendance", "mis:attendance"),
     NavEntry(
         "Data",
         "school_sharing:index",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("accounts.hop_urls")),
     path("data-sharing/", include("sharing.urls")),
     path("data/data-sharing/", include("sharing.school_urls")),
+    path("", include("mis.urls")),
     path("api/v1/", include("matmis.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

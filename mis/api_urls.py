@@ -1,0 +1,11 @@
+"""REST endpoints of a school's own records, under /api/v1/ in the ``api`` namespace."""
+
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("pupils/", api.PupilListApiView.as_view(), name="pupils"),
+    path("pupils/<int:pupil_id>/", api.PupilDetailApiView.as_view(), name="pupil"),
+    path("attendance/today/", api.AttendanceDayApiView.as_view(), name="attendance-today"),
+]

@@ -1,0 +1,14 @@
+"""School site: Students and Attendance (mounted at the root of every site host; a group
+site answers 404)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "mis"
+
+urlpatterns = [
+    path("students/", views.StudentListView.as_view(), name="students"),
+    path("students/<int:pupil_id>/", views.PupilDetailView.as_view(), name="pupil"),
+    path("attendance/", views.AttendanceView.as_view(), name="attendance"),
+]
