@@ -18,6 +18,7 @@ from accounts.audit import actor_from_request
 from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
+from analytics.selectors import national_figures, school_figures
 from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
 from sharing.selectors import NO_SHARING, sharing_status, sharing_status_for_schools
 
@@ -287,6 +288,9 @@ class InstitutionDetailView(GroupPageView):
             "institutions/detail.html",
             {
                 "school": school,
+                # Published and live figures as the level allows (two queries).
+                "figures": school_figures(group=request.site, school=school),
+                "national": national_figures(group=request.site),
                 "sharing": sharing_status(group=request.site, school=school),
                 "website_href": website_href(school.website),
                 "report_card": report_card_rows(school.ofsted_report_card),

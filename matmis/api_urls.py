@@ -60,4 +60,5 @@ urlpatterns = [
     path("", include("sharing.api_urls")),
     path("", include("sharing.school_api_urls")),
     path("", include("mis.api_urls")),
+    path("", include("analytics.api_urls")),
 ]

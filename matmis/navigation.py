@@ -39,6 +39,7 @@ GROUP_MENU: tuple[NavEntry, ...] = (
             NavEntry("Log in to MIS", "hop:choose"),
         ),
     ),
+    NavEntry("Analytics", "analytics:dashboard"),
     NavEntry("Staff", "staff:list"),
     NavEntry("Audit", "audit:events"),
 )

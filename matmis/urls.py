@@ -15,6 +15,7 @@ urlpatterns = [
     path("data-sharing/", include("sharing.urls")),
     path("data/data-sharing/", include("sharing.school_urls")),
     path("", include("mis.urls")),
+    path("analytics/", include("analytics.urls")),
     path("api/v1/", include("matmis.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -239,5 +239,5 @@ class TestContent:
         client = site_client(trust, group_staff(trust))
         client.get(url(school))
         # site, session, user, profile, school, clusters, data sharing status
-        with django_assert_num_queries(7 + SITE_SCOPE_QUERIES):
+        with django_assert_num_queries(9 + SITE_SCOPE_QUERIES):  # + figures: the row, England
             client.get(url(school))

@@ -1,0 +1,182 @@
+"""REST endpoints of Analytics (a school site answers 404), for any member of the group's
+staff, gated exactly like the page (``analytics.selectors`` decides):
+
+- ``GET analytics/schools/``: the group's current schools with their figures, the group's
+  totals, England's figures and when the live figures were refreshed; ``cluster``,
+  ``phase`` and ``mine`` narrow it as on the page (an unknown value is a 400 naming it).
+- ``GET analytics/schools/<urn>/``: one school's figures with its live figures by year
+  group, disadvantage and SEN provision; another group's school is a 404, like a URN that
+  does not exist.
+
+A school below level 1 has ``published_shared: false`` and null published fields; below
+level 2, ``mis_shared: false`` and null live fields.
+"""
+
+from decimal import ROUND_HALF_UP
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+
+from institutions.api import GroupSiteApiView
+from institutions.models import Phase
+from institutions.selectors import cluster_choices
+from matmis.api import ErrorSerializer
+
+from .forms import DashboardForm
+from .selectors import group_dashboard, school_breakdown
+
+ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def _rate(**kwargs) -> serializers.DecimalField:
+    """A rate to two places (the selectors give it unrounded)."""
+    return serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        rounding=ROUND_HALF_UP,
+        coerce_to_string=False,
+        allow_null=True,
+        **kwargs,
+    )
+
+
+class PublishedFiguresSerializer(serializers.Serializer):
+    time_period = serializers.CharField(help_text="The DfE's academic year: 202425.")
+    overall_absence_rate = _rate(help_text="Absent sessions per 100 possible.")
+    persistent_absence_rate = _rate(help_text="Persistent absentees per 100 enrolments.")
+    suspension_rate = _rate(help_text="Suspensions per 100 pupils.")
+
+
+class LiveFiguresSerializer(serializers.Serializer):
+    """Sums of roll-up cells, with the rates computed from them."""
+
+    pupils_on_roll = serializers.IntegerField()
+    pupils_with_sessions = serializers.IntegerField()
+    possible_sessions = serializers.IntegerField()
+    present_sessions = serializers.IntegerField()
+    authorised_sessions = serializers.IntegerField()
+    unauthorised_sessions = serializers.IntegerField()
+    persistent_absentees = serializers.IntegerField()
+    suspensions = serializers.IntegerField()
+    permanent_exclusions = serializers.IntegerField()
+    attendance_rate = _rate(help_text="Present sessions per 100 possible, this term.")
+    overall_absence_rate = _rate(help_text="Absent sessions per 100 possible, this term.")
+    persistent_absence_rate = _rate(
+        help_text="Persistent absentees per 100 pupils with a possible session, this term."
+    )
+    suspension_rate = _rate(help_text="Suspensions this academic year per 100 pupils on roll.")
+
+
+class AnalyticsSchoolSerializer(serializers.Serializer):
+    """A school of the dashboard."""
+
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    phase = serializers.CharField()
+    pupils = serializers.IntegerField(allow_null=True, help_text="From the register.")
+    percentage_fsm = _rate(help_text="From the register.")
+    level = serializers.IntegerField(help_text="The approved agreement's level; 0 for none.")
+    published_shared = serializers.BooleanField(help_text="Level 1 or above.")
+    mis_shared = serializers.BooleanField(help_text="Level 2 or above.")
+    has_mis_data = serializers.BooleanField(
+        help_text="Shared, and the school's live figures have been counted at least once."
+    )
+    published = PublishedFiguresSerializer(allow_null=True)
+    live = LiveFiguresSerializer(allow_null=True)
+    refreshed_at = serializers.DateTimeField(allow_null=True)
+    refreshed_for = serializers.DateField(
+        allow_null=True, help_text="The day the live figures were counted up to."
+    )
+
+
+class TotalSerializer(serializers.Serializer):
+    value = _rate()
+    schools = serializers.IntegerField(help_text="How many schools the figure counts.")
+
+
+class GroupTotalsSerializer(serializers.Serializer):
+    """Sums of counts over the schools listed, never averages of their rates."""
+
+    schools = serializers.IntegerField()
+    pupils = serializers.IntegerField()
+    pupils_schools = serializers.IntegerField()
+    fsm = TotalSerializer()
+    published_overall_absence = TotalSerializer()
+    published_persistent_absence = TotalSerializer()
+    published_suspensions = TotalSerializer()
+    live = LiveFiguresSerializer(
+        help_text="Over the schools sharing MIS data that have live figures."
+    )
+    live_schools = serializers.IntegerField()
+
+
+class AnalyticsDashboardSerializer(serializers.Serializer):
+    time_period = serializers.CharField(allow_null=True)
+    time_period_label = serializers.CharField()
+    refreshed_at = serializers.DateTimeField(
+        allow_null=True, help_text="The oldest refresh among the schools' live figures."
+    )
+    refreshed_for = serializers.DateField(allow_null=True)
+    not_shared = serializers.IntegerField(help_text="Schools listed below level 2.")
+    without_mis_data = serializers.IntegerField()
+    results = AnalyticsSchoolSerializer(many=True, source="rows")
+    totals = GroupTotalsSerializer()
+    national = PublishedFiguresSerializer(allow_null=True)
+
+
+class BreakdownLineSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Year group number, “true”/“false”, or N/K/E.")
+    label = serializers.CharField()
+    figures = LiveFiguresSerializer()
+
+
+class BreakdownSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=["year_group", "disadvantaged", "sen_provision"])
+    title = serializers.CharField()
+    column = serializers.CharField()
+    lines = BreakdownLineSerializer(many=True)
+
+
+class AnalyticsSchoolDetailSerializer(serializers.Serializer):
+    school = AnalyticsSchoolSerializer()
+    time_period_label = serializers.CharField()
+    national = PublishedFiguresSerializer(allow_null=True)
+    breakdowns = BreakdownSerializer(
+        many=True, help_text="Empty unless the school shares its MIS data."
+    )
+
+
+class AnalyticsSchoolListView(GroupSiteApiView):
+    """The group's schools with their figures: the data of the Analytics page."""
+
+    @extend_schema(
+        operation_id="analytics_schools_list",
+        parameters=[
+            OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
+            OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
+            OpenApiParameter("mine", bool, description="Only the schools you are associated with."),
+        ],
+        responses={200: AnalyticsDashboardSerializer, 400: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        group = request.site
+        form = DashboardForm(request.query_params, clusters=cluster_choices(group=group))
+        if not form.is_valid():
+            raise exceptions.ValidationError(
+                {name: list(messages) for name, messages in form.errors.items()}
+            )
+        dashboard = group_dashboard(group=group, filters=form.filters(), viewer=request.user)
+        return Response(AnalyticsDashboardSerializer(dashboard).data)
+
+
+class AnalyticsSchoolDetailView(GroupSiteApiView):
+    """One of the group's schools with its live figures broken down."""
+
+    @extend_schema(
+        operation_id="analytics_schools_retrieve",
+        responses={200: AnalyticsSchoolDetailSerializer, **ERRORS},
+    )
+    def get(self, request, urn: str):
+        breakdown = school_breakdown(group=request.site, urn=urn)
+        return Response(AnalyticsSchoolDetailSerializer(breakdown).data)

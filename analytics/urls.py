@@ -1,0 +1,13 @@
+"""Pages of a group site's Analytics, under /analytics/."""
+
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("export.csv", views.ExportView.as_view(), name="export"),
+    re_path(r"^schools/(?P<urn>[0-9]{6})/$", views.SchoolView.as_view(), name="school"),
+]

@@ -1,0 +1,189 @@
+"""Group site: Analytics. The group's schools with their published and live figures, the
+group's totals beside England's, one school's live figures broken down, and the CSV export.
+Any member of the group's staff may look; a school site has none of these pages (404).
+
+What a school's figures show is decided in ``analytics.selectors`` (through
+``sharing.access``): these views only parse the query string and render.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from institutions.selectors import cluster_choices
+from institutions.views import GroupPageView, _wants_fragment
+
+from .export import NO_MIS_DATA, NOT_SHARED, dashboard_csv, one_place
+from .forms import DashboardForm
+from .selectors import Dashboard, SchoolFigures, group_dashboard, school_breakdown
+
+# --- The table, ready to print ---------------------------------------------------------------
+# A group of 600 schools makes a table of several thousand cells: each is formatted here
+# once, so that the template only prints text (template filters and ``{% url %}`` per cell
+# cost more than the query that fetched the figures).
+
+NO_PUBLISHED = "No published figures"
+DASH = "—"
+URN_PLACEHOLDER = "000000"
+
+
+def _percent(value: Decimal | None) -> str:
+    return f"{one_place(value)}%" if value is not None else DASH
+
+
+def _per_100(value: Decimal | None) -> str:
+    return one_place(value) if value is not None else DASH
+
+
+@dataclass(frozen=True)
+class TableRow:
+    name: str
+    detail_url: str
+    phase: str
+    pupils: str
+    fsm: str
+    published_note: str  # "Not shared" or "No published figures" in place of the figures
+    published_absence: str = ""
+    published_persistent: str = ""
+    published_suspensions: str = ""
+    live_note: str = ""  # "Not shared" or "No MIS data yet" in place of the figures
+    breakdown_url: str = ""
+    attendance: str = ""
+    absence: str = ""
+    persistent: str = ""
+    persistent_rate: str = ""
+    suspensions: str = ""
+
+
+def _table_row(row: SchoolFigures, *, detail_prefix: str, breakdown_prefix: str) -> TableRow:
+    published = {}
+    if not row.published_shared:
+        published_note = NOT_SHARED
+    elif row.published is None:
+        published_note = NO_PUBLISHED
+    else:
+        published_note = ""
+        published = {
+            "published_absence": _percent(row.published.overall_absence_rate),
+            "published_persistent": _percent(row.published.persistent_absence_rate),
+            "published_suspensions": _per_100(row.published.suspension_rate),
+        }
+    live = {}
+    if not row.mis_shared:
+        live_note = NOT_SHARED
+    elif row.live is None:
+        live_note = NO_MIS_DATA
+    else:
+        live_note = ""
+        live = {
+            "breakdown_url": f"{breakdown_prefix}{row.urn}/",
+            "attendance": _percent(row.live.attendance_rate),
+            "absence": _percent(row.live.overall_absence_rate),
+            "persistent": intcomma(row.live.persistent_absentees),
+            "persistent_rate": _percent(row.live.persistent_absence_rate),
+            "suspensions": _per_100(row.live.suspension_rate),
+        }
+    return TableRow(
+        name=row.name,
+        detail_url=f"{detail_prefix}{row.urn}/",
+        phase=row.phase or DASH,
+        pupils=intcomma(row.pupils) if row.pupils is not None else DASH,
+        fsm=_percent(row.percentage_fsm),
+        published_note=published_note,
+        live_note=live_note,
+        **published,
+        **live,
+    )
+
+
+def _url_prefix(name: str) -> str:
+    """The address of ``name`` for a URN, without the URN: reversed once, not per row."""
+    return reverse(name, args=[URN_PLACEHOLDER]).removesuffix(f"{URN_PLACEHOLDER}/")
+
+
+def table_rows(dashboard: Dashboard) -> list[TableRow]:
+    detail_prefix = _url_prefix("institutions:detail")
+    breakdown_prefix = _url_prefix("analytics:school")
+    return [
+        _table_row(row, detail_prefix=detail_prefix, breakdown_prefix=breakdown_prefix)
+        for row in dashboard.rows
+    ]
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+def _dashboard(request: HttpRequest):
+    """The form as understood and the dashboard it asks for."""
+    form = DashboardForm(request.GET, clusters=list(cluster_choices(group=request.site)))
+    form.is_valid()  # unknown values are reported and left out; the rest still apply
+    dashboard = group_dashboard(group=request.site, filters=form.filters(), viewer=request.user)
+    return form, dashboard
+
+
+def _with_query(url: str, query) -> str:
+    encoded = query.urlencode()
+    return f"{url}?{encoded}" if encoded else url
+
+
+class DashboardView(GroupPageView):
+    """The school table with totals, filters, refresh time and CSV export. The view lives
+    in the query string; with htmx only the results are swapped."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form, dashboard = _dashboard(request)
+        query = form.query()
+        fragment = _wants_fragment(request)
+        context = {
+            "form": form,
+            "dashboard": dashboard,
+            "rows": table_rows(dashboard),
+            "totals": dashboard.totals,
+            "published_totals": [
+                dashboard.totals.published_overall_absence,
+                dashboard.totals.published_persistent_absence,
+                dashboard.totals.published_suspensions,
+            ],
+            "clusters": form.fields["cluster"].choices,
+            "phases": form.fields["phase"].choices,
+            "chosen_clusters": {str(pk) for pk in dashboard.filters.clusters},
+            "chosen_phases": set(dashboard.filters.phases),
+            "export_url": _with_query(reverse("analytics:export"), query),
+            "clear_url": reverse("analytics:dashboard"),
+        }
+        template = "analytics/_fragment.html" if fragment else "analytics/dashboard.html"
+        response = render(request, template, context)
+        patch_vary_headers(response, ["HX-Request"])
+        if fragment:
+            response["HX-Push-Url"] = _with_query(request.path, query)
+        return response
+
+
+class ExportView(GroupPageView):
+    """The dashboard's table as a CSV file, with the same filters."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        _form, dashboard = _dashboard(request)
+        response = HttpResponse(dashboard_csv(dashboard), content_type="text/csv; charset=utf-8")
+        filename = f"analytics-{request.site.slug}-{timezone.localdate().isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class SchoolView(GroupPageView):
+    """One school's figures: live by year group, disadvantage and SEN provision when it
+    shares its MIS data; otherwise a page saying so, with its published figures if shared."""
+
+    def get(self, request: HttpRequest, urn: str) -> HttpResponse:
+        breakdown = school_breakdown(group=request.site, urn=urn)
+        return render(
+            request,
+            "analytics/school.html",
+            {"breakdown": breakdown, "school": breakdown.school, "national": breakdown.national},
+        )
