@@ -1,12 +1,26 @@
+import datetime
+
 import pytest
 from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count, Sum
 
 from accounts.models import StaffProfile, User
 from bench.register import DEMO_ESTABLISHMENTS
 from institutions.models import GroupMembership, Institution
 from institutions.selectors import current_schools
+from matmis.tenancy import site_scope
+from mis.models import AttendanceMark, AttendanceRollup, Exclusion, Pupil, RollupState
 
 pytestmark = pytest.mark.django_db
+
+# The demo gives each trust school up to 400 pupils; the tests make do with a few (0: no
+# MIS records where a test does not look at them).
+MIS_PUPILS = 6
+
+
+def seed_demo(mis_pupils: int = 0) -> None:
+    call_command("seed_demo", mis_pupils=mis_pupils)
 
 
 def snapshot():
@@ -19,15 +33,39 @@ def snapshot():
         ),
         sorted(User.objects.values_list("email", "is_staff")),
         sorted(StaffProfile.objects.values_list("user__email", "site__slug")),
+        mis_snapshot(),
     )
 
 
+def mis_snapshot():
+    """Each trust school's MIS records (read in its own scope) and roll-ups."""
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    schools = {}
+    for school in current_schools(group=trust):
+        with transaction.atomic(), site_scope(school.pk):
+            schools[school.slug] = (
+                sorted(Pupil.objects.filter(site=school).values_list("id", "upn", "left_on")),
+                sorted(
+                    AttendanceMark.objects.filter(site=school).values_list(
+                        "pupil_id", "date", "session", "code"
+                    )
+                ),
+                sorted(Exclusion.objects.filter(site=school).values_list("id", "starts_on")),
+            )
+    rollups = sorted(
+        AttendanceRollup.objects.values_list(
+            "school__slug", "year_group", "disadvantaged", "sen_provision", "possible_sessions"
+        )
+    )
+    return schools, rollups
+
+
 def test_demo_seed_is_idempotent_and_deterministic(capsys):
-    call_command("seed_demo")
+    seed_demo(MIS_PUPILS)
     first = snapshot()
-    call_command("seed_demo")
+    seed_demo(MIS_PUPILS)
     assert snapshot() == first
-    institutions, memberships, users, profiles = first
+    institutions, memberships, users, profiles, (mis, rollups) = first
     assert Institution.objects.filter(kind="school").count() == DEMO_ESTABLISHMENTS
     assert {kind for _, kind, *_ in institutions} == {"school", "trust", "la"}
     assert ("head@oak-ridge-primary-school.test", "oak-ridge-primary-school") in profiles
@@ -38,10 +76,12 @@ def test_demo_seed_is_idempotent_and_deterministic(capsys):
     assert ("northshire", "oak-ridge-primary-school") in current
     assert ("support@matmis.test", True) in users
     assert "Password for every demo account" in capsys.readouterr().out
+    assert len(mis) == 40 and all(pupils for pupils, _, _ in mis.values())
+    assert rollups
 
 
 def test_demo_groups_have_their_schools():
-    call_command("seed_demo")
+    seed_demo()
     trust = Institution.objects.get(slug="oak-ridge-trust")
     la = Institution.objects.get(slug="northshire")
     assert (trust.name, trust.group_code) == ("Oak Ridge Trust", "9001")
@@ -53,7 +93,7 @@ def test_demo_groups_have_their_schools():
 def test_demo_accounts_can_sign_in_where_they_work(site_client):
     from matmis.demo import DEMO_PASSWORD
 
-    call_command("seed_demo")
+    seed_demo()
     for slug, email in (
         ("oak-ridge-trust", "ceo@oak-ridge.test"),
         ("northshire", "data.lead@northshire.test"),
@@ -68,7 +108,7 @@ def test_demo_accounts_can_sign_in_where_they_work(site_client):
 def test_demo_staff_hold_their_roles():
     from accounts.permissions import DATA_SHARING_REQUEST, LOGIN_TO_MIS, Access, has_permission
 
-    call_command("seed_demo")
+    seed_demo()
     trust = Institution.objects.get(slug="oak-ridge-trust")
     school = Institution.objects.get(slug="oak-ridge-primary-school")
     roles = dict(
@@ -97,7 +137,7 @@ def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):
 
     from matmis.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 
-    call_command("seed_demo")
+    seed_demo()
     trust = Institution.objects.get(slug="oak-ridge-trust")
     school = Institution.objects.get(slug="oak-ridge-primary-school")
     client = site_client(trust)
@@ -115,3 +155,27 @@ def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):
     school_client = site_client(school)
     assert school_client.post("/hop/", {"token": token}).status_code == 302
     assert "Signed in from Oak Ridge Trust" in school_client.get("/").content.decode()
+
+
+def test_the_trust_schools_have_this_terms_records_and_figures():
+    from matmis.demo import seed_demo as seed
+
+    wednesday = datetime.date(2026, 11, 25)
+    seed(mis_max_pupils=MIS_PUPILS, today=wednesday)
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    schools = list(current_schools(group=trust))
+    for school in schools:
+        with transaction.atomic(), site_scope(school.pk):
+            assert 0 < Pupil.objects.filter(site=school).count() <= MIS_PUPILS
+            marks = AttendanceMark.objects.filter(site=school)
+            assert marks.filter(date=wednesday).count() > 0, school.slug
+            assert marks.filter(date__lt=datetime.date(2026, 9, 1)).count() == 0
+    states = RollupState.objects.filter(school__in=schools)
+    assert set(states.values_list("refreshed_for", flat=True)) == {wednesday}
+    figures = AttendanceRollup.objects.filter(school__in=schools).aggregate(
+        schools=Count("school", distinct=True),
+        on_roll=Sum("pupils_on_roll"),
+        possible=Sum("possible_sessions"),
+    )
+    assert figures["schools"] == 40
+    assert figures["on_roll"] > 0 and figures["possible"] > 0

@@ -2,19 +2,35 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.register import DEMO_ESTABLISHMENTS
-from matmis.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD, demo_totp_secret, seed_demo
+from matmis.demo import (
+    DEMO_BACKUP_CODES,
+    DEMO_MIS_MAX_PUPILS,
+    DEMO_PASSWORD,
+    demo_totp_secret,
+    seed_demo,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Import the demo register (generated: Northshire, the Oak Ridge Trust and their "
-        "neighbours) and create the demo staff (idempotent)."
+        "neighbours), create the demo staff, and give the trust's schools MIS records up to "
+        "today (idempotent)."
     )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--mis-pupils",
+            type=int,
+            default=DEMO_MIS_MAX_PUPILS,
+            help="at most this many pupils in each trust school's MIS records (0: none; "
+            f"default {DEMO_MIS_MAX_PUPILS})",
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo data is for development only (MATMIS_ENV=production).")
-        logins = seed_demo()
+        logins = seed_demo(mis_max_pupils=max(0, options["mis_pupils"]))
         base = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}"
         port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
         self.stdout.write(
