@@ -25,7 +25,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.audit import system_actor
 from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
 from accounts.services import role_assign, roles_ensure_defaults, staff_profile_ensure, user_ensure
+from analytics.published_import import published_figures_import
 from bench.mis import generate_group_mis
+from bench.published import absence_csv, academic_years, suspensions_csv
 from bench.register import (
     DEMO_ESTABLISHMENTS,
     DEMO_HEAD_SCHOOL,
@@ -48,6 +50,8 @@ DEMO_SEED = 2026
 # two workers on a shared 2-core machine), then each later day only that day's marks are
 # added (about 2 s with the roll-ups), and a second run on a day changes nothing (1 s).
 DEMO_MIS_MAX_PUPILS = 400
+# The latest academic year the DfE has published figures for, in the demo.
+DEMO_PUBLISHED_LATEST = "202425"
 DEMO_MIS_WORKERS = 2
 # The trust administrator's second factor: an authenticator key anyone can add to an app,
 # and single-use backup codes that every run of seed_demo restores.
@@ -152,9 +156,22 @@ def _seed_sites_and_staff() -> tuple[list[DemoLogin], list[Institution]]:
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
     _seed_agreements(trust, school, trust_schools)
+    _seed_published_figures([*trust_schools, *current_schools(group=la)])
     head = User.objects.get(email=f"head@{school.slug}.test")
     logins.append(DemoLogin(school, head.email, "Head Teacher"))
     return logins, trust_schools
+
+
+def _seed_published_figures(schools: list[Institution]) -> None:
+    """The DfE's published absence and suspension figures for the last two years, as
+    generated files in the Explore Education Statistics layout, through the importer."""
+    entries = [(s.urn, s.pupils, s.phase) for s in schools]
+    years = academic_years(DEMO_PUBLISHED_LATEST, 2)
+    for text in (
+        absence_csv(entries, years=years, seed=DEMO_SEED),
+        suspensions_csv(entries, years=years, seed=DEMO_SEED),
+    ):
+        published_figures_import(stream=io.BytesIO(text.encode()))
 
 
 def _seed_group_staff(group: Institution, people) -> list[DemoLogin]:

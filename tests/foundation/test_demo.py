@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 
 from accounts.models import StaffProfile, User
+from analytics.models import PublishedFigures
 from bench.register import DEMO_ESTABLISHMENTS
 from institutions.models import GroupMembership, Institution
 from institutions.selectors import current_schools
@@ -33,6 +34,12 @@ def snapshot():
         ),
         sorted(User.objects.values_list("email", "is_staff")),
         sorted(StaffProfile.objects.values_list("user__email", "site__slug")),
+        sorted(
+            PublishedFigures.objects.values_list(
+                "school__urn", "time_period", "overall_absence_rate", "suspension_rate"
+            ),
+            key=str,
+        ),
         mis_snapshot(),
     )
 
@@ -65,7 +72,8 @@ def test_demo_seed_is_idempotent_and_deterministic(capsys):
     first = snapshot()
     seed_demo(MIS_PUPILS)
     assert snapshot() == first
-    institutions, memberships, users, profiles, (mis, rollups) = first
+    institutions, memberships, users, profiles, published, (mis, rollups) = first
+    assert published
     assert Institution.objects.filter(kind="school").count() == DEMO_ESTABLISHMENTS
     assert {kind for _, kind, *_ in institutions} == {"school", "trust", "la"}
     assert ("head@oak-ridge-primary-school.test", "oak-ridge-primary-school") in profiles
@@ -88,6 +96,21 @@ def test_demo_groups_have_their_schools():
     assert la.name == "Northshire"
     assert current_schools(group=trust).count() == 40
     assert current_schools(group=la).count() == 300
+
+
+def test_demo_schools_have_published_figures_for_two_years_and_england():
+    seed_demo()
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    la = Institution.objects.get(slug="northshire")
+    schools = [*current_schools(group=trust), *current_schools(group=la)]
+    figures = PublishedFigures.objects.filter(school__in=schools)
+    assert set(figures.values_list("time_period", flat=True)) == {"202324", "202425"}
+    # Every school the releases cover (nurseries and colleges have no absence figures).
+    assert figures.filter(time_period="202425").count() > 0.85 * len(schools)
+    assert figures.filter(time_period="202425", sessions_possible__gt=0).count() > 0.8 * len(
+        schools
+    )
+    assert PublishedFigures.objects.filter(school=None, time_period="202425").exists()
 
 
 def test_demo_accounts_can_sign_in_where_they_work(site_client):
