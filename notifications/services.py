@@ -176,7 +176,11 @@ def request_emails_enqueue_many(
 def _enqueue_request_emails(*, request_id: int, kind: str, reminder_id: int | None) -> None:
     """Runs after commit (``matmis.celery.enqueue_on_commit``'s rule), but never fails the
     request that queued the emails: if the broker cannot be reached, the deliveries stay
-    QUEUED, visibly, and the beat sweep ``deliveries_retry_due`` sends them later."""
+    QUEUED, visibly, and the beat sweep ``deliveries_retry_due`` sends them later
+    (``publish`` also stops trying the broker for a moment, so a bulk send to 600 schools
+    while it is down costs one failed connection, not 600)."""
+    from matmis.celery import publish
+
     from .tasks import send_request_emails
 
     kwargs = {"request_id": request_id, "kind": kind, "reminder_id": reminder_id}
@@ -185,8 +189,8 @@ def _enqueue_request_emails(*, request_id: int, kind: str, reminder_id: int | No
         send_request_emails.apply_async(kwargs=kwargs)
         return
     try:
-        send_request_emails.apply_async(kwargs=kwargs)
-    except Exception:
+        publish(send_request_emails, **kwargs)
+    except Exception:  # not the broker: a fault of ours, logged; the sweep still sends
         logger.exception(
             "Could not enqueue the %s emails of request %s; the sweep will send them",
             kind,

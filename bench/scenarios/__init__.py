@@ -7,7 +7,9 @@ register), but must also work alone: ``bench/run typo_search``.
 
 from .browse import browse_institutions
 from .bulk_send import bulk_send
+from .dashboard import dashboard
 from .email_drain import email_drain
+from .faults import fault_postgres_restart, fault_redis_down, fault_smtp, fault_worker_kill
 from .gias_import import gias_import_vs_copy
 from .http_load import http_load
 from .typo_search import typo_search
@@ -18,5 +20,10 @@ SCENARIOS = [
     browse_institutions,
     email_drain,
     bulk_send,
+    dashboard,
     http_load,
+    fault_smtp,
+    fault_worker_kill,
+    fault_redis_down,
+    fault_postgres_restart,
 ]
