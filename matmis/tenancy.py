@@ -76,7 +76,10 @@ class SiteMiddleware:
             # One transaction per request on a site's host, bound to that site: the
             # personal-data tables show this site's rows and no other's (Row-Level
             # Security, ``matmis.personal_data``). A server error rolls it back.
-            with transaction.atomic(), site_scope(request.site.pk):
+            # The request's own transaction ends right after the scope: nothing to restore
+            # (inside an outer transaction, as in tests, the previous binding comes back).
+            outermost = not connection.in_atomic_block
+            with transaction.atomic(), site_scope(request.site.pk, restore=not outermost):
                 self._bind_session(request)
                 response = self.get_response(request)
                 if response.status_code >= 500:
@@ -100,7 +103,7 @@ class SiteMiddleware:
 
 
 @contextmanager
-def site_scope(site_id: int | None):
+def site_scope(site_id: int | None, *, restore: bool = True):
     """Bind the current database transaction to one site (``SET LOCAL``, via
     ``set_config(..., true)``) for as long as the block runs; the previous binding returns
     afterwards. Row-Level Security policies on personal-data tables compare each row's
@@ -108,7 +111,8 @@ def site_scope(site_id: int | None):
 
     Must be used inside ``transaction.atomic()``: a transaction-local setting outside one
     would vanish with the statement (and a session-level SET would leak to whoever uses the
-    connection next, through a pooler)."""
+    connection next, through a pooler). ``restore=False`` leaves the binding in place at
+    the end, for a caller whose transaction ends with the block (a statement saved)."""
     if not connection.in_atomic_block:
         raise RuntimeError("site_scope() needs a transaction: use it inside atomic().")
     value = "" if site_id is None else str(int(site_id))
@@ -122,6 +126,6 @@ def site_scope(site_id: int | None):
         yield
     finally:
         # After an error the transaction is rolling back, taking the setting with it.
-        if not connection.needs_rollback:
+        if restore and not connection.needs_rollback:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config(%s, %s, true)", [SITE_SETTING, previous])

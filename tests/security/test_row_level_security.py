@@ -218,3 +218,15 @@ def test_the_rollup_task_binds_each_school_in_turn(two_schools):
 
 def test_database_app_role_setting_is_the_one_in_use():
     assert app_role() == settings.DATABASE_APP_ROLE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_binding_ends_with_the_request():
+    school = SchoolFactory()
+    pupil = PupilFactory(site=school)
+    # Outside any transaction, as under a real server: the middleware's transaction is the
+    # outermost, and the binding goes with its commit.
+    assert not connection.in_atomic_block
+    assert _pupils_seen_by_a_request_to(school) == [pupil.pk]
+    assert _one("SELECT current_setting(%s, true)", [settings_site()])[0] in (None, "")
+    assert Pupil.objects.count() == 0
