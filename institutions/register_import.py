@@ -36,6 +36,7 @@ from django.db import (
     models,
     transaction,
 )
+from django.db.models import Q
 from django.utils import timezone
 
 from matmis.celery import enqueue_on_commit
@@ -532,6 +533,24 @@ class ProgressWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+# An upload whose task never started (queued while the broker was down) or whose worker
+# died mid-import is queued again after these; an import of the national register takes
+# seconds, so a RUNNING one this old is not running any more.
+QUEUED_STALE_AFTER = datetime.timedelta(minutes=10)
+RUNNING_STALE_AFTER = datetime.timedelta(hours=1)
+
+
+def register_imports_due_ids(*, now: datetime.datetime | None = None) -> list[int]:
+    """Imports to queue again: still QUEUED long after the upload, or RUNNING long after
+    they started (their worker was lost). An import is all or nothing, so running it again
+    is safe; ``register_import_run`` of a finished one does nothing."""
+    now = now or timezone.now()
+    stale = Q(status=RegisterImport.State.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER) | Q(
+        status=RegisterImport.State.RUNNING, started_at__lt=now - RUNNING_STALE_AFTER
+    )
+    return list(RegisterImport.objects.filter(stale).order_by("pk").values_list("pk", flat=True))
 
 
 def register_import_run(*, register_import_id: int) -> RegisterImport | None:

@@ -270,6 +270,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Beat: re-enqueue email deliveries whose task was lost (broker or mail server down).
 CELERY_BEAT_SCHEDULE = {
+    "institutions-register-imports-retry-due": {
+        "task": "institutions.register_imports_retry_due",
+        "schedule": 300.0,
+    },
     "mis-rollups-refresh-due": {
         "task": "mis.rollups_refresh_due",
         "schedule": float(env("MIS_ROLLUP_REFRESH_SECONDS", "300")),

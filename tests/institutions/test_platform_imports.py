@@ -239,3 +239,45 @@ def test_the_list_page_runs_the_same_queries_for_few_or_many_imports(site_client
     with CaptureQueriesContext(connection) as many:
         client.get("/imports/")
     assert len(many) == len(few)
+
+
+# --- Lost imports ---------------------------------------------------------------------------
+
+
+def test_an_import_lost_with_its_task_is_queued_again_by_the_sweep(platform_staff, settings):
+    import datetime
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from institutions.register_import import register_imports_due_ids
+    from institutions.tasks import register_imports_retry_due
+
+    now = timezone.now()
+    lost = RegisterImport.objects.create(
+        uploaded_by=platform_staff,
+        file=ContentFile(make_csv([good_row(URN="100003")]), name="lost.csv"),
+        original_name="lost.csv",
+        size=10,
+    )
+    fresh = queued_import(platform_staff)
+    died = queued_import(platform_staff, status=RegisterImport.State.RUNNING)
+    running = queued_import(platform_staff, status=RegisterImport.State.RUNNING)
+    done = queued_import(platform_staff, status=RegisterImport.State.DONE)
+    RegisterImport.objects.filter(pk__in=[lost.pk, done.pk]).update(
+        created_at=now - datetime.timedelta(minutes=11)
+    )
+    RegisterImport.objects.filter(pk=died.pk).update(started_at=now - datetime.timedelta(hours=2))
+    RegisterImport.objects.filter(pk=running.pk).update(started_at=now)
+    assert register_imports_due_ids() == [lost.pk, died.pk]
+    assert "institutions.register_imports_retry_due" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    RegisterImport.objects.filter(pk=died.pk).update(status=RegisterImport.State.DONE)
+    assert register_imports_retry_due.apply().get() == 1  # eager: the lost one runs now
+    lost.refresh_from_db()
+    assert lost.status == RegisterImport.State.DONE
+    assert Institution.objects.filter(urn="100003").exists()
+    assert register_imports_due_ids() == []
+    fresh.refresh_from_db()
+    assert fresh.status == RegisterImport.State.QUEUED  # not stale yet: left alone
