@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -19,7 +19,7 @@ from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
 from analytics.selectors import national_figures, school_figures
-from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.views import GroupSiteMixin, SitePermissionRequiredMixin, SiteStaffRequiredMixin
 from sharing.selectors import NO_SHARING, sharing_status, sharing_status_for_schools
 
 from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
@@ -40,15 +40,6 @@ from .services import cluster_create, cluster_delete, cluster_rename, cluster_se
 
 PAGE_SIZE = 50
 MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
-
-
-class GroupSiteMixin:
-    """A page that exists only on a trust's or local authority's site."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_group:
-            raise Http404("Only a group site has this page.")
-        return super().dispatch(request, *args, **kwargs)
 
 
 class GroupPageView(GroupSiteMixin, SiteStaffRequiredMixin, View):

@@ -5,7 +5,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import defaults
@@ -13,6 +13,24 @@ from django.views.generic import TemplateView
 
 from accounts.permissions import Access, request_has_permission, request_may_access_site
 from institutions.selectors import current_groups, site_directory
+
+
+class GroupSiteMixin:
+    """A page that exists only on a trust's or local authority's site (404 elsewhere)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.site is None or not request.site.is_group:
+            raise Http404("Only a group site has this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class SchoolSiteMixin:
+    """A page that exists only on a school's site (404 elsewhere)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.site is None or not request.site.is_school:
+            raise Http404("Only a school site has this page.")
+        return super().dispatch(request, *args, **kwargs)
 
 
 class SiteStaffRequiredMixin(AccessMixin):

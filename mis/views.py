@@ -14,8 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from matmis.views import SiteStaffRequiredMixin
-from sharing.school_views import SchoolSiteMixin
+from matmis.views import SchoolSiteMixin, SiteStaffRequiredMixin
 
 from .calendar import academic_year_label
 from .codes import year_group_label

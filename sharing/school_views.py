@@ -9,7 +9,6 @@ Administer (Head Teacher by default). A group site has none of these pages (404)
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -21,7 +20,7 @@ from accounts.permissions import (
     Access,
     request_has_permission,
 )
-from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.views import SchoolSiteMixin, SitePermissionRequiredMixin, SiteStaffRequiredMixin
 
 from . import services
 from .access import agreement_level
@@ -38,15 +37,6 @@ from .school_selectors import (
 
 DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 DECIDE_LABEL = REGISTRY[DATA_SHARING_REQUEST].label
-
-
-class SchoolSiteMixin:
-    """A page that exists only on a school's site."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_school:
-            raise Http404("Only a school site has this page.")
-        return super().dispatch(request, *args, **kwargs)
 
 
 class SchoolSharingPageView(SchoolSiteMixin, SiteStaffRequiredMixin, View):
