@@ -128,7 +128,11 @@ class AnalyticsDashboardSerializer(serializers.Serializer):
 class BreakdownLineSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="Year group number, “true”/“false”, or N/K/E.")
     label = serializers.CharField()
-    figures = LiveFiguresSerializer()
+    figures = LiveFiguresSerializer(
+        allow_null=True, help_text="Null when withheld: a group of fewer than 3 pupils."
+    )
+    withheld = serializers.BooleanField()
+    withheld_because = serializers.CharField(allow_blank=True)
 
 
 class BreakdownSerializer(serializers.Serializer):

@@ -464,11 +464,46 @@ def school_figures(*, group: Institution, school: Institution) -> SchoolFigures 
 # --- One school's breakdown ---------------------------------------------------------------------
 
 
+# The drill-down never shows a group the figures of fewer pupils than this: one pupil's
+# attendance is pupil-level data, which a group sees only by logging in to the school.
+SMALLEST_GROUP_SHOWN = 3
+SMALL_GROUP = f"Fewer than {SMALLEST_GROUP_SHOWN} pupils: figures withheld."
+DERIVABLE = "Withheld too, so that a smaller group's figures cannot be worked out."
+
+
 @dataclass(frozen=True)
 class BreakdownLine:
     key: str  # "3", "true", "K": the value of the dimension
     label: str
-    figures: LiveFigures
+    figures: LiveFigures | None  # None: withheld (``withheld_because`` says why)
+    withheld_because: str = ""
+
+    @property
+    def withheld(self) -> bool:
+        return self.figures is None
+
+
+def _pupils_in(figures: LiveFigures) -> int:
+    return max(figures.pupils_on_roll, figures.pupils_with_sessions)
+
+
+def _withhold_small_groups(lines: list[BreakdownLine]) -> list[BreakdownLine]:
+    """Lines of 1 or 2 pupils withheld; and when that leaves one withheld line among
+    others, the next smallest too, or the whole-school row minus the others would give it
+    away (the statistics' rule of primary and secondary suppression)."""
+    small = {line.key for line in lines if 0 < _pupils_in(line.figures) < SMALLEST_GROUP_SHOWN}
+    also = set()
+    if len(small) == 1 and len(lines) > 1:
+        rest = [line for line in lines if line.key not in small]
+        also = {min(rest, key=lambda line: (_pupils_in(line.figures), line.key)).key}
+    return [
+        BreakdownLine(line.key, line.label, None, SMALL_GROUP)
+        if line.key in small
+        else BreakdownLine(line.key, line.label, None, DERIVABLE)
+        if line.key in also
+        else line
+        for line in lines
+    ]
 
 
 @dataclass(frozen=True)
@@ -501,15 +536,17 @@ def _lines(
     by_value: dict = {}
     for cell in cells:
         by_value.setdefault(cell[dimension], []).append(LiveFigures.from_counts(cell))
-    return [
-        BreakdownLine(
-            key=str(value).lower() if isinstance(value, bool) else str(value),
-            label=label(value),
-            figures=LiveFigures.total(by_value[value]),
-        )
-        for value in order
-        if value in by_value
-    ]
+    return _withhold_small_groups(
+        [
+            BreakdownLine(
+                key=str(value).lower() if isinstance(value, bool) else str(value),
+                label=label(value),
+                figures=LiveFigures.total(by_value[value]),
+            )
+            for value in order
+            if value in by_value
+        ]
+    )
 
 
 def _breakdowns(cells: list[dict]) -> list[Breakdown]:
