@@ -59,6 +59,37 @@ def sharing_the_test_connection():
         request_finished.connect(close_old_connections)
 
 
+def _mis_records(trust, school):
+    import datetime
+
+    from django.utils import timezone
+
+    from analytics.models import PublishedFigures
+    from mis.rollups import rollups_refresh_school
+    from sharing.models import Agreement
+    from tests.mis.factories import PupilFactory, mark_days, school_days, suspend
+
+    today = timezone.localdate()
+    days = school_days(today - datetime.timedelta(days=6), today)
+    for n in range(3):
+        pupil = PupilFactory(site=school, year_group=3 + n)
+        mark_days(pupil, days, ["/", "O"] * len(days))
+    suspend(pupil, today)
+    Agreement.objects.create(group=trust, school=school, level=2, approved_at=timezone.now())
+    rollups_refresh_school(school_id=school.pk, today=today)
+    for target in (school, None):
+        PublishedFigures.objects.create(
+            school=target,
+            time_period="202425",
+            sessions_possible=1000,
+            sessions_overall_absence=60,
+            overall_absence_rate="6.00",
+            headcount=200,
+            suspensions=4,
+            suspension_rate="2.00",
+        )
+
+
 def site_admin(site):
     user = UserFactory()
     StaffProfile.objects.create(site=site, user=user)
@@ -76,6 +107,10 @@ def sites():
     cluster = ClusterFactory(group=trust)
     put_in_cluster(cluster, school, other)
     make_request(trust, school)
+    # Records behind the MIS and Analytics operations: pupils with marks and a suspension
+    # at the school (ids 1..n are likely what schemathesis generates), a level-2 agreement
+    # and refreshed figures, and published figures with England's.
+    _mis_records(trust, school)
     return {
         "group": (trust, site_admin(trust)),
         "school": (school, head_teacher(school).user),
