@@ -5,8 +5,15 @@ from django.contrib.auth import logout
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.views import defaults
 from django.views.generic import TemplateView
@@ -221,6 +228,9 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, rendered without the request: the context processors read the
+    signed-in user from the database, which may be why the request failed (a database
+    restart); an error here would leave the visitor the server's bare error text."""
     if _is_api(request):
         return _api_error("server_error", "Something went wrong on our side.", 500)
-    return render(request, "500.html", status=500)
+    return HttpResponseServerError(loader.render_to_string("500.html"))

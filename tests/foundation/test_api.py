@@ -88,3 +88,24 @@ def test_api_docs_page_loads_without_inline_script(site_client, trust):
     response = site_client(trust).get("/api/docs/")
     assert response.status_code == 200
     assert b"<script>" not in response.content
+
+
+def test_the_500_page_needs_no_database(trust):
+    """During a database outage the page that says so must not need the database: reading
+    the signed-in user (the menu's context) would raise again and leave the visitor the
+    server's bare error text (found by ``bench/run fault_postgres_restart``)."""
+    from django.db import OperationalError
+    from django.test import RequestFactory
+    from django.utils.functional import SimpleLazyObject
+
+    from matmis.views import server_error
+
+    def outage():
+        raise OperationalError("the database system is starting up")
+
+    request = RequestFactory().get("/healthz", HTTP_HOST=f"{trust.slug}.localhost")
+    request.site = trust
+    request.user = SimpleLazyObject(outage)  # as AuthenticationMiddleware leaves it
+    response = server_error(request)
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.content.decode()
