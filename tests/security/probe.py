@@ -330,6 +330,8 @@ LEVEL_GATED = {
     "api:hop-targets",
     "institutions:detail",
     "api:institution",
+    "analytics:school",
+    "api:analytics-school",
 }
 # Where the level-1 school must not be offered (the hop's targets).
 HOP_TARGET_LISTS = {("hop:choose", "GET"), ("api:hop-targets", "GET")}
@@ -535,6 +537,8 @@ class Prober:
             elif not inside:
                 if host not in marker.public_on:
                     texts.append(marker.text)
+            elif marker.kind == "unshared-live":
+                texts.append(marker.text)  # live figures of a school at level 1: nowhere
             elif marker.kind.startswith("pupil:") and marker.kind != f"pupil:{host}":
                 texts.append(marker.text)  # a pupil's record: only on its own school's host
             elif role.name == "no_permission" and marker.kind == "audit":

@@ -30,6 +30,7 @@ from accounts.services import role_assign, roles_ensure_defaults
 from accounts.views import PasswordResetConfirmView
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
+from mis.models import AttendanceRollup, RollupState
 from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
 from sharing.models import (
     AccessLevel,
@@ -162,6 +163,35 @@ class World:
         suspend(pupil, datetime.date(2026, 10, 5))
         return pupil
 
+    def unshared_live_figures(self, school):
+        """Live figures (roll-ups) of a school whose agreement is at level 1: no page or
+        answer of trust A's may show them, not even to its administrator."""
+        counts = {"pupils_on_roll": 9753, "possible_sessions": 864200, "persistent": 4321}
+        for value in counts.values():
+            self.mark(str(value), "A", kind="unshared-live")
+            self.mark(f"{value:,}", "A", kind="unshared-live")
+        RollupState.objects.create(
+            school=school,
+            changed_at=timezone.now(),
+            refreshed_at=timezone.now(),
+            refreshed_for=timezone.localdate(),
+        )
+        AttendanceRollup.objects.create(
+            school=school,
+            year_group=5,
+            disadvantaged=False,
+            sen_provision="N",
+            pupils_on_roll=counts["pupils_on_roll"],
+            pupils_with_sessions=counts["pupils_on_roll"],
+            possible_sessions=counts["possible_sessions"],
+            present_sessions=800000,
+            authorised_sessions=40000,
+            unauthorised_sessions=24200,
+            persistent_absentees=counts["persistent"],
+            suspensions=77,
+            permanent_exclusions=0,
+        )
+
     def audit(self, profile, target, side):
         actor = Actor(user=profile.user, site=profile.site, ip_address="127.0.0.1")
         audit_record(
@@ -266,6 +296,7 @@ class World:
         w.a4_request = w.pending(w.ta, w.a4, AccessLevel.DFE_DATA, w.a_admin, [heads[w.a4.pk]])
         w.a1_pupil = w.pupil(w.a1, "Aphra", "Probepupil", make_upn("383", "7001", 11), side="A")
         w.a2_pupil = w.pupil(w.a2, "Bryony", "Hoppupil", make_upn("383", "7002", 12), side="A")
+        w.unshared_live_figures(w.a3)
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
 
