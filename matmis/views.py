@@ -131,6 +131,7 @@ class HomeView(SiteStaffRequiredMixin, TemplateView):
             "not_shared": counts.not_shared,
             "shortcuts": [
                 Stat("Send data sharing requests", "", f"{agreements}?tab=none"),
+                Stat("Analytics", "", reverse("analytics:dashboard")),
                 Stat("Log in to MIS", "", reverse("hop:choose")),
                 Stat("Clusters", "", reverse("institutions:clusters")),
                 Stat("Staff", "", reverse("staff:list")),
@@ -139,13 +140,26 @@ class HomeView(SiteStaffRequiredMixin, TemplateView):
 
     @staticmethod
     def _school_summary(school) -> dict:
+        from django.utils import timezone
+
+        from mis.selectors import attendance_day
         from sharing.models import RequestStatus
         from sharing.school_selectors import school_agreement_list, school_request_list
 
         sharing = reverse("school_sharing:index")
         pending = school_request_list(school=school).filter(status=RequestStatus.PENDING).count()
+        today = attendance_day(site=school, day=timezone.localdate())
+        attendance = reverse("mis:attendance")
         return {
             "stats": [
+                Stat("Pupils on roll", today.on_roll, reverse("mis:students")),
+                Stat("Present this morning", today.am.present, attendance),
+                Stat(
+                    "Absent this morning",
+                    today.am.authorised + today.am.unauthorised,
+                    attendance,
+                ),
+                Stat("Not yet marked this morning", today.am.not_marked, attendance),
                 Stat("Groups", current_groups(school=school).count()),
                 Stat("Data sharing requests waiting", pending, sharing),
                 Stat(
@@ -153,6 +167,8 @@ class HomeView(SiteStaffRequiredMixin, TemplateView):
                 ),
             ],
             "shortcuts": [
+                Stat("Today's attendance", "", attendance),
+                Stat("Students", "", reverse("mis:students")),
                 Stat("Data sharing", "", sharing),
                 Stat("Staff", "", reverse("staff:list")),
             ],

@@ -1,3 +1,4 @@
+import datetime
 import re
 
 import pytest
@@ -42,3 +43,26 @@ def test_school_home_points_to_data_sharing(site_client):
     assert stat(html, "Data sharing requests waiting") == 0
     assert 'href="/data/data-sharing/"' in html
     assert "have not shared" not in html
+
+
+def test_school_home_shows_this_mornings_registers(site_client):
+    from tests.mis.factories import PupilFactory, mark
+
+    school = InstitutionFactory(status=Status.OPEN)
+    head = StaffProfileFactory(site=school).user
+    today = timezone.localdate()
+    present, ill, _not_yet_marked = (PupilFactory(site=school) for _ in range(3))
+    mark(present, today, "AM", "/")
+    mark(ill, today, "AM", "I")
+    PupilFactory(site=school, enrolled_on=today + datetime.timedelta(days=7))  # not yet
+    html = site_client(school, head).get("/").content.decode()
+    assert stat(html, "Pupils on roll") == 3
+    assert stat(html, "Present this morning") == 1
+    assert stat(html, "Absent this morning") == 1
+    assert stat(html, "Not yet marked this morning") == 1
+    assert 'href="/attendance/"' in html and 'href="/students/"' in html
+
+
+def test_group_home_links_to_analytics(site_client, trust, trust_staff):
+    html = site_client(trust, trust_staff).get("/").content.decode()
+    assert 'href="/analytics/"' in html
