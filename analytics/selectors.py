@@ -468,7 +468,7 @@ def school_figures(*, group: Institution, school: Institution) -> SchoolFigures 
 # attendance is pupil-level data, which a group sees only by logging in to the school.
 SMALLEST_GROUP_SHOWN = 3
 SMALL_GROUP = f"Fewer than {SMALLEST_GROUP_SHOWN} pupils: figures withheld."
-DERIVABLE = "Withheld too, so that a smaller group's figures cannot be worked out."
+DERIVABLE = "Withheld too, so that a smaller group’s figures cannot be worked out."
 
 
 @dataclass(frozen=True)
