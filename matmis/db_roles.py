@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
 from psycopg import sql
 
@@ -55,8 +55,15 @@ def use_app_role(sender, connection, **kwargs) -> None:
     if getattr(connection, "_matmis_owner", False):
         return
     with connection.cursor() as cursor:
-        _ensure_role(cursor, role)
-        cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        try:
+            _set_role(cursor, role)  # one statement per new connection, as a rule
+        except DatabaseError:  # the role is not there yet: a new database server
+            _ensure_role(cursor, role)
+            _set_role(cursor, role)
+
+
+def _set_role(cursor, role: str) -> None:
+    cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
 
 
 @contextmanager
@@ -75,7 +82,7 @@ def owner_role(alias: str = "default"):
         if role and connection.connection is not None:
             with connection.cursor() as cursor:
                 _ensure_role(cursor, role)
-                cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+                _set_role(cursor, role)
 
 
 def grant_app_role(using: str = "default") -> None:

@@ -230,3 +230,25 @@ def test_a_requests_binding_ends_with_the_request():
     assert _pupils_seen_by_a_request_to(school) == [pupil.pk]
     assert _one("SELECT current_setting(%s, true)", [settings_site()])[0] in (None, "")
     assert Pupil.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_server_without_the_app_role_gets_it_on_first_connection(settings):
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from matmis.db_roles import owner_role
+
+    usual = settings.DATABASE_APP_ROLE
+    settings.DATABASE_APP_ROLE = "matmis_app_new_server"
+    fresh = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_user, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            )
+            assert cursor.fetchone() == ("matmis_app_new_server", False)
+    finally:
+        fresh.close()
+        settings.DATABASE_APP_ROLE = usual  # the test's own connection goes back to it
+        with owner_role(), connection.cursor() as cursor:
+            cursor.execute("DROP ROLE IF EXISTS matmis_app_new_server")
