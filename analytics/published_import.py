@@ -44,6 +44,8 @@ from typing import BinaryIO
 from django.db import connection, transaction
 
 from institutions.models import Institution, InstitutionKind
+from matmis.text_files import CHUNK as _CHUNK
+from matmis.text_files import CP1252, ENCODING_LABELS, UTF8, UTF8_BOM, scan_bytes
 
 from .models import PublishedFigures
 
@@ -65,10 +67,6 @@ __all__ = [
     "read_published",
 ]
 
-UTF8 = "utf-8"
-UTF8_BOM = "utf-8-sig"
-CP1252 = "cp1252"
-ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 (with byte-order mark)", CP1252: "cp1252"}
 
 KEY_COLUMNS: tuple[str, ...] = ("time_period", "time_identifier", "geographic_level", "school_urn")
 ACADEMIC_YEAR = "academic year"
@@ -122,7 +120,6 @@ INDICATORS: tuple[Indicator, ...] = (
 INDICATOR_FOR_COLUMN = {indicator.column: indicator for indicator in INDICATORS}
 INDICATOR_FOR_FIELD = {indicator.field: indicator for indicator in INDICATORS}
 
-_CHUNK = 1 << 20
 _HUNDREDTH = Decimal("0.01")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _NEGATIVE = re.compile(r"-(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -242,26 +239,8 @@ def scan_encoding(stream: BinaryIO) -> str:
     _refuse_binary(start)
     if start.startswith(codecs.BOM_UTF8):
         return UTF8_BOM
-    strict = codecs.getincrementaldecoder(UTF8)("strict")
-    lenient = codecs.getincrementaldecoder(UTF8)("ignore")
-    valid_utf8 = True
-    non_ascii_utf8 = False
-    chunk = start
-    while chunk:
-        if valid_utf8:
-            try:
-                strict.decode(chunk)
-            except UnicodeDecodeError:
-                valid_utf8 = False
-        if not non_ascii_utf8:
-            non_ascii_utf8 = not lenient.decode(chunk).isascii()
-        chunk = stream.read(_CHUNK)
-    if valid_utf8:
-        try:
-            strict.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid_utf8 = False
-    return UTF8 if valid_utf8 or non_ascii_utf8 else CP1252
+    scan = scan_bytes(start, stream)
+    return UTF8 if scan.valid_utf8 or scan.non_ascii_utf8 else CP1252
 
 
 def _positions(header: list[str]) -> dict[str, int]:

@@ -32,13 +32,10 @@ from decimal import Decimal, InvalidOperation
 from operator import gt, itemgetter
 from typing import BinaryIO, NamedTuple
 
-from .models import Institution, OfstedGrade, Phase, Status
+from matmis.text_files import CHUNK as _CHUNK
+from matmis.text_files import CP1252, UTF8, UTF8_BOM, scan_bytes
 
-UTF8 = "utf-8"
-UTF8_BOM = "utf-8-sig"
-CP1252 = "cp1252"
-# How each encoding is named to people.
-ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 (with byte-order mark)", CP1252: "cp1252"}
+from .models import Institution, OfstedGrade, Phase, Status
 
 # The columns a file must have (DESIGN.md, "Real-world data formats").
 KEY_COLUMNS: tuple[str, ...] = (
@@ -168,8 +165,6 @@ _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _DD_MM_YYYY = re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{4})")
 # Lone surrogates come from bytes the encoding could not decode (surrogateescape).
 _BAD_CHARACTERS = re.compile("[\x00\udc80-\udcff]")
-_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
-_CHUNK = 1 << 20
 _CHARSET = {UTF8: "UTF-8", UTF8_BOM: "UTF-8", CP1252: "cp1252"}
 
 # Values converted for Postgres: numbers and dates (see ``_PARSERS``).
@@ -277,38 +272,14 @@ def scan_encoding(stream: BinaryIO) -> EncodingScan:
         raise RegisterFileError(
             "The file is saved as UTF-16 text. Save it as CSV (UTF-8 or Windows) and try again."
         )
-    has_bom = start.startswith(codecs.BOM_UTF8)
-    strict = codecs.getincrementaldecoder(UTF8)("strict")
-    lenient = codecs.getincrementaldecoder(UTF8)("ignore")
-    valid_utf8 = True
-    non_ascii_utf8 = False
-    has_nul = False
-    cp1252_undefined = False
-    chunk = start
-    while chunk:
-        if valid_utf8:
-            try:
-                strict.decode(chunk)
-            except UnicodeDecodeError:
-                valid_utf8 = False
-        if not non_ascii_utf8:
-            # Undecodable bytes are dropped: anything non-ASCII left is a valid sequence.
-            non_ascii_utf8 = not lenient.decode(chunk).isascii()
-        has_nul = has_nul or b"\x00" in chunk
-        cp1252_undefined = cp1252_undefined or any(b in chunk for b in _CP1252_UNDEFINED)
-        chunk = stream.read(_CHUNK)
-    if valid_utf8:
-        try:
-            strict.decode(b"", final=True)  # a sequence cut off by the end of the file
-        except UnicodeDecodeError:
-            valid_utf8 = False
-    if has_bom:
-        return EncodingScan(UTF8_BOM, check_records=has_nul or not valid_utf8)
-    if valid_utf8:
-        return EncodingScan(UTF8, check_records=has_nul)
-    if non_ascii_utf8:
+    scan = scan_bytes(start, stream)
+    if scan.has_bom:
+        return EncodingScan(UTF8_BOM, check_records=scan.has_nul or not scan.valid_utf8)
+    if scan.valid_utf8:
+        return EncodingScan(UTF8, check_records=scan.has_nul)
+    if scan.non_ascii_utf8:
         return EncodingScan(UTF8, check_records=True)
-    return EncodingScan(CP1252, check_records=has_nul or cp1252_undefined)
+    return EncodingScan(CP1252, check_records=scan.has_nul or scan.cp1252_undefined)
 
 
 def _header_columns(header: list[str]) -> dict[str, int]:

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower, Replace
 
+from matmis.text_files import ENCODING_LABELS
+
 
 class InstitutionKind(models.TextChoices):
     SCHOOL = "school", "School"
@@ -306,6 +308,4 @@ class RegisterImport(models.Model):
 
     @property
     def encoding_label(self) -> str:
-        from .gias import ENCODING_LABELS
-
         return ENCODING_LABELS.get(self.encoding, self.encoding)

@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from institutions.gias import (
-    CP1252,
     KEY_COLUMNS,
-    UTF8,
-    UTF8_BOM,
     RegisterFileError,
     Rejection,
     SchoolRecord,
@@ -18,6 +15,7 @@ from institutions.gias import (
     header_of_sample,
     open_register,
 )
+from matmis.text_files import CP1252, UTF8, UTF8_BOM
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "gias-sample.csv"
 

@@ -4,9 +4,9 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from institutions.gias import ENCODING_LABELS
 from institutions.register_import import RegisterFileError, register_import
 from matmis.db_roles import owner_role
+from matmis.text_files import ENCODING_LABELS
 
 
 def _date(value: str) -> datetime.date:
