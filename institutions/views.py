@@ -135,6 +135,22 @@ def _page_links(query: QueryDict, page) -> list[dict]:
     return items
 
 
+def _pagination(query: QueryDict, page) -> dict:
+    """The pagination of ``page`` (links keep the rest of ``query``): numbered links when
+    there is more than one page, and the previous and next pages' addresses."""
+    return {
+        "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
+        "previous_url": (
+            _query_string(query, page=_page_param(page.previous_page_number()))
+            if page.has_previous()
+            else None
+        ),
+        "next_url": (
+            _query_string(query, page=page.next_page_number()) if page.has_next() else None
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class FacetGroup:
     name: str  # the query-string key
@@ -193,15 +209,7 @@ class BrowseView(GroupPageView):
             "form": form,
             "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
             "page": page,
-            "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
-            "previous_url": (
-                _query_string(query, page=_page_param(page.previous_page_number()))
-                if page.has_previous()
-                else None
-            ),
-            "next_url": (
-                _query_string(query, page=page.next_page_number()) if page.has_next() else None
-            ),
+            **_pagination(query, page),
             "columns": _sortable_columns(query, sort),
             "sort": form.cleaned_data.get("sort", ""),  # as asked for, kept by the form
             "search": filters["search"],

@@ -12,6 +12,7 @@ group's current schools is a validation error naming it, which says nothing abou
 it exists elsewhere. Either way nothing changes.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -463,11 +464,25 @@ def _requests(request, values: dict) -> list:
     return found
 
 
-class AgreementRequestRemindView(GroupSiteApiView):
-    """Send a reminder for each pending request (at most one per request per hour)."""
+class _PendingRequestsActionView(GroupSiteApiView):
+    """A bulk action on chosen pending requests: ``act`` is the service."""
 
     permission_classes = [ACT]
     write_permission_classes = [ACT]
+    act: Callable[..., BulkOutcome]
+
+    def _post(self, request):
+        data = AgreementRequestsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        requests = _requests(request, data.validated_data)
+        outcome = self.act(group=request.site, requests=requests, actor=actor_from_request(request))
+        return Response(_outcome_data(outcome))
+
+
+class AgreementRequestRemindView(_PendingRequestsActionView):
+    """Send a reminder for each pending request (at most one per request per hour)."""
+
+    act = staticmethod(agreement_requests_remind)
 
     @extend_schema(
         operation_id="agreements_requests_remind",
@@ -475,20 +490,13 @@ class AgreementRequestRemindView(GroupSiteApiView):
         responses={200: AgreementBulkOutcomeSerializer, **WRITE_ERRORS},
     )
     def post(self, request):
-        data = AgreementRequestsInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        requests = _requests(request, data.validated_data)
-        outcome = agreement_requests_remind(
-            group=request.site, requests=requests, actor=actor_from_request(request)
-        )
-        return Response(_outcome_data(outcome))
+        return self._post(request)
 
 
-class AgreementRequestWithdrawView(GroupSiteApiView):
+class AgreementRequestWithdrawView(_PendingRequestsActionView):
     """Withdraw pending requests (a repeat is harmless)."""
 
-    permission_classes = [ACT]
-    write_permission_classes = [ACT]
+    act = staticmethod(agreement_requests_withdraw)
 
     @extend_schema(
         operation_id="agreements_requests_withdraw",
@@ -496,10 +504,4 @@ class AgreementRequestWithdrawView(GroupSiteApiView):
         responses={200: AgreementBulkOutcomeSerializer, **WRITE_ERRORS},
     )
     def post(self, request):
-        data = AgreementRequestsInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        requests = _requests(request, data.validated_data)
-        outcome = agreement_requests_withdraw(
-            group=request.site, requests=requests, actor=actor_from_request(request)
-        )
-        return Response(_outcome_data(outcome))
+        return self._post(request)

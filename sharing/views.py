@@ -31,8 +31,8 @@ from institutions.views import (
     GroupAdminView,
     GroupPageView,
     _facet_groups,
-    _page_links,
     _page_param,
+    _pagination,
     _query_string,
     _sortable_columns,
     _view_query,
@@ -131,15 +131,7 @@ class AgreementsView(GroupPageView):
             "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
             "page": page,
             "rows": rows,
-            "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
-            "previous_url": (
-                _query_string(query, page=_page_param(page.previous_page_number()))
-                if page.has_previous()
-                else None
-            ),
-            "next_url": (
-                _query_string(query, page=page.next_page_number()) if page.has_next() else None
-            ),
+            **_pagination(query, page),
             "columns": _sortable_columns(query, sort),
             "sort": form.cleaned_data.get("sort", ""),
             "search": filters["search"],
