@@ -28,30 +28,22 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
 from .calendar import academic_year_start, term_of
-from .codes import ExclusionKind, MarkCategory
+from .codes import ExclusionKind
 from .models import RollupState
 
-_REFRESH_SQL = """
-WITH pupil_marks AS (
-    SELECT m.pupil_id,
-           count(*) FILTER (WHERE m.category <> %(not_possible)s) AS possible,
-           count(*) FILTER (WHERE m.category = %(present)s) AS present,
-           count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
-           count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised
-    FROM mis_attendancemark m
-    WHERE m.site_id = %(school)s AND m.date >= %(term_start)s AND m.date <= %(today)s
-    GROUP BY m.pupil_id
-), pupil_exclusions AS (
+_REFRESH_SQL = f"""
+WITH pupil_marks AS ({PUPIL_MARKS}), pupil_exclusions AS (
     SELECT e.pupil_id,
            count(*) FILTER (WHERE e.kind = %(suspension)s) AS suspensions,
            count(*) FILTER (WHERE e.kind = %(permanent)s) AS permanent
     FROM mis_exclusion e
-    WHERE e.site_id = %(school)s AND e.starts_on >= %(year_start)s AND e.starts_on <= %(today)s
+    WHERE e.site_id = %(site)s AND e.starts_on >= %(year_start)s AND e.starts_on <= %(end)s
     GROUP BY e.pupil_id
 ), counted AS (
     SELECT p.year_group, p.disadvantaged, p.sen_provision,
-           (p.enrolled_on <= %(today)s AND (p.left_on IS NULL OR p.left_on >= %(today)s))
+           (p.enrolled_on <= %(end)s AND (p.left_on IS NULL OR p.left_on >= %(end)s))
                AS on_roll,
            coalesce(pm.possible, 0) AS possible,
            coalesce(pm.present, 0) AS present,
@@ -62,28 +54,25 @@ WITH pupil_marks AS (
     FROM mis_pupil p
     LEFT JOIN pupil_marks pm ON pm.pupil_id = p.id
     LEFT JOIN pupil_exclusions pe ON pe.pupil_id = p.id
-    WHERE p.site_id = %(school)s
+    WHERE p.site_id = %(site)s
 )
 INSERT INTO mis_attendancerollup (
     school_id, year_group, disadvantaged, sen_provision, pupils_on_roll, pupils_with_sessions,
     possible_sessions, present_sessions, authorised_sessions, unauthorised_sessions,
     persistent_absentees, suspensions, permanent_exclusions)
-SELECT %(school)s, year_group, disadvantaged, sen_provision,
+SELECT %(site)s, year_group, disadvantaged, sen_provision,
        count(*) FILTER (WHERE on_roll),
        count(*) FILTER (WHERE possible > 0),
        sum(possible), sum(present), sum(authorised), sum(unauthorised),
-       count(*) FILTER (WHERE possible > 0 AND 10 * (authorised + unauthorised) >= possible),
+       count(*) FILTER (WHERE {PERSISTENT_ABSENTEE}),
        sum(suspensions), sum(permanent)
 FROM counted
 WHERE on_roll OR possible > 0 OR suspensions > 0 OR permanent > 0
 GROUP BY year_group, disadvantaged, sen_provision
-"""
+"""  # noqa: S608 - constant fragments of mis.attendance_sql
 
 _CONSTANTS = {
-    "not_possible": int(MarkCategory.NOT_POSSIBLE),
-    "present": int(MarkCategory.PRESENT),
-    "authorised": int(MarkCategory.AUTHORISED),
-    "unauthorised": int(MarkCategory.UNAUTHORISED),
+    **CATEGORY_PARAMS,
     "suspension": ExclusionKind.SUSPENSION.value,
     "permanent": ExclusionKind.PERMANENT.value,
 }
@@ -107,27 +96,28 @@ def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None
 
     today = today or timezone.localdate()
     params = {
-        "school": school_id,
-        "today": today,
-        "term_start": term_of(today).start,
+        "site": school_id,
+        "end": today,
+        "start": term_of(today).start,
         "year_start": academic_year_start(today),
         **_CONSTANTS,
     }
     with transaction.atomic(), site_scope(school_id), connection.cursor() as cursor:
+        # The school's state row, made if missing and locked either way (the no-op update
+        # takes the row lock): a second refresh of the school waits here.
         cursor.execute(
             "INSERT INTO mis_rollupstate (school_id, changed_at) VALUES (%s, now()) "
-            "ON CONFLICT (school_id) DO NOTHING",
+            "ON CONFLICT (school_id) DO UPDATE SET school_id = EXCLUDED.school_id",
             [school_id],
         )
-        cursor.execute("SELECT 1 FROM mis_rollupstate WHERE school_id = %s FOR UPDATE", [school_id])
         cursor.execute("DELETE FROM mis_attendancerollup WHERE school_id = %s", [school_id])
         cursor.execute(_REFRESH_SQL, params)
         # now() is the transaction's start: a change committed while this ran has a later
         # changed_at, so the next sweep counts it.
         cursor.execute(
-            """UPDATE mis_rollupstate SET refreshed_at = now(), refreshed_for = %(today)s,
-                   term_start = %(term_start)s, year_start = %(year_start)s
-               WHERE school_id = %(school)s""",
+            """UPDATE mis_rollupstate SET refreshed_at = now(), refreshed_for = %(end)s,
+                   term_start = %(start)s, year_start = %(year_start)s
+               WHERE school_id = %(site)s""",
             params,
         )
 

@@ -32,6 +32,7 @@ from django.http import Http404
 
 from institutions.models import Institution
 
+from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
 from .calendar import Term, academic_year_start, term_of
 from .codes import MarkCategory, Session, mark_category, mark_meaning, year_group_label
 from .models import AttendanceMark, Exclusion, Pupil
@@ -420,28 +421,17 @@ class TermSummary:
     year_groups: list[YearGroupTerm]
 
 
-_TERM_SQL = """
-WITH per_pupil AS (
-    SELECT m.pupil_id,
-           count(*) FILTER (WHERE m.category = %(present)s) AS present,
-           count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
-           count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised,
-           count(*) FILTER (WHERE m.category = %(not_possible)s) AS not_possible
-    FROM mis_attendancemark m
-    WHERE m.site_id = %(site)s AND m.date >= %(start)s AND m.date <= %(end)s
-    GROUP BY m.pupil_id
-)
+_TERM_SQL = f"""
+WITH per_pupil AS ({PUPIL_MARKS})
 SELECT p.year_group,
        sum(pp.present), sum(pp.authorised), sum(pp.unauthorised), sum(pp.not_possible),
-       count(*) FILTER (WHERE pp.present + pp.authorised + pp.unauthorised > 0),
-       count(*) FILTER (WHERE pp.present + pp.authorised + pp.unauthorised > 0
-                        AND 10 * (pp.authorised + pp.unauthorised)
-                            >= pp.present + pp.authorised + pp.unauthorised)
+       count(*) FILTER (WHERE pp.possible > 0),
+       count(*) FILTER (WHERE {PERSISTENT_ABSENTEE})
 FROM per_pupil pp
 JOIN mis_pupil p ON p.id = pp.pupil_id AND p.site_id = %(site)s
 GROUP BY p.year_group
 ORDER BY p.year_group
-"""
+"""  # noqa: S608 - constant fragments of mis.attendance_sql
 
 
 def attendance_term(*, site: Institution, day: datetime.date) -> TermSummary:
@@ -449,15 +439,7 @@ def attendance_term(*, site: Institution, day: datetime.date) -> TermSummary:
     (a pupil who left during the term counts with the sessions of their enrolment), in
     total and by year group, with persistent absentees: one query."""
     term, start, end = term_bounds(day)
-    params = {
-        "site": site.pk,
-        "start": start,
-        "end": end,
-        "present": int(MarkCategory.PRESENT),
-        "authorised": int(MarkCategory.AUTHORISED),
-        "unauthorised": int(MarkCategory.UNAUTHORISED),
-        "not_possible": int(MarkCategory.NOT_POSSIBLE),
-    }
+    params = {"site": site.pk, "start": start, "end": end, **CATEGORY_PARAMS}
     with connection.cursor() as cursor:
         cursor.execute(_TERM_SQL, params)
         rows = cursor.fetchall()
