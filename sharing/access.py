@@ -51,20 +51,25 @@ def group_may_take_group_actions(*, group: Institution, school: Institution) -> 
 # --- For pages over many schools: the level once per school, in the same query ---------------
 
 
+def approved_level_subquery(*, group: Institution):
+    """For a queryset of schools: each one's approved level with ``group``, None when there
+    is no agreement (for showing the agreement, not for deciding access)."""
+    from django.db.models import IntegerField, OuterRef, Subquery
+
+    return Subquery(
+        Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
+        output_field=IntegerField(),
+    )
+
+
 def agreement_level_expression(*, group: Institution):
     """An annotation for a queryset of ``group``'s current schools (``current_schools``):
     each school's approved level, 0 when there is none. Use only on current schools: the
     answer for a school that left the group must be 0, which this does not check."""
-    from django.db.models import IntegerField, OuterRef, Subquery, Value
+    from django.db.models import Value
     from django.db.models.functions import Coalesce
 
-    return Coalesce(
-        Subquery(
-            Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(NO_AGREEMENT),
-    )
+    return Coalesce(approved_level_subquery(group=group), Value(NO_AGREEMENT))
 
 
 def level_allows_published_data(level: int) -> bool:

@@ -18,7 +18,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -31,6 +30,7 @@ from accounts.models import RoleAssignment, StaffProfile
 from institutions.models import Institution
 from institutions.selectors import group_school_list
 
+from .access import approved_level_subquery
 from .models import (
     LEVEL_MEANINGS,
     RECIPIENT_ROLES,
@@ -91,13 +91,6 @@ def _tab_condition(group: Institution, tab: str) -> Q:
     return ~Q(_agreement_exists(group)) & ~Q(_pending_exists(group))
 
 
-def _agreement_level(group: Institution) -> Subquery:
-    return Subquery(
-        Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
-        output_field=IntegerField(),
-    )
-
-
 def _agreement(group: Institution, field_name: str) -> Subquery:
     return Subquery(
         Agreement.objects.filter(group=group, school=OuterRef("pk")).values(field_name)[:1]
@@ -151,7 +144,7 @@ def agreement_tab_schools(
         _tab_condition(group, tab)
     )
     schools = schools.annotate(
-        agreement_level=_agreement_level(group),
+        agreement_level=approved_level_subquery(group=group),
         agreement_approved_at=_agreement(group, "approved_at"),
         agreement_automated=_agreement(group, "automated"),
         pending_request_id=_pending(group, "pk"),
@@ -572,7 +565,9 @@ def sharing_status_for_schools(
     rows = (
         Institution.objects.filter(pk__in=ids)
         .filter(Q(_agreement_exists(group)) | Q(_pending_exists(group)))
-        .annotate(level=_agreement_level(group), pending_level=_pending(group, "level"))
+        .annotate(
+            level=approved_level_subquery(group=group), pending_level=_pending(group, "level")
+        )
         .values_list("pk", "level", "pending_level")
         .order_by()
     )
