@@ -1,17 +1,15 @@
 """REST endpoints of accounts. Each feature keeps its views in its own section below."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from institutions.models import Cluster
 from institutions.selectors import group_schools_for_urns
-from matmis.api import ErrorSerializer, PageNumberPagination
-from matmis.api_permissions import IsSiteStaff, site_permission
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.site_access import ANY_SITE, SiteKind
 
 from .audit import actor_from_request
 from .models import AuditAction, StaffProfile
@@ -76,10 +74,11 @@ class AuditEventFilterSerializer(serializers.Serializer):
         return attrs
 
 
-class AuditEventListView(generics.ListAPIView):
+class AuditEventListView(SiteApiView, generics.ListAPIView):
     """This site's audit trail, newest first. Needs “User Details: Manage All Users” at View."""
 
-    permission_classes = [site_permission(USER_DETAILS, Access.VIEW)]
+    site_kind = ANY_SITE
+    method_permissions = {"GET": (USER_DETAILS, Access.VIEW)}
     serializer_class = AuditEventSerializer
 
     def get_queryset(self):
@@ -116,7 +115,7 @@ class AuditEventListView(generics.ListAPIView):
 # another site's role id, school URN or cluster id is the same 400 as a missing one.
 # =============================================================================================
 
-MANAGE_STAFF = site_permission(USER_DETAILS, Access.ADMINISTER)
+MANAGE_STAFF = (USER_DETAILS, Access.ADMINISTER)
 STAFF_ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 STAFF_WRITE_ERRORS = {400: ErrorSerializer, **STAFF_ERRORS}
 ACCESS_NAMES = {Access.OFF: "off", Access.VIEW: "view", Access.ADMINISTER: "administer"}
@@ -373,10 +372,11 @@ def _staff_invalid(error: DjangoValidationError, *, rename: dict[str, str] | Non
     return exceptions.ValidationError(error.messages)
 
 
-class StaffListApiView(APIView):
+class StaffListApiView(SiteApiView):
     """The site's active staff by name, with their roles and (group sites) associations."""
 
-    permission_classes = [IsSiteStaff]
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="staff_list",
@@ -397,10 +397,11 @@ class StaffListApiView(APIView):
         return paginator.get_paginated_response(StaffMemberSerializer(data, many=True).data)
 
 
-class StaffMemberApiView(APIView):
+class StaffMemberApiView(SiteApiView):
     """One member of staff: roles with dates and, on a group site, associations."""
 
-    permission_classes = [IsSiteStaff]
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="staff_retrieve", responses={200: StaffMemberDetailSerializer, **STAFF_ERRORS}
@@ -411,11 +412,12 @@ class StaffMemberApiView(APIView):
         return Response(StaffMemberDetailSerializer(data).data)
 
 
-class StaffPermissionsApiView(APIView):
+class StaffPermissionsApiView(SiteApiView):
     """What a member of staff may do here today, and which roles give it. Needs “User
     Details: Manage All Users” at View, except for one's own profile."""
 
-    permission_classes = [IsSiteStaff]
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="staff_permissions_retrieve",
@@ -461,11 +463,12 @@ class StaffPermissionsApiView(APIView):
         return Response(StaffPermissionSummarySerializer(data).data)
 
 
-class RoleListApiView(APIView):
+class RoleListApiView(SiteApiView):
     """The site's business roles (the seeded ones are created if missing) with the
     permissions each grants."""
 
-    permission_classes = [IsSiteStaff]
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="roles_list",
@@ -495,11 +498,12 @@ class RoleListApiView(APIView):
         return Response(SiteRoleSerializer(data, many=True).data)
 
 
-class StaffRolesApiView(APIView):
+class StaffRolesApiView(SiteApiView):
     """Replace the roles a member of staff holds, each optionally between two dates.
     Refused when it would leave nobody at the site able to manage staff."""
 
-    permission_classes = [MANAGE_STAFF]
+    site_kind = ANY_SITE
+    method_permissions = {"PUT": MANAGE_STAFF}
 
     @extend_schema(
         operation_id="staff_roles_update",
@@ -542,21 +546,12 @@ class StaffRolesApiView(APIView):
         )
 
 
-class StaffAssociationsApiView(APIView):
+class StaffAssociationsApiView(SiteApiView):
     """A group staff member's associations (all institutions, chosen schools, chosen
     clusters); replace them all at once (“User Details: Manage All Users” at Administer)."""
 
-    permission_classes = [IsSiteStaff]
-
-    def get_permissions(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [IsSiteStaff()]
-        return [MANAGE_STAFF()]
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication and permissions first
-        if request.site is None or not request.site.is_group:
-            raise Http404("Only a group site has associations.")
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None, "PUT": MANAGE_STAFF}
 
     @extend_schema(
         operation_id="staff_associations_retrieve",

@@ -3,7 +3,8 @@
 from django.core.paginator import Paginator
 from django.views.generic import TemplateView
 
-from matmis.views import SitePermissionRequiredMixin
+from matmis.site_access import ANY_SITE
+from matmis.views import SitePageView
 
 from .forms import AuditFilterForm
 from .permissions import USER_DETAILS, Access
@@ -12,10 +13,11 @@ from .selectors import audit_events
 AUDIT_PAGE_SIZE = 50
 
 
-class AuditEventListView(SitePermissionRequiredMixin, TemplateView):
+class AuditEventListView(SitePageView, TemplateView):
     """/audit/: this site's events, newest first, filtered by the query string."""
 
-    permission_required = (USER_DETAILS, Access.VIEW)
+    site_kind = ANY_SITE
+    method_permissions = {"GET": (USER_DETAILS, Access.VIEW)}
     template_name = "accounts/audit.html"
 
     def get_context_data(self, **kwargs):

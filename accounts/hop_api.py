@@ -5,12 +5,12 @@ host: redeem it, which starts the hop session (a session cookie, like the page).
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from institutions.selectors import current_schools
-from matmis.api import ErrorSerializer
+from matmis.api import ErrorSerializer, SiteApiView
+from matmis.site_access import SiteKind
 
 from .audit import actor_from_request, client_ip
 from .hop import (
@@ -31,8 +31,11 @@ def _refused(refusal: HopRefused) -> Response:
     )
 
 
-class HopTargetsApiView(APIView):
+class HopTargetsApiView(SiteApiView):
     """Group site: the schools the requester may log in to."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     class HopTargetSerializer(serializers.Serializer):
         urn = serializers.CharField()
@@ -43,14 +46,15 @@ class HopTargetsApiView(APIView):
         responses={200: HopTargetSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request):
-        if not request.site.is_group:
-            raise Http404
         targets = hop_targets(user=request.user, group=request.site)
         return Response(self.HopTargetSerializer(targets, many=True).data)
 
 
-class HopStartApiView(APIView):
+class HopStartApiView(SiteApiView):
     """Group site: a single-use token (60 seconds) to redeem on the school's host."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"POST": None}
 
     class HopStartInputSerializer(serializers.Serializer):
         school_urn = serializers.RegexField(r"^[0-9]{6}$")
@@ -71,8 +75,6 @@ class HopStartApiView(APIView):
         },
     )
     def post(self, request):
-        if not request.site.is_group:
-            raise Http404
         data = self.HopStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         school = (
@@ -100,11 +102,13 @@ class HopStartApiView(APIView):
         return Response(self.HopStartSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class HopRedeemApiView(APIView):
+class HopRedeemApiView(SiteApiView):
     """School site: spend the token and start the hop session."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
+    site_kind = SiteKind.SCHOOL
+    public = True  # not signed in here yet: the single-use token is the credential
+    method_permissions = {"POST": None}
+    authentication_classes: list = []  # no session yet, so no CSRF check to make
 
     class HopRedeemInputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=200)
@@ -124,8 +128,6 @@ class HopRedeemApiView(APIView):
         },
     )
     def post(self, request):
-        if not request.site.is_school:
-            raise Http404
         data = self.HopRedeemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -2,14 +2,13 @@
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils.decorators import method_decorator
-from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from institutions.selectors import current_schools
-from matmis.views import SiteStaffRequiredMixin
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from .audit import actor_from_request, client_ip
 from .hop import HopRefused, hop_session_start, hop_targets, hop_token_issue, hop_token_redeem
@@ -34,15 +33,13 @@ class HopChooseForm(forms.Form):
         return school
 
 
-class HopChooseView(SiteStaffRequiredMixin, View):
-    """Group site: Institutions > Log in to MIS."""
+class HopChooseView(SitePageView):
+    """Group site: Institutions > Log in to MIS. Whether the user may enter a school is
+    decided by ``hop_token_issue`` (permission, association, agreement, two-factor)."""
 
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None, "POST": None}
     template_name = "accounts/hop_choose.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_group:
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
 
     def _targets(self):
         return list(hop_targets(user=self.request.user, group=self.request.site))
@@ -82,15 +79,17 @@ class HopChooseView(SiteStaffRequiredMixin, View):
         )
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class HopRedeemView(View):
+class HopRedeemView(SitePageView):
     """School site: spend the token and start a hop session. POST only: the token is
-    never in a URL, and a GET (a link scanner, a prefetch) changes nothing."""
+    never in a URL, and a GET (a link scanner, a prefetch) changes nothing.
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_school:
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
+    Public: the visitor is not signed in here yet; the single-use token is the credential
+    (and the CSRF token of the group site's form cannot be checked on this host)."""
+
+    site_kind = SiteKind.SCHOOL
+    public = True
+    method_permissions = {"GET": None, "POST": None}
+    view_decorators = (csrf_exempt,)
 
     def get(self, request):
         return HttpResponseNotAllowed(["POST"])

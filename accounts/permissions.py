@@ -17,6 +17,7 @@ from institutions.models import Institution, InstitutionKind
 
 from .models import RoleGrant, User
 from .selectors import staff_profile_for
+from .two_factor import Gate, session_is_verified, two_factor_gate, user_has_two_factor
 
 
 class Access(IntEnum):
@@ -189,6 +190,24 @@ def request_may_access_site(request: HttpRequest) -> bool:
         )
         setattr(request, _SITE_ACCESS_CACHE, cached)
     return cached
+
+
+def request_site_gate(request: HttpRequest, *, recheck_two_factor: bool = False) -> Gate | None:
+    """How far a signed-in request may go at its site: None when the user may not use the
+    site at all; otherwise what two-factor sign-in says (``accounts.two_factor.Gate``).
+
+    ``recheck_two_factor``: whoever has two-factor set up must have used it in this session,
+    whatever the gate last concluded (the pages that manage one's own two-factor sign-in).
+    """
+    if not request_may_access_site(request):
+        return None
+    if (
+        recheck_two_factor
+        and not session_is_verified(request)
+        and user_has_two_factor(user=request.user)
+    ):
+        return Gate.SIGN_IN_AGAIN
+    return two_factor_gate(request)
 
 
 def request_has_permission(request: HttpRequest, code: str, access: Access) -> bool:

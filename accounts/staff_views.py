@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views import View
 
 from institutions.selectors import cluster_list, group_school_for_urn
-from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.site_access import ANY_SITE, SiteKind
+from matmis.views import SitePageView
 
 from .audit import actor_from_request
 from .models import StaffProfile
@@ -85,8 +85,11 @@ class StaffRow:
     associations: AssociationSummary | None
 
 
-class StaffListView(SiteStaffRequiredMixin, View):
+class StaffListView(SitePageView):
     """/staff/: the site's staff, searched by name or email, 50 a page."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         site = request.site
@@ -124,8 +127,11 @@ class StaffListView(SiteStaffRequiredMixin, View):
 # --- One person ------------------------------------------------------------------------------
 
 
-class StaffProfileView(SiteStaffRequiredMixin, View):
+class StaffProfileView(SitePageView):
     """/staff/<id>/: the person, their roles and (group sites) associations."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     def get(self, request: HttpRequest, profile_id: int) -> HttpResponse:
         site = request.site
@@ -178,10 +184,11 @@ def _roles_message(change: RoleAssignmentsChange, name: str) -> str:
     return f"Roles of {name} saved: {text}."
 
 
-class StaffRolesView(SitePermissionRequiredMixin, View):
+class StaffRolesView(SitePageView):
     """/staff/<id>/roles/: tick the roles a person holds, each optionally between dates."""
 
-    permission_required = MANAGE_STAFF
+    site_kind = ANY_SITE
+    method_permissions = {"GET": MANAGE_STAFF, "POST": MANAGE_STAFF}
     template_name = "accounts/staff/roles.html"
 
     def _form(self, request: HttpRequest, profile: StaffProfile, data=None):
@@ -232,12 +239,15 @@ class StaffRolesView(SitePermissionRequiredMixin, View):
         return self._render(request, profile, form)
 
 
-class StaffPermissionsView(SiteStaffRequiredMixin, View):
+class StaffPermissionsView(SitePageView):
     """/staff/<id>/permissions/: what a person may do here, and which roles give it.
 
     Needs “User Details: Manage All Users” at View, except for one's own profile. Without
     it, every id gets the same 403, so nothing is learnt about who works here.
     """
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     def get(self, request: HttpRequest, profile_id: int) -> HttpResponse:
         site = request.site
@@ -275,8 +285,6 @@ class StaffPermissionsView(SiteStaffRequiredMixin, View):
 
 
 def _group_profile(request: HttpRequest, profile_id: int) -> StaffProfile:
-    if not request.site.is_group:
-        raise Http404("Only a group site has associations.")
     return staff_profile_for_id(site=request.site, profile_id=profile_id)
 
 
@@ -323,8 +331,12 @@ def _associations_page(
     )
 
 
-class _AssociationsBase(SitePermissionRequiredMixin, View):
-    permission_required = MANAGE_STAFF
+class _AssociationsBase(SitePageView):
+    """A group staff member's associations: needs “User Details: Manage All Users” at
+    Administer, to look as well as to change them."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": MANAGE_STAFF, "POST": MANAGE_STAFF}
 
 
 class StaffAssociationsView(_AssociationsBase):

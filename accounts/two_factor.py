@@ -6,7 +6,7 @@ belong to the person, so they apply at every site where that person signs in. A 
 a device never starts without one (see ``accounts.sign_in``).
 
 ``two_factor_gate`` is the one rule every page and API endpoint of a site applies, through
-``SiteStaffRequiredMixin`` and ``IsSiteStaff``:
+the kernel's site check (``matmis.site_access``, after the kind of host and site access):
 - a verified session passes;
 - a person with a device whose session is not verified is not treated as signed in;
 - a person without a device at a site that requires two-factor sign-in may only set it up.

@@ -5,7 +5,6 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
-from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
@@ -19,7 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from matmis.views import SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.site_access import ANY_SITE
+from matmis.views import SitePageView
 
 from .audit import actor_from_request, client_ip
 from .forms import (
@@ -32,7 +32,7 @@ from .forms import (
     TwoFactorRemoveForm,
 )
 from .hop import hop_end
-from .permissions import USER_DETAILS, Access, request_may_access_site
+from .permissions import USER_DETAILS, Access
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
     PENDING_SIGN_IN_LIFETIME,
@@ -65,7 +65,6 @@ from .two_factor import (
     secret_for_display,
     security_policy_for,
     security_policy_update,
-    session_is_verified,
     site_requires_two_factor,
     sites_requiring_two_factor_of,
     staff_two_factor_counts,
@@ -240,29 +239,23 @@ class SignOutView(auth_views.LogoutView):
 # --- Two-factor sign-in: set up, backup codes, turn off --------------------------------------
 
 
-class TwoFactorMixin(SiteStaffRequiredMixin):
-    """Pages that manage the signed-in person's own two-factor sign-in.
+class TwoFactorPageView(SitePageView):
+    """Pages that manage the signed-in person's own two-factor sign-in, on any site.
 
     Someone who has it set up must have used it in this session to manage it, whatever the
     site-wide gate last concluded."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.user.is_authenticated
-            and request_may_access_site(request)
-            and not session_is_verified(request)
-            and user_has_two_factor(user=request.user)
-        ):
-            auth_logout(request)
-            return self.handle_no_permission()
-        return super().dispatch(request, *args, **kwargs)
+    site_kind = ANY_SITE
+    two_factor_recheck = True
+    view_decorators = (never_cache,)
 
 
-@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
-class TwoFactorView(TwoFactorMixin, View):
+class TwoFactorView(TwoFactorPageView):
     """/accounts/two-factor/: set it up (QR code, secret, confirm with a code) or, once set
     up, see its state and manage it."""
 
+    method_permissions = {"GET": None, "POST": None}
+    view_decorators = (sensitive_post_parameters("code"), never_cache)
     two_factor_setup_page = True
 
     def get(self, request):
@@ -330,10 +323,10 @@ class TwoFactorView(TwoFactorMixin, View):
         )
 
 
-@method_decorator(never_cache, name="dispatch")
-class TwoFactorQrCodeView(TwoFactorMixin, View):
+class TwoFactorQrCodeView(TwoFactorPageView):
     """The QR code of the secret being set up, as SVG, for its own person only."""
 
+    method_permissions = {"GET": None}
     two_factor_setup_page = True
 
     def get(self, request):
@@ -347,9 +340,10 @@ class TwoFactorQrCodeView(TwoFactorMixin, View):
         return _no_store(HttpResponse(svg, content_type="image/svg+xml"))
 
 
-@method_decorator(never_cache, name="dispatch")
-class BackupCodesView(TwoFactorMixin, View):
+class BackupCodesView(TwoFactorPageView):
     """Fresh backup codes are shown once, straight after they are made; POST makes new ones."""
+
+    method_permissions = {"GET": None, "POST": None}
 
     def get(self, request):
         if not user_has_two_factor(user=request.user):
@@ -380,8 +374,11 @@ class BackupCodesView(TwoFactorMixin, View):
         return redirect("accounts:two-factor-backup-codes")
 
 
-@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
-class TwoFactorRemoveView(TwoFactorMixin, View):
+class TwoFactorRemoveView(TwoFactorPageView):
+    """/accounts/two-factor/remove/: turn one's own two-factor sign-in off, with a code."""
+
+    method_permissions = {"GET": None, "POST": None}
+    view_decorators = (sensitive_post_parameters("code"), never_cache)
     template_name = "accounts/two_factor_remove.html"
 
     def _render(self, request, form, status=200):
@@ -423,10 +420,14 @@ class TwoFactorRemoveView(TwoFactorMixin, View):
 # --- The site's security settings ------------------------------------------------------------
 
 
-class SecurityPolicyView(SitePermissionRequiredMixin, View):
+class SecurityPolicyView(SitePageView):
     """/accounts/security/: whether this site requires two-factor sign-in of all staff."""
 
-    permission_required = (USER_DETAILS, Access.ADMINISTER)
+    site_kind = ANY_SITE
+    method_permissions = {
+        "GET": (USER_DETAILS, Access.ADMINISTER),
+        "POST": (USER_DETAILS, Access.ADMINISTER),
+    }
     template_name = "accounts/security.html"
 
     def _render(self, request, form, status=200):

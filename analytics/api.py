@@ -18,10 +18,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from institutions.api import GroupSiteApiView
 from institutions.models import Phase
 from institutions.selectors import cluster_choices
-from matmis.api import ErrorSerializer
+from matmis.api import ErrorSerializer, SiteApiView
+from matmis.site_access import SiteKind
 
 from .forms import DashboardForm
 from .selectors import group_dashboard, school_breakdown
@@ -151,8 +151,11 @@ class AnalyticsSchoolDetailSerializer(serializers.Serializer):
     )
 
 
-class AnalyticsSchoolListView(GroupSiteApiView):
+class AnalyticsSchoolListView(SiteApiView):
     """The group's schools with their figures: the data of the Analytics page."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="analytics_schools_list",
@@ -174,8 +177,11 @@ class AnalyticsSchoolListView(GroupSiteApiView):
         return Response(AnalyticsDashboardSerializer(dashboard).data)
 
 
-class AnalyticsSchoolDetailView(GroupSiteApiView):
+class AnalyticsSchoolDetailView(SiteApiView):
     """One of the group's schools with its live figures broken down."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="analytics_schools_retrieve",

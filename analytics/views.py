@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from institutions.selectors import cluster_choices
-from institutions.views import GroupPageView, _wants_fragment
+from matmis.listing import wants_fragment
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from .export import NO_MIS_DATA, NOT_SHARED, dashboard_csv, one_place
 from .forms import DashboardForm
@@ -119,6 +121,13 @@ def table_rows(dashboard: Dashboard) -> list[TableRow]:
 # --- Views ----------------------------------------------------------------------------------
 
 
+class AnalyticsPageView(SitePageView):
+    """A page of Analytics: a group site's, for any member of its staff."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+
 def _dashboard(request: HttpRequest):
     """The form as understood and the dashboard it asks for."""
     form = DashboardForm(request.GET, clusters=list(cluster_choices(group=request.site)))
@@ -132,14 +141,14 @@ def _with_query(url: str, query) -> str:
     return f"{url}?{encoded}" if encoded else url
 
 
-class DashboardView(GroupPageView):
+class DashboardView(AnalyticsPageView):
     """The school table with totals, filters, refresh time and CSV export. The view lives
     in the query string; with htmx only the results are swapped."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         form, dashboard = _dashboard(request)
         query = form.query()
-        fragment = _wants_fragment(request)
+        fragment = wants_fragment(request)
         context = {
             "form": form,
             "dashboard": dashboard,
@@ -165,7 +174,7 @@ class DashboardView(GroupPageView):
         return response
 
 
-class ExportView(GroupPageView):
+class ExportView(AnalyticsPageView):
     """The dashboard's table as a CSV file, with the same filters."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -176,7 +185,7 @@ class ExportView(GroupPageView):
         return response
 
 
-class SchoolView(GroupPageView):
+class SchoolView(AnalyticsPageView):
     """One school's figures: live by year group, disadvantage and SEN provision when it
     shares its MIS data; otherwise a page saying so, with its published figures if shared."""
 

@@ -9,12 +9,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
-from matmis.api import ErrorSerializer, PageNumberPagination
-from matmis.api_permissions import IsSiteStaff, site_permission
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.site_access import ANY_SITE, SiteKind
 
 from .forms import BrowseForm
 from .models import Institution, OfstedGrade, Phase
@@ -33,8 +32,11 @@ from .selectors import (
 from .services import cluster_create, cluster_delete, cluster_rename, cluster_set_schools
 
 
-class CurrentSiteView(APIView):
+class CurrentSiteView(SiteApiView):
     """The site this request is served by."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     class SiteSerializer(serializers.Serializer):
         slug = serializers.SlugField()
@@ -53,31 +55,11 @@ class CurrentSiteView(APIView):
 
 # --- Shared pieces ---------------------------------------------------------------------------
 
-MANAGE_CLUSTERS = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
+MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
 NOT_IN_GROUP = "Not one of this group’s schools"
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
-
-
-class GroupSiteApiView(APIView):
-    """An endpoint that exists only on a trust's or local authority's site.
-
-    ``write_permission_classes`` apply to every method but GET, HEAD and OPTIONS.
-    """
-
-    permission_classes = [IsSiteStaff]
-    write_permission_classes: list = [MANAGE_CLUSTERS]
-
-    def get_permissions(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [permission() for permission in self.permission_classes]
-        return [permission() for permission in self.write_permission_classes]
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication and permissions first
-        if request.site is None or not request.site.is_group:
-            raise exceptions.NotFound()
 
 
 def _invalid(error: DjangoValidationError, *, rename: dict[str, str] | None = None):
@@ -143,8 +125,11 @@ class InstitutionPageSerializer(serializers.Serializer):
     results = InstitutionRowSerializer(many=True)
 
 
-class InstitutionListView(GroupSiteApiView):
+class InstitutionListView(SiteApiView):
     """The group's current schools: the data of Browse Institutions."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="institutions_list",
@@ -193,8 +178,11 @@ class InstitutionListView(GroupSiteApiView):
         return paginator.get_paginated_response(InstitutionRowSerializer(page, many=True).data)
 
 
-class InstitutionDetailView(GroupSiteApiView):
+class InstitutionDetailView(SiteApiView):
     """One of the group's current schools: the register's facts."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     class InstitutionDetailSerializer(InstitutionSerializerBase):
         dfe_number = serializers.CharField()
@@ -268,9 +256,12 @@ def _cluster_detail(request, cluster_id: int) -> dict:
     return ClusterDetailSerializer(cluster_for_id(group=request.site, cluster_id=cluster_id)).data
 
 
-class ClusterListView(GroupSiteApiView):
+class ClusterListView(SiteApiView):
     """The group's clusters (anyone on the site); create one (Administer Institution
     Details)."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None, "POST": MANAGE_CLUSTERS}
 
     class ClusterPageSerializer(serializers.Serializer):
         count = serializers.IntegerField()
@@ -310,9 +301,12 @@ class ClusterListView(GroupSiteApiView):
         return Response(_cluster_detail(request, cluster.pk), status=status.HTTP_201_CREATED)
 
 
-class ClusterDetailView(GroupSiteApiView):
+class ClusterDetailView(SiteApiView):
     """One of the group's clusters with its schools; rename or delete it (Administer
     Institution Details)."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None, "PATCH": MANAGE_CLUSTERS, "DELETE": MANAGE_CLUSTERS}
 
     class ClusterRenameInputSerializer(ClusterNameInputSerializer):
         pass
@@ -347,8 +341,11 @@ class ClusterDetailView(GroupSiteApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ClusterSchoolsView(GroupSiteApiView):
+class ClusterSchoolsView(SiteApiView):
     """Replace a cluster's schools, all or nothing (Administer Institution Details)."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"PUT": MANAGE_CLUSTERS}
 
     class ClusterSchoolsInputSerializer(serializers.Serializer):
         urns = serializers.ListField(

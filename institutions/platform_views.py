@@ -5,16 +5,16 @@ other signed-in user gets the ordinary 404.
 """
 
 from django.contrib import messages
-from django.contrib.auth.mixins import AccessMixin
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
-from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from accounts.permissions import request_may_access_site
+from matmis.listing import is_htmx
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from . import platform_forms
 from .models import RegisterImport
@@ -26,25 +26,22 @@ _ENVELOPE_BYTES = 64 * 1024
 IMPORTS_PER_PAGE = 25
 
 
-class PlatformStaffRequiredMixin(AccessMixin):
-    """Pages of the bare base domain for platform staff (``is_staff``) only."""
+class PlatformPageView(SitePageView):
+    """A page of the bare base domain for platform staff (``is_staff``) only."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if request.site is not None or not request_may_access_site(request):
-            return render(request, "404.html", status=404)
-        return super().dispatch(request, *args, **kwargs)
+    site_kind = SiteKind.PLATFORM
+    method_permissions = {"GET": None}
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class RegisterImportListView(PlatformStaffRequiredMixin, View):
+class RegisterImportListView(PlatformPageView):
     """Past imports with their outcome, and the form to upload a new export.
 
     The CSRF check runs in ``post``, after the size check: the CSRF middleware reads the
     body to find the form's token, so it would store a huge upload before refusing it.
     """
 
+    method_permissions = {"GET": None, "POST": None}
+    view_decorators = (csrf_exempt,)
     template_name = "institutions/platform/import_list.html"
     max_request_body_bytes = None  # post() refuses a too-large upload before reading it
 
@@ -81,7 +78,7 @@ class RegisterImportListView(PlatformStaffRequiredMixin, View):
         )
 
 
-class RegisterImportDetailView(PlatformStaffRequiredMixin, View):
+class RegisterImportDetailView(PlatformPageView):
     """One import: progress while it runs (refreshed by htmx every 2 s, or by the Refresh
     link without JavaScript), then its counts and the rows it rejected."""
 
@@ -90,10 +87,9 @@ class RegisterImportDetailView(PlatformStaffRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = get_object_or_404(RegisterImport.objects.select_related("uploaded_by"), pk=pk)
-        is_htmx = request.headers.get("HX-Request") == "true"
         response = render(
             request,
-            self.status_template_name if is_htmx else self.template_name,
+            self.status_template_name if is_htmx(request) else self.template_name,
             {"record": record, "rejections_kept": RegisterImport.REJECTIONS_KEPT},
         )
         patch_vary_headers(response, ["HX-Request"])

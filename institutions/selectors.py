@@ -26,6 +26,8 @@ from django.db.models.functions import Lower, Replace, Upper
 from django.db.models.lookups import GreaterThanOrEqual, StartsWith
 from django.http import Http404
 
+from matmis.listing import FacetOption
+
 from .models import (
     CURRENT_STATUSES,
     Cluster,
@@ -258,14 +260,6 @@ def group_school_list(
         )
         return schools.order_by(order, name_asc, "pk")
     return schools.order_by(name_desc if descending else name_asc, "-pk" if descending else "pk")
-
-
-@dataclass(frozen=True)
-class FacetOption:
-    value: str
-    label: str
-    count: int
-    selected: bool
 
 
 def _count(condition: Q) -> Count:

@@ -2,30 +2,30 @@
 clusters. A school site has none of them (404)."""
 
 import re
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views import View
 
 from accounts.audit import actor_from_request
 from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
 from analytics.selectors import national_figures, school_figures
-from matmis.views import GroupSiteMixin, SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.listing import page_param, pagination, query_string, wants_fragment
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 from sharing.selectors import NO_SHARING, sharing_status, sharing_status_for_schools
 
+from .browsing import browse_query, facet_groups, sortable_columns
 from .forms import BrowseForm, ClusterNameForm, ClusterSchoolsForm
 from .models import Cluster
 from .selectors import (
-    FacetOption,
     cluster_choices,
     cluster_for_id,
     cluster_list,
@@ -42,14 +42,18 @@ PAGE_SIZE = 50
 MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
 
 
-class GroupPageView(GroupSiteMixin, SiteStaffRequiredMixin, View):
-    """Any staff member of the group may see it."""
+class GroupPageView(SitePageView):
+    """A page of a group site that any staff member of the group may see."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
 
-class GroupAdminView(GroupSiteMixin, SitePermissionRequiredMixin, View):
-    """Needs Institution: Administer Institution Details at Administer."""
+class GroupAdminView(SitePageView):
+    """A page of a group site that needs Institution: Administer Institution Details."""
 
-    permission_required = MANAGE_CLUSTERS
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": MANAGE_CLUSTERS, "POST": MANAGE_CLUSTERS}
 
 
 def _may_manage_clusters(request: HttpRequest) -> bool:
@@ -57,130 +61,6 @@ def _may_manage_clusters(request: HttpRequest) -> bool:
 
 
 # --- Browse Institutions ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SortableColumn:
-    label: str
-    url: str
-    aria_sort: str | None  # "ascending" / "descending" on the column sorted by
-    next_direction: str  # what following the link does, for screen readers
-    link_id: str
-
-
-def _view_query(form: BrowseForm) -> QueryDict:
-    """The query string of the view as the form understood it: values it did not
-    recognise are dropped, so following any link here leaves them behind."""
-    data = form.cleaned_data
-    query = QueryDict(mutable=True)
-    if data.get("q"):
-        query["q"] = data["q"]
-    for name in ("phase", "type", "ofsted", "cluster"):
-        if data.get(name):
-            query.setlist(name, data[name])
-    if data.get("sort"):
-        query["sort"] = data["sort"]
-    return query
-
-
-def _query_string(query: QueryDict, **changes) -> str:
-    """``query`` with ``changes`` (None removes a key), from "?"."""
-    query = query.copy()
-    for key, value in changes.items():
-        query.pop(key, None)
-        if value is not None:
-            query[key] = value
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"
-
-
-def _sortable_columns(query: QueryDict, sort: str) -> dict[str, SortableColumn]:
-    columns = {}
-    for key, label in (("name", "School"), ("phase", "Phase"), ("cluster", "Clusters")):
-        if sort == key:
-            aria_sort, next_sort, next_direction = "ascending", f"-{key}", "descending"
-        elif sort == f"-{key}":
-            aria_sort, next_sort, next_direction = "descending", key, "ascending"
-        else:
-            aria_sort, next_sort, next_direction = None, key, "ascending"
-        columns[key] = SortableColumn(
-            label=label,
-            url=_query_string(query, sort=next_sort, page=None),
-            aria_sort=aria_sort,
-            next_direction=next_direction,
-            link_id=f"sort-{key}",
-        )
-    return columns
-
-
-def _page_param(number: int) -> int | None:
-    """Page 1 is the view without a page number: one address per view."""
-    return number if number > 1 else None
-
-
-def _page_links(query: QueryDict, page) -> list[dict]:
-    """GOV.UK pagination items: numbers (with ellipses) linking to the same view."""
-    items = []
-    for number in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1):
-        if number == page.paginator.ELLIPSIS:
-            items.append({"ellipsis": True})
-        else:
-            items.append(
-                {
-                    "number": number,
-                    "url": _query_string(query, page=_page_param(number)),
-                    "current": number == page.number,
-                }
-            )
-    return items
-
-
-def _pagination(query: QueryDict, page) -> dict:
-    """The pagination of ``page`` (links keep the rest of ``query``): numbered links when
-    there is more than one page, and the previous and next pages' addresses."""
-    return {
-        "page_links": _page_links(query, page) if page.paginator.num_pages > 1 else [],
-        "previous_url": (
-            _query_string(query, page=_page_param(page.previous_page_number()))
-            if page.has_previous()
-            else None
-        ),
-        "next_url": (
-            _query_string(query, page=page.next_page_number()) if page.has_next() else None
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class FacetGroup:
-    name: str  # the query-string key
-    legend: str
-    options: list[FacetOption]
-    errors: list[str]
-
-    @property
-    def visible_options(self) -> list[FacetOption]:
-        """The options worth offering: those that would show a school, and those ticked."""
-        return [option for option in self.options if option.count or option.selected]
-
-
-FACET_LEGENDS = (("phase", "Phase"), ("type", "Type"), ("ofsted", "Ofsted"), ("cluster", "Cluster"))
-
-
-def _facet_groups(form: BrowseForm, facets: dict[str, list[FacetOption]]) -> list[FacetGroup]:
-    return [
-        FacetGroup(name, legend, facets[name], list(form.errors.get(name, [])))
-        for name, legend in FACET_LEGENDS
-    ]
-
-
-def _wants_fragment(request: HttpRequest) -> bool:
-    """An htmx request for the results only (a history restore needs the whole page)."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-        and request.headers.get("HX-Boosted") != "true"
-    )
 
 
 class BrowseView(GroupPageView):
@@ -204,13 +84,13 @@ class BrowseView(GroupPageView):
         )
         for school in page.object_list:
             school.sharing = statuses.get(school.pk, NO_SHARING)
-        query = _view_query(form)
+        query = browse_query(form)
         context = {
             "form": form,
-            "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
+            "facet_groups": facet_groups(form, group_school_facets(group=group, **filters)),
             "page": page,
-            **_pagination(query, page),
-            "columns": _sortable_columns(query, sort),
+            **pagination(query, page),
+            "columns": sortable_columns(query, sort),
             "sort": form.cleaned_data.get("sort", ""),  # as asked for, kept by the form
             "search": filters["search"],
             "is_filtered": form.is_filtered(),
@@ -218,14 +98,14 @@ class BrowseView(GroupPageView):
         }
         template = (
             "institutions/_browse_fragment.html"
-            if _wants_fragment(request)
+            if wants_fragment(request)
             else "institutions/browse.html"
         )
         response = render(request, template, context)
         patch_vary_headers(response, ["HX-Request"])
-        if _wants_fragment(request):
+        if wants_fragment(request):
             # The address bar shows the view as understood: no empty or unknown values.
-            address = _query_string(query, page=_page_param(page.number))
+            address = query_string(query, page=page_param(page.number))
             response["HX-Push-Url"] = request.path + (address if address != "?" else "")
         return response
 

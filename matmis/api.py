@@ -11,7 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .api_permissions import SiteRequestPermission
+from .site_access import SiteCheckedView, request_site_kind
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -72,3 +76,29 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 "results": data,
             }
         )
+
+
+class SiteApiView(SiteCheckedView, APIView):
+    """Every REST endpoint of a site. Declare ``site_kind`` and ``method_permissions``; the
+    check of ``matmis.site_access`` runs before any handler, in the same order as for
+    pages: wrong kind of host 404 (before authentication, so even a forged CSRF token
+    learns nothing), then signed in, site access and two-factor, and the method's
+    permission (403 with a message naming what is missing).
+    """
+
+    permission_classes = [SiteRequestPermission]
+    check_methods = (
+        "dispatch",
+        "initial",
+        "get_permissions",
+        "check_permissions",
+        "permission_classes",
+    )
+
+    def initial(self, request, *args, **kwargs):
+        if request_site_kind(request) not in self.site_kinds():
+            raise exceptions.NotFound()
+        super().initial(request, *args, **kwargs)
+
+
+SiteApiView._check_owner = SiteApiView

@@ -1,45 +1,32 @@
-"""The DRF side of the site check. Kept apart from ``matmis.api`` because DRF imports the
-default permission classes while ``rest_framework.views`` is still loading."""
+"""The DRF side of the site check (``matmis.site_access``). Kept apart from ``matmis.api``
+because DRF imports the default permission classes while ``rest_framework.views`` is still
+loading."""
 
-from rest_framework import permissions
+from rest_framework import exceptions, permissions
 
-from accounts.permissions import (
-    REGISTRY,
-    Access,
-    request_has_permission,
-    request_may_access_site,
-)
+from .site_access import Outcome
 
 
-class IsSiteStaff(permissions.BasePermission):
-    """The requester is signed in at this site, may use it, and is past two-factor sign-in
-    where it applies (``accounts.two_factor.two_factor_gate``)."""
+class SiteRequestPermission(permissions.BasePermission):
+    """The verdict of ``matmis.site_access`` for a ``SiteApiView``: its declared kind and
+    the permission its method needs."""
 
     message = "You do not have access to this site."
 
     def has_permission(self, request, view) -> bool:
-        from accounts.two_factor import Gate, two_factor_gate
-
-        if not request_may_access_site(request):
-            return False
-        gate = two_factor_gate(request)
-        if gate is Gate.SIGN_IN_AGAIN:
-            self.message = "Sign in again with your two-factor code to use this site."
-        elif gate is Gate.ENROL:
-            self.message = "This site requires two-factor sign-in. Set it up to use this site."
-        return gate is Gate.OPEN
+        verdict = view.site_verdict(request)
+        if verdict.outcome is Outcome.NOT_FOUND:
+            raise exceptions.NotFound()
+        self.message = verdict.message or self.message
+        return verdict.allowed
 
 
-def site_permission(code: str, access: Access) -> type[permissions.BasePermission]:
-    """A DRF permission class: site access plus ``code`` at ``access`` at this site."""
+class UndeclaredEndpoint(permissions.BasePermission):
+    """The default for an endpoint that is not a ``SiteApiView``: refused. An endpoint says
+    what it needs by deriving from ``matmis.api.SiteApiView`` (or sets its own permission
+    classes, as the schema does), so that none is open by omission."""
 
-    class HasSitePermission(IsSiteStaff):
-        message = f"You need the permission “{REGISTRY[code].label}” at {access.label}."
+    message = "This endpoint is not available."
 
-        def has_permission(self, request, view) -> bool:
-            return super().has_permission(request, view) and request_has_permission(
-                request, code, access
-            )
-
-    HasSitePermission.__name__ = f"HasSitePermission[{code}:{access.name}]"
-    return HasSitePermission
+    def has_permission(self, request, view) -> bool:
+        return False

@@ -5,16 +5,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.views import APIView
 
 from institutions import api as institutions_api
 from institutions.api import CurrentSiteView
 
-from .api import ErrorSerializer
+from .api import ErrorSerializer, SiteApiView
+from .site_access import ANY_SITE
 
 
-class ApiRootView(APIView):
+class ApiRootView(SiteApiView):
     """The entry point: links to each resource of this site."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
 
     class ApiRootSerializer(serializers.Serializer):
         site = serializers.URLField()

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import (
@@ -15,85 +15,78 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.views import defaults
+from django.views import View, defaults
 from django.views.generic import TemplateView
 
-from accounts.permissions import Access, request_has_permission, request_may_access_site
+from accounts.permissions import REGISTRY, Access
 from institutions.selectors import current_groups, site_directory
 
-
-class GroupSiteMixin:
-    """A page that exists only on a trust's or local authority's site (404 elsewhere)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_group:
-            raise Http404("Only a group site has this page.")
-        return super().dispatch(request, *args, **kwargs)
+from .site_access import ANY_SITE, Outcome, SiteCheckedView
 
 
-class SchoolSiteMixin:
-    """A page that exists only on a school's site (404 elsewhere)."""
+class SitePageView(SiteCheckedView, View):
+    """Every page of a site. Declare ``site_kind`` and ``method_permissions``; the check
+    (``matmis.site_access``) runs before any handler, in one order for every page:
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.site is None or not request.site.is_school:
-            raise Http404("Only a school site has this page.")
-        return super().dispatch(request, *args, **kwargs)
-
-
-class SiteStaffRequiredMixin(AccessMixin):
-    """Every page of a site: signed in there, with access to that site, and past two-factor
-    sign-in where it applies (``accounts.two_factor.two_factor_gate``).
-
-    Anonymous visitors go to the sign-in page; a signed-in user without access gets the
-    same 404 as a page that does not exist. A session that owes a second factor is not
-    signed in at all; at a site that requires two-factor sign-in, someone without it is
-    sent to set it up, the only pages (``two_factor_setup_page = True``) they may use.
+    - wrong kind of host: 404;
+    - not signed in: the sign-in page, coming back here afterwards;
+    - signed in without access to this site: the same 404 as a page that does not exist;
+    - a session that owes its second factor is signed out and sent to sign in again; at a
+      site that requires two-factor sign-in, someone without it is sent to set it up (the
+      only pages they may use declare ``two_factor_setup_page = True``);
+    - without the permission the method needs: a 403 page that names it.
     """
 
-    two_factor_setup_page = False
+    check_methods = ("dispatch",)
+    # Decorators for the whole view (e.g. ``never_cache``), applied outside the check:
+    # ``dispatch`` itself cannot be decorated, since no subclass may replace it.
+    view_decorators: tuple = ()
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        for decorator in reversed(cls.view_decorators):
+            view = decorator(view)
+        return view
 
     def dispatch(self, request, *args, **kwargs):
-        from accounts.two_factor import Gate, two_factor_gate
+        verdict = self.site_verdict(request)
+        match verdict.outcome:
+            case Outcome.ALLOWED:
+                return super().dispatch(request, *args, **kwargs)
+            case Outcome.NOT_FOUND:
+                raise Http404(verdict.message)
+            case Outcome.SIGN_IN:
+                return redirect_to_login(request.get_full_path())
+            case Outcome.NO_ACCESS:
+                return render(request, "404.html", status=404)
+            case Outcome.SIGN_IN_AGAIN:
+                logout(request)
+                return redirect_to_login(request.get_full_path())
+            case Outcome.ENROL:
+                return redirect("accounts:two-factor")
+            case Outcome.FORBIDDEN:
+                code, access = self.requirement_for(request.method)
+                return permission_denied_page(request, code, access)
+        raise AssertionError(verdict)
 
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if not request_may_access_site(request):
-            return render(request, "404.html", status=404)
-        gate = two_factor_gate(request)
-        if gate is Gate.SIGN_IN_AGAIN:
-            logout(request)
-            return self.handle_no_permission()
-        if gate is Gate.ENROL and not self.two_factor_setup_page:
-            return redirect("accounts:two-factor")
-        return super().dispatch(request, *args, **kwargs)
+
+SitePageView._check_owner = SitePageView
 
 
-class SitePermissionRequiredMixin(SiteStaffRequiredMixin):
-    """A page that needs one permission at a level: ``permission_required = (code, access)``.
-
-    Staff of the site lacking it get a 403 page that says what is missing.
-    """
-
-    permission_required: tuple[str, Access]
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request_may_access_site(request):
-            code, access = self.permission_required
-            if not request_has_permission(request, code, access):
-                from accounts.permissions import REGISTRY
-
-                return render(
-                    request,
-                    "403.html",
-                    {
-                        "message": (
-                            f"This page needs the permission “{REGISTRY[code].label}” at "
-                            f"{access.label}. Ask an administrator of this site if you need it."
-                        )
-                    },
-                    status=403,
-                )
-        return super().dispatch(request, *args, **kwargs)
+def permission_denied_page(request: HttpRequest, code: str, access: Access) -> HttpResponse:
+    """The 403 page for a missing permission, naming it."""
+    return render(
+        request,
+        "403.html",
+        {
+            "message": (
+                f"This page needs the permission “{REGISTRY[code].label}” at {access.label}. "
+                "Ask an administrator of this site if you need it."
+            )
+        },
+        status=403,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,9 @@ class Stat:
     url: str | None = None
 
 
-class HomeView(SiteStaffRequiredMixin, TemplateView):
+class HomeView(SitePageView, TemplateView):
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):

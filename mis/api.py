@@ -12,10 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from matmis.api import ErrorSerializer, PageNumberPagination
-from matmis.api_permissions import IsSiteStaff
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.site_access import SiteKind
 
 from .calendar import academic_year_label
 from .codes import (
@@ -41,18 +40,6 @@ from .selectors import (
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 TAGS = ["students and attendance (school)"]
-
-
-class SchoolMisApiView(APIView):
-    """An endpoint that exists only on a school's site; any staff member of it may read."""
-
-    permission_classes = [IsSiteStaff]
-
-    def initial(self, request, *args, **kwargs):
-        # Not there at all on a group site (or the bare domain), whoever asks.
-        if request.site is None or not request.site.is_school:
-            raise exceptions.NotFound()
-        super().initial(request, *args, **kwargs)
 
 
 def _invalid(form) -> exceptions.ValidationError:
@@ -249,9 +236,12 @@ class AttendanceDaySerializer(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------
 
 
-class PupilListApiView(SchoolMisApiView):
+class PupilListApiView(SiteApiView):
     """The school's pupils by surname (the Students page): on roll today unless
     ``leavers`` is true, with their attendance this term to date."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="pupils_list",
@@ -294,8 +284,11 @@ class PupilListApiView(SchoolMisApiView):
         )
 
 
-class PupilDetailApiView(SchoolMisApiView):
+class PupilDetailApiView(SiteApiView):
     """One of the school's pupils; another school's id is a 404."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="pupils_retrieve",
@@ -316,10 +309,13 @@ class PupilDetailApiView(SchoolMisApiView):
         return Response(PupilDetailSerializer(pupil, context=context).data)
 
 
-class AttendanceDayApiView(SchoolMisApiView):
+class AttendanceDayApiView(SiteApiView):
     """A day's registers (today unless ``date``), AM and PM, over the pupils on roll, in
     total and by year group; and attendance over the term to that day (the Attendance
     page)."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="attendance_today_retrieve",

@@ -12,9 +12,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views import View
 
-from matmis.views import SchoolSiteMixin, SiteStaffRequiredMixin
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from .calendar import academic_year_label
 from .codes import year_group_label
@@ -37,8 +37,11 @@ from .selectors import (
 PAGE_SIZE = 50
 
 
-class SchoolMisPageView(SchoolSiteMixin, SiteStaffRequiredMixin, View):
+class SchoolMisPageView(SitePageView):
     """A page of the school's own records: any staff member of the school may look."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
 
 @dataclass(frozen=True)

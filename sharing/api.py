@@ -23,11 +23,10 @@ from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
-from institutions.api import GroupSiteApiView
 from institutions.forms import BrowseForm
 from institutions.selectors import cluster_list, group_school_type_names, group_schools_for_urns
-from matmis.api import ErrorSerializer, PageNumberPagination
-from matmis.api_permissions import site_permission
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.site_access import SiteKind
 
 from .forms import ALL_ROLES
 from .models import RECIPIENT_ROLES, AccessLevel
@@ -52,7 +51,7 @@ from .services import (
     agreement_requests_withdraw,
 )
 
-ACT = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
+ACT = (INSTITUTION_DETAILS, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
 NOT_IN_GROUP = "Not one of this group’s schools"
@@ -235,8 +234,11 @@ class AgreementFiltersInputSerializer(serializers.Serializer):
 # --- The tabs ---------------------------------------------------------------------------------
 
 
-class AgreementListView(GroupSiteApiView):
+class AgreementListView(SiteApiView):
     """The group's schools on one tab, searched and filtered as Browse Institutions."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="agreements_list",
@@ -322,11 +324,11 @@ class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
     tab = serializers.ChoiceField(choices=[TAB_NONE, TAB_APPROVED], default=TAB_NONE)
 
 
-class AgreementRequestSendView(GroupSiteApiView):
+class AgreementRequestSendView(SiteApiView):
     """Send data sharing requests to schools (or a higher level to approved schools)."""
 
-    permission_classes = [ACT]
-    write_permission_classes = [ACT]
+    site_kind = SiteKind.GROUP
+    method_permissions = {"POST": ACT}
 
     @extend_schema(
         operation_id="agreements_requests_send",
@@ -380,10 +382,11 @@ class AgreementPreviewSerializer(serializers.Serializer):
     results = AgreementPreviewRowSerializer(many=True, source="rows")
 
 
-class AgreementRequestPreviewView(GroupSiteApiView):
+class AgreementRequestPreviewView(SiteApiView):
     """Who would receive a request at each school, and which schools would be skipped."""
 
-    permission_classes = [ACT]
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": ACT}
 
     @extend_schema(
         operation_id="agreements_requests_preview",
@@ -464,11 +467,12 @@ def _requests(request, values: dict) -> list:
     return found
 
 
-class _PendingRequestsActionView(GroupSiteApiView):
+class _PendingRequestsActionView(SiteApiView):
     """A bulk action on chosen pending requests: ``act`` is the service."""
 
-    permission_classes = [ACT]
-    write_permission_classes = [ACT]
+    site_kind = SiteKind.GROUP
+    method_permissions = {"POST": ACT}
+
     act: Callable[..., BulkOutcome]
 
     def _post(self, request):

@@ -12,40 +12,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.audit import actor_from_request
 from accounts.permissions import DATA_SHARING_REQUEST, Access, request_has_permission
-from matmis.api import ErrorSerializer, PageNumberPagination
-from matmis.api_permissions import IsSiteStaff, site_permission
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.site_access import SiteKind
 
 from . import services
 from .access import agreement_level
 from .models import AccessLevel, AgreementRequest, RequestStatus
 from .school_selectors import level_explanation, school_request_for_id, school_request_list
 
-DECIDE = site_permission(DATA_SHARING_REQUEST, Access.ADMINISTER)
+DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
-
-
-class SchoolSharingApiView(APIView):
-    """An endpoint that exists only on a school's site. ``write_permission_classes`` apply
-    to every method but GET, HEAD and OPTIONS."""
-
-    permission_classes = [IsSiteStaff]
-    write_permission_classes: list = [DECIDE]
-
-    def get_permissions(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [permission() for permission in self.permission_classes]
-        return [permission() for permission in self.write_permission_classes]
-
-    def initial(self, request, *args, **kwargs):
-        # Not there at all on a group site (or the bare domain), whoever asks.
-        if request.site is None or not request.site.is_school:
-            raise exceptions.NotFound()
-        super().initial(request, *args, **kwargs)
 
 
 # --- Serializers ----------------------------------------------------------------------------
@@ -124,8 +104,11 @@ class SchoolSharingDeclineInputSerializer(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------
 
 
-class SchoolSharingRequestListView(SchoolSharingApiView):
+class SchoolSharingRequestListView(SiteApiView):
     """The school's data sharing requests: pending first, then the rest, newest first."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="school_sharing_requests_list",
@@ -142,8 +125,11 @@ class SchoolSharingRequestListView(SchoolSharingApiView):
         )
 
 
-class SchoolSharingRequestDetailView(SchoolSharingApiView):
+class SchoolSharingRequestDetailView(SiteApiView):
     """One of the school's requests; another school's id is a 404."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
     @extend_schema(
         operation_id="school_sharing_requests_retrieve",
@@ -178,8 +164,11 @@ def _decide(request, request_id: int, *, target: RequestStatus, act) -> Response
     return Response(_detail(request, sharing_request))
 
 
-class SchoolSharingRequestApproveView(SchoolSharingApiView):
+class SchoolSharingRequestApproveView(SiteApiView):
     """Approve a pending request: the agreement rises to its level, for good."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"POST": DECIDE}
 
     @extend_schema(
         operation_id="school_sharing_requests_approve",
@@ -203,8 +192,11 @@ class SchoolSharingRequestApproveView(SchoolSharingApiView):
         )
 
 
-class SchoolSharingRequestDeclineView(SchoolSharingApiView):
+class SchoolSharingRequestDeclineView(SiteApiView):
     """Decline a pending request, with an optional reason the group sees."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"POST": DECIDE}
 
     @extend_schema(
         operation_id="school_sharing_requests_decline",

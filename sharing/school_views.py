@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views import View
 
 from accounts.audit import actor_from_request
 from accounts.permissions import (
@@ -20,7 +19,8 @@ from accounts.permissions import (
     Access,
     request_has_permission,
 )
-from matmis.views import SchoolSiteMixin, SitePermissionRequiredMixin, SiteStaffRequiredMixin
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from . import services
 from .access import agreement_level
@@ -39,14 +39,18 @@ DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 DECIDE_LABEL = REGISTRY[DATA_SHARING_REQUEST].label
 
 
-class SchoolSharingPageView(SchoolSiteMixin, SiteStaffRequiredMixin, View):
+class SchoolSharingPageView(SitePageView):
     """Any staff member of the school may look."""
 
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
 
-class SchoolSharingDecideView(SchoolSiteMixin, SitePermissionRequiredMixin, View):
+
+class SchoolSharingDecideView(SitePageView):
     """Approve or decline: needs Data Sharing Request at Administer."""
 
-    permission_required = DECIDE
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": DECIDE, "POST": DECIDE}
 
 
 def _may_decide(request) -> bool:

@@ -21,23 +21,16 @@ from django.utils.cache import patch_vary_headers
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, REGISTRY, Access, request_has_permission
 from accounts.selectors import staff_profile_for
+from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.selectors import (
     cluster_choices,
     group_school_facets,
     group_school_type_names,
     group_schools_for_urns,
 )
-from institutions.views import (
-    GroupAdminView,
-    GroupPageView,
-    _facet_groups,
-    _page_param,
-    _pagination,
-    _query_string,
-    _sortable_columns,
-    _view_query,
-    _wants_fragment,
-)
+from matmis.listing import is_htmx, page_param, pagination, query_string, wants_fragment
+from matmis.site_access import SiteKind
+from matmis.views import SitePageView
 
 from .forms import AgreementsForm, Selection, SendForm, selection_parse
 from .models import LEVEL_MEANINGS, AccessLevel
@@ -70,12 +63,23 @@ OUTCOME_SESSION_KEY = "sharing_bulk_outcome"
 DEFAULT_ROLES = ["Head Teacher"]
 
 
+class AgreementsPageView(SitePageView):
+    """A page of Data Sharing Agreements that any staff member of the group may see."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+
+class AgreementsActionView(SitePageView):
+    """A bulk action on data sharing agreements: needs Institution: Administer Institution
+    Details at Administer, to open its form as well as to act."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": ACT, "POST": ACT}
+
+
 def _may_act(request: HttpRequest) -> bool:
     return request_has_permission(request, *ACT)
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _filter_lists(group):
@@ -86,7 +90,7 @@ def _filter_lists(group):
 # --- The page ------------------------------------------------------------------------------
 
 
-class AgreementsView(GroupPageView):
+class AgreementsView(AgreementsPageView):
     """The tabs, the search and filters, the table and the bulk actions."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -106,7 +110,7 @@ class AgreementsView(GroupPageView):
             )
             for school in rows:
                 school.delivery = deliveries.get(school.pending_request_id)
-        query = _view_query(form)
+        query = browse_query(form)
         query["tab"] = tab
         filter_query = query.copy()
         filter_query.pop("sort", None)
@@ -121,18 +125,18 @@ class AgreementsView(GroupPageView):
                     "key": key,
                     "label": label,
                     "count": counts.of(key),
-                    "url": _query_string(query, tab=key, page=None),
+                    "url": query_string(query, tab=key, page=None),
                     "selected": key == tab,
                 }
                 for key, label in TABS.items()
             ],
             "counts": counts,
             "overall": overall,
-            "facet_groups": _facet_groups(form, group_school_facets(group=group, **filters)),
+            "facet_groups": facet_groups(form, group_school_facets(group=group, **filters)),
             "page": page,
             "rows": rows,
-            **_pagination(query, page),
-            "columns": _sortable_columns(query, sort),
+            **pagination(query, page),
+            "columns": sortable_columns(query, sort),
             "sort": form.cleaned_data.get("sort", ""),
             "search": filters["search"],
             "is_filtered": form.is_filtered(),
@@ -143,12 +147,12 @@ class AgreementsView(GroupPageView):
             "act_label": ACT_LABEL,
             "level_meanings": [(level.label, LEVEL_MEANINGS[level]) for level in AccessLevel],
         }
-        fragment = _wants_fragment(request)
+        fragment = wants_fragment(request)
         template = "sharing/_agreements_fragment.html" if fragment else "sharing/agreements.html"
         response = render(request, template, context)
         patch_vary_headers(response, ["HX-Request"])
         if fragment:
-            address = _query_string(query, page=_page_param(page.number))
+            address = query_string(query, page=page_param(page.number))
             response["HX-Push-Url"] = request.path + address
         return response
 
@@ -199,7 +203,7 @@ def _done(request: HttpRequest, outcome: BulkOutcome, selection: Selection) -> H
     )
     request.session[OUTCOME_SESSION_KEY] = data  # the summary page says what happened
     url = reverse("sharing:result")
-    if _is_htmx(request):
+    if is_htmx(request):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
         return response
@@ -208,7 +212,7 @@ def _done(request: HttpRequest, outcome: BulkOutcome, selection: Selection) -> H
 
 def _bulk_render(request: HttpRequest, page: str, panel: str, context: dict) -> HttpResponse:
     """The action as a slide-over panel (htmx) or as a page of its own."""
-    in_panel = _is_htmx(request)
+    in_panel = is_htmx(request)
     context["in_panel"] = in_panel
     response = render(request, panel if in_panel else page, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -218,7 +222,7 @@ def _bulk_render(request: HttpRequest, page: str, panel: str, context: dict) -> 
 # --- Send (and raise) ----------------------------------------------------------------------
 
 
-class SendView(GroupAdminView):
+class SendView(AgreementsActionView):
     """Send data sharing requests (No Agreement), or a higher level (Approved)."""
 
     page_template = "sharing/send.html"
@@ -310,7 +314,7 @@ def _levels(group, selection: Selection, schools: list) -> list[AccessLevel]:
     return [level for level in AccessLevel if level > lowest]
 
 
-class SendPreviewView(GroupAdminView):
+class SendPreviewView(AgreementsActionView):
     """The preview region of the send panel, as level and roles change (htmx)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -336,7 +340,7 @@ class SendPreviewView(GroupAdminView):
 # --- Remind and withdraw ---------------------------------------------------------------------
 
 
-class _RequestsActionView(GroupAdminView):
+class _RequestsActionView(AgreementsActionView):
     action: BulkAction
     title: str
     button: str
@@ -402,7 +406,7 @@ class WithdrawView(_RequestsActionView):
 # --- The summary after an action ------------------------------------------------------------
 
 
-class ResultView(GroupPageView):
+class ResultView(AgreementsPageView):
     """What the last bulk action did, school by school."""
 
     def get(self, request: HttpRequest) -> HttpResponse:

@@ -297,7 +297,7 @@ else:
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["matmis.api_permissions.IsSiteStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["matmis.api_permissions.UndeclaredEndpoint"],
     "DEFAULT_PAGINATION_CLASS": "matmis.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -16,7 +16,7 @@ What passes:
 
 The site-level refusal is accepted as it is, because it is the same whatever the
 identifier: HTML pages send an anonymous visitor to sign in (302) and answer anyone else
-without access to the site with the 404 page; the API's ``IsSiteStaff`` answers 403 (DRF
+without access to the site with the 404 page; the API (``matmis.api.SiteApiView``) answers 403 (DRF
 with session authentication sends no ``WWW-Authenticate``, so not 401) to both. A 403 for
 a missing permission at a site the person may use is likewise the same for every id.
 """
