@@ -1,8 +1,8 @@
-"""REST endpoints of accounts: staff, roles, associations, the hop."""
+"""REST endpoints of accounts: the audit trail, staff, roles and associations."""
 
 from django.urls import path
 
-from . import api, hop_api
+from . import api
 
 urlpatterns: list = []
 
@@ -27,11 +27,4 @@ urlpatterns += [
         name="associations-detail",
     ),
     path("roles/", api.RoleListApiView.as_view(), name="roles-list"),
-]
-
-# Log in to MIS
-urlpatterns += [
-    path("hop/targets/", hop_api.HopTargetsApiView.as_view(), name="hop-targets"),
-    path("hop/", hop_api.HopStartApiView.as_view(), name="hop-start"),
-    path("hop/redeem/", hop_api.HopRedeemApiView.as_view(), name="hop-redeem"),
 ]

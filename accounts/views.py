@@ -31,7 +31,6 @@ from .forms import (
     TwoFactorConfirmForm,
     TwoFactorRemoveForm,
 )
-from .hop import hop_end
 from .permissions import USER_DETAILS, Access
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
@@ -228,8 +227,6 @@ class SignOutView(auth_views.LogoutView):
         if request.user.is_authenticated:
             actor = actor_from_request(request)
             sign_out_record(actor=actor)
-            if hop_group is not None:
-                hop_end(actor=actor, school=request.site, group=hop_group, reason="Signed out.")
         response = super().post(request, *args, **kwargs)
         if hop_group is not None:
             return redirect(hop_group.url)

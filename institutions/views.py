@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from accounts.audit import actor_from_request
-from accounts.hop import hop_allowed
 from accounts.permissions import INSTITUTION_DETAILS, Access, request_has_permission
 from accounts.two_factor import session_is_verified
 from analytics.selectors import national_figures, school_figures
+from hop.services import hop_allowed
 from matmis.listing import page_param, pagination, query_string, wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView

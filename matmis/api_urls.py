@@ -60,6 +60,7 @@ urlpatterns = [
         name="cluster-schools",
     ),
     path("", include("accounts.api_urls")),
+    path("", include("hop.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("sharing.school_api_urls")),
     path("", include("mis.api_urls")),

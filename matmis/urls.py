@@ -11,7 +11,7 @@ urlpatterns = [
     path("staff/", include("accounts.staff_urls")),
     path("audit/", include("accounts.audit_urls")),
     path("institutions/", include("institutions.urls")),
-    path("", include("accounts.hop_urls")),
+    path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),
     path("data/data-sharing/", include("sharing.school_urls")),
     path("", include("mis.urls")),

@@ -12,6 +12,9 @@ Every answer also needs the school to be one of the group's current schools: an 
 with a school that has left the group grants nothing.
 """
 
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from institutions.models import Institution
 from institutions.selectors import current_schools
 
@@ -43,9 +46,23 @@ def group_may_see_mis_data(*, group: Institution, school: Institution) -> bool:
     return effective_level(group=group, school=school) >= AccessLevel.DFE_AND_MIS_DATA
 
 
+GROUP_ACTIONS_LABEL = AccessLevel.DFE_MIS_AND_GROUP_ACTIONS.label
+
+
 def group_may_take_group_actions(*, group: Institution, school: Institution) -> bool:
     """Level 3 with a current member school: the condition for Log in to MIS."""
     return effective_level(group=group, school=school) >= AccessLevel.DFE_MIS_AND_GROUP_ACTIONS
+
+
+def schools_with_group_actions(
+    *, group: Institution, schools: QuerySet[Institution]
+) -> QuerySet[Institution]:
+    """Those of ``schools`` (already ``group``'s current schools) that have agreed to level
+    3 with ``group``, in the same query."""
+    return schools.filter(
+        agreements_as_school__group=group,
+        agreements_as_school__level__gte=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
+    )
 
 
 # --- For pages over many schools: the level once per school, in the same query ---------------
@@ -54,8 +71,6 @@ def group_may_take_group_actions(*, group: Institution, school: Institution) -> 
 def approved_level_subquery(*, group: Institution):
     """For a queryset of schools: each one's approved level with ``group``, None when there
     is no agreement (for showing the agreement, not for deciding access)."""
-    from django.db.models import IntegerField, OuterRef, Subquery
-
     return Subquery(
         Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
         output_field=IntegerField(),
@@ -66,9 +81,6 @@ def agreement_level_expression(*, group: Institution):
     """An annotation for a queryset of ``group``'s current schools (``current_schools``):
     each school's approved level, 0 when there is none. Use only on current schools: the
     answer for a school that left the group must be 0, which this does not check."""
-    from django.db.models import Value
-    from django.db.models.functions import Coalesce
-
     return Coalesce(approved_level_subquery(group=group), Value(NO_AGREEMENT))
 
 

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "notifications",
     "mis",
     "analytics",
+    "hop",
 ]
 
 MIDDLEWARE = [
@@ -104,7 +105,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.HopMiddleware",
+    "hop.middleware.HopMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 

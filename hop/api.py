@@ -8,12 +8,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.audit import actor_from_request, client_ip
+from accounts.two_factor import session_is_verified
 from institutions.selectors import current_schools
 from matmis.api import ErrorSerializer, SiteApiView
 from matmis.site_access import SiteKind
 
-from .audit import actor_from_request, client_ip
-from .hop import (
+from .services import (
     HOP_TOKEN_LIFETIME,
     HopRefused,
     hop_session_start,
@@ -21,7 +22,6 @@ from .hop import (
     hop_token_issue,
     hop_token_redeem,
 )
-from .two_factor import session_is_verified
 
 
 def _refused(refusal: HopRefused) -> Response:

@@ -25,15 +25,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.audit import Actor, audit_record
+from accounts.models import AuditAction, HopToken, User
+from accounts.permissions import LOGIN_TO_MIS, Access, has_permission
+from accounts.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
 from institutions.selectors import current_schools
-from sharing.access import group_may_take_group_actions
-from sharing.models import AccessLevel
-
-from .audit import Actor, audit_record
-from .models import AuditAction, HopToken, User
-from .permissions import LOGIN_TO_MIS, Access, has_permission
-from .selectors import staff_profile_for
+from sharing.access import (
+    GROUP_ACTIONS_LABEL,
+    group_may_take_group_actions,
+    schools_with_group_actions,
+)
 
 HOP_TOKEN_LIFETIME = datetime.timedelta(seconds=60)
 # On the school host: which group session this hop hangs from.
@@ -56,29 +58,20 @@ def _hash(token: str) -> str:
 
 def hop_targets(*, user: User, group: Institution) -> QuerySet[Institution]:
     """The schools ``user`` may hop into from ``group`` (for the Log in to MIS list)."""
-    from .selectors import effective_schools
-
     profile = staff_profile_for(site=group, user=user)
     if profile is None or not has_permission(
         user=user, site=group, code=LOGIN_TO_MIS, access=Access.ADMINISTER
     ):
         return Institution.objects.none()
-    return (
-        effective_schools(group=group, profile=profile)
-        .filter(
-            agreements_as_school__group=group,
-            agreements_as_school__level__gte=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
-        )
-        .order_by("name")
-    )
+    return schools_with_group_actions(
+        group=group, schools=effective_schools(group=group, profile=profile)
+    ).order_by("name")
 
 
 def hop_check(
     *, user: User, group: Institution, school: Institution, session_verified: bool
 ) -> None:
     """Raise HopRefused, naming the first condition that fails."""
-    from .selectors import effective_schools
-
     if not session_verified:
         raise HopRefused(
             "Logging in to a school's MIS needs two-factor sign-in. Set it up, sign in "
@@ -98,7 +91,7 @@ def hop_check(
         raise HopRefused(f"You are not associated with {school.name}.")
     if not group_may_take_group_actions(group=group, school=school):
         raise HopRefused(
-            f"{school.name} has not agreed to “{AccessLevel.DFE_MIS_AND_GROUP_ACTIONS.label}”, "
+            f"{school.name} has not agreed to “{GROUP_ACTIONS_LABEL}”, "
             "which logging in to its MIS needs."
         )
 

@@ -1,9 +1,11 @@
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 
-from .audit import Actor, audit_record, client_ip
-from .hop import HOP_SESSION_KEY, HopBanner, HopRefused, hop_end, hop_group_for_request
-from .models import AuditAction
+from accounts.audit import Actor, audit_record, client_ip
+from accounts.models import AuditAction
+from institutions.models import Institution
+
+from .services import HOP_SESSION_KEY, HopBanner, HopRefused, hop_end, hop_group_for_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -51,8 +53,6 @@ class HopMiddleware:
     @staticmethod
     def _end_orphaned_hop(request):
         """The group session has gone: so does this one, and the person goes back."""
-        from institutions.models import Institution
-
         hop = request.session.get(HOP_SESSION_KEY, {})
         group = Institution.objects.filter(pk=hop.get("group")).first()
         if group is not None:

@@ -6,13 +6,19 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.audit import actor_from_request, client_ip
+from accounts.two_factor import session_is_verified
 from institutions.selectors import current_schools
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
-from .audit import actor_from_request, client_ip
-from .hop import HopRefused, hop_session_start, hop_targets, hop_token_issue, hop_token_redeem
-from .two_factor import session_is_verified
+from .services import (
+    HopRefused,
+    hop_session_start,
+    hop_targets,
+    hop_token_issue,
+    hop_token_redeem,
+)
 
 
 class HopChooseForm(forms.Form):
@@ -39,7 +45,7 @@ class HopChooseView(SitePageView):
 
     site_kind = SiteKind.GROUP
     method_permissions = {"GET": None, "POST": None}
-    template_name = "accounts/hop_choose.html"
+    template_name = "hop/choose.html"
 
     def _targets(self):
         return list(hop_targets(user=self.request.user, group=self.request.site))
@@ -74,7 +80,7 @@ class HopChooseView(SitePageView):
             )
         return render(
             request,
-            "accounts/hop_continue.html",
+            "hop/continue.html",
             {"school": school, "token": token, "action": f"{school.url}hop/"},
         )
 
@@ -102,8 +108,6 @@ class HopRedeemView(SitePageView):
                 ip_address=client_ip(request),
             )
         except HopRefused as refusal:
-            return render(
-                request, "accounts/hop_refused.html", {"message": str(refusal)}, status=403
-            )
+            return render(request, "hop/refused.html", {"message": str(refusal)}, status=403)
         hop_session_start(request, hop=hop, group_session=group_session)
         return redirect("home")

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class HopConfig(AppConfig):
+    name = "hop"
+    verbose_name = "Log in to MIS"
+
+    def ready(self):
+        # Imported here: receivers import models, which are not ready when this module loads.
+        from django.contrib.auth.signals import user_logged_out
+
+        from .receivers import hop_end_on_sign_out
+
+        user_logged_out.connect(hop_end_on_sign_out, dispatch_uid="hop_end_on_sign_out")

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "hop"
+
+urlpatterns = [
+    path("log-in-to-mis/", views.HopChooseView.as_view(), name="choose"),
+    path("hop/", views.HopRedeemView.as_view(), name="redeem"),
+]
