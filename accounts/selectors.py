@@ -9,8 +9,8 @@ from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 from django.utils import timezone
 
-from institutions.models import Cluster, ClusterMembership, Institution
-from institutions.selectors import current_schools
+from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
+from institutions.selectors import RELEVANCE, current_schools, group_school_list
 
 from .models import (
     AssociatedCluster,
@@ -390,8 +390,6 @@ def association_candidates(
 ) -> QuerySet[Institution]:
     """The group's current schools that ``profile`` has not chosen yet, matching ``search``
     (name, URN, postcode or town), best match first, each with ``group_clusters``."""
-    from institutions.selectors import RELEVANCE, group_school_list
-
     chosen = AssociatedSchool.objects.filter(site=group, association__profile=profile).values(
         "school_id"
     )
@@ -439,8 +437,7 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
     school-level set and the associations. The same answer as ``access_level``, in a constant
     number of queries (four on a group site, two on a school site, once the profile's user
     is loaded)."""
-    from institutions.models import InstitutionKind
-
+    # Imported here: accounts.permissions imports this module (staff_profile_for).
     from .permissions import REGISTRY, Access
 
     if profile.site_id != site.pk:

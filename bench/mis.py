@@ -3,7 +3,7 @@ permanent exclusions. Deterministic, realistic, and set-based so that it is fast
 
 ``generate_school_mis(...)`` makes one school's records what the arguments give: the same
 arguments always give the same rows (only the database's ids differ). Used by the demo
-(``matmis.demo``: the Oak Ridge Trust's schools) and by the bench (300 schools x 300
+(``portal.demo``: the Oak Ridge Trust's schools) and by the bench (300 schools x 300
 pupils x a term, about 10 million marks); ``generate_group_mis`` does it for many schools.
 
 The records are drawn for the whole term (``plan_school``), and ``today`` only decides

@@ -1,7 +1,5 @@
 from django.contrib import admin
 
-from sharing.admin import AUTOMATE_ACTIONS
-
 from .models import GroupMembership, Institution
 
 
@@ -18,4 +16,3 @@ class InstitutionAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    actions = [*AUTOMATE_ACTIONS]  # trusts: automated data sharing agreements

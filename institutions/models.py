@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -55,6 +57,18 @@ class OfstedGrade(models.TextChoices):
     INADEQUATE = "inadequate", "Inadequate"
     SERIOUS_WEAKNESSES = "serious_weaknesses", "Inadequate: serious weaknesses"
     SPECIAL_MEASURES = "special_measures", "Inadequate: special measures"
+
+
+# A host name label: what a site's slug can be, and all a Host header may ask for.
+SITE_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class InstitutionQuerySet(models.QuerySet):
+    def site_for_slug(self, slug: str) -> "Institution | None":
+        """The site served at ``<slug>.<BASE_DOMAIN>``, or None when there is none."""
+        if not SITE_SLUG.match(slug):
+            return None
+        return self.filter(slug=slug).first()
 
 
 class Institution(models.Model):
@@ -122,6 +136,8 @@ class Institution(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InstitutionQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -38,15 +38,6 @@ from .models import (
     Phase,
 )
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def site_for_slug(*, slug: str) -> Institution | None:
-    """The site served at ``<slug>.<BASE_DOMAIN>``, or None when there is none."""
-    if not _SLUG.match(slug):
-        return None
-    return Institution.objects.filter(slug=slug).first()
-
 
 def site_directory() -> QuerySet[Institution]:
     """Every site, for the development-only list on the bare base domain."""

@@ -1,13 +1,12 @@
-"""Pages of a group site about its schools, under /institutions/."""
+"""Cluster pages of a group site, under /institutions/. Browse Institutions and the
+institution page compose several apps: the roof adds them to this namespace
+(``portal.urls``)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from . import views
 
-app_name = "institutions"
-
 urlpatterns = [
-    path("", views.BrowseView.as_view(), name="browse"),
     path("clusters/", views.ClusterListView.as_view(), name="clusters"),
     path("clusters/new/", views.ClusterCreateView.as_view(), name="cluster-create"),
     path("clusters/<int:cluster_id>/", views.ClusterDetailView.as_view(), name="cluster"),
@@ -26,5 +25,4 @@ urlpatterns = [
         views.ClusterDeleteView.as_view(),
         name="cluster-delete",
     ),
-    re_path(r"^(?P<urn>[0-9]{6})/$", views.InstitutionDetailView.as_view(), name="detail"),
 ]

@@ -18,7 +18,6 @@ from django.http.request import split_domain_port
 from django.template.response import TemplateResponse
 
 from institutions.models import Institution
-from institutions.selectors import site_for_slug
 
 SESSION_SITE_KEY = "_matmis_site"
 # The database setting that Row-Level Security policies compare each row's site with.
@@ -48,7 +47,7 @@ def resolve_site(host: str) -> Institution | None:
     if not domain.endswith(suffix):
         raise UnknownSite(domain)
     slug = domain[: -len(suffix)]
-    site = site_for_slug(slug=slug)
+    site = Institution.objects.site_for_slug(slug)
     if site is None:
         raise UnknownSite(domain)
     return site

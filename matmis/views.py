@@ -1,6 +1,3 @@
-from dataclasses import dataclass
-
-from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
@@ -14,14 +11,11 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.template import loader
-from django.urls import reverse
 from django.views import View, defaults
-from django.views.generic import TemplateView
 
 from accounts.permissions import REGISTRY, Access
-from institutions.selectors import current_groups, site_directory
 
-from .site_access import ANY_SITE, Outcome, SiteCheckedView
+from .site_access import Outcome, SiteCheckedView
 
 
 class SitePageView(SiteCheckedView, View):
@@ -86,109 +80,6 @@ def permission_denied_page(request: HttpRequest, code: str, access: Access) -> H
             )
         },
         status=403,
-    )
-
-
-@dataclass(frozen=True)
-class Stat:
-    label: str
-    value: int | str
-    url: str | None = None
-
-
-class HomeView(SitePageView, TemplateView):
-    site_kind = ANY_SITE
-    method_permissions = {"GET": None}
-    template_name = "home.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        site = self.request.site
-        if site.is_group:
-            context.update(self._group_summary(site))
-        else:
-            context.update(self._school_summary(site))
-        return context
-
-    @staticmethod
-    def _group_summary(group) -> dict:
-        from sharing.selectors import agreement_tab_counts
-
-        counts = agreement_tab_counts(group=group)
-        agreements = reverse("sharing:agreements")
-        return {
-            "stats": [
-                Stat("Schools", counts.total, reverse("institutions:browse")),
-                Stat("No agreement", counts.none, f"{agreements}?tab=none"),
-                Stat("Requests pending", counts.pending, f"{agreements}?tab=pending"),
-                Stat("Agreements approved", counts.approved, f"{agreements}?tab=approved"),
-            ],
-            "not_shared": counts.not_shared,
-            "shortcuts": [
-                Stat("Send data sharing requests", "", f"{agreements}?tab=none"),
-                Stat("Analytics", "", reverse("analytics:dashboard")),
-                Stat("Log in to MIS", "", reverse("hop:choose")),
-                Stat("Clusters", "", reverse("institutions:clusters")),
-                Stat("Staff", "", reverse("staff:list")),
-            ],
-        }
-
-    @staticmethod
-    def _school_summary(school) -> dict:
-        from django.utils import timezone
-
-        from mis.selectors import attendance_day
-        from sharing.models import RequestStatus
-        from sharing.school_selectors import school_agreement_list, school_request_list
-
-        sharing = reverse("school_sharing:index")
-        pending = school_request_list(school=school).filter(status=RequestStatus.PENDING).count()
-        today = attendance_day(site=school, day=timezone.localdate())
-        attendance = reverse("mis:attendance")
-        return {
-            "stats": [
-                Stat("Pupils on roll", today.on_roll, reverse("mis:students")),
-                Stat("Present this morning", today.am.present, attendance),
-                Stat(
-                    "Absent this morning",
-                    today.am.authorised + today.am.unauthorised,
-                    attendance,
-                ),
-                Stat("Not yet marked this morning", today.am.not_marked, attendance),
-                Stat("Groups", current_groups(school=school).count()),
-                Stat("Data sharing requests waiting", pending, sharing),
-                Stat(
-                    "Data sharing agreements", school_agreement_list(school=school).count(), sharing
-                ),
-            ],
-            "shortcuts": [
-                Stat("Today's attendance", "", attendance),
-                Stat("Students", "", reverse("mis:students")),
-                Stat("Data sharing", "", sharing),
-                Stat("Staff", "", reverse("staff:list")),
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class SiteLink:
-    name: str
-    kind_label: str
-    url: str
-
-
-def platform_home(request: HttpRequest) -> HttpResponse:
-    """The bare base domain: in development, a list of every site to choose from."""
-    sites = []
-    if settings.LIST_SITES_ON_BASE_DOMAIN:
-        sites = [
-            SiteLink(name=site.name, kind_label=site.get_kind_display(), url=site.url)
-            for site in site_directory()
-        ]
-    return render(
-        request,
-        "tenancy/site_index.html",
-        {"sites": sites, "listing_enabled": settings.LIST_SITES_ON_BASE_DOMAIN},
     )
 
 

@@ -1,4 +1,4 @@
-"""The development mail page, on the bare base domain (``matmis.urls_platform``)."""
+"""The development mail page, on the bare base domain (``portal.urls_platform``)."""
 
 from django.urls import path
 

@@ -419,7 +419,7 @@ def _seconds(value: float) -> str:
 def browse_institutions(bench: Bench) -> None:
     """Browse Institutions, 50 rows, search + 2 filters, group of 600 among 50k."""
     try:
-        from institutions.views import BrowseView  # noqa: F401
+        from portal.views import BrowseView  # noqa: F401
     except ImportError:
         bench.skip("the Browse page is not there yet")
     bench.ensure_register_imported(bench.register_file())

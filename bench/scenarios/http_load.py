@@ -331,7 +331,7 @@ def journeys(group, browse_query: str) -> list[str]:
 def http_load(bench: Bench, *, load_seconds: float | None = None) -> None:
     """Over HTTP under gunicorn: busiest page vs /healthz rps; 50 users over the journeys."""
     try:
-        from institutions.views import BrowseView  # noqa: F401
+        from portal.views import BrowseView  # noqa: F401
     except ImportError:
         bench.skip("the Browse page is not there yet")
     wrk = _wrk(bench)

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "mis",
     "analytics",
     "hop",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -109,9 +110,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-ROOT_URLCONF = "matmis.urls"
+ROOT_URLCONF = "portal.urls"
 # The bare base domain (platform pages) is served by its own URLconf.
-PLATFORM_URLCONF = "matmis.urls_platform"
+PLATFORM_URLCONF = "portal.urls_platform"
 
 TEMPLATES = [
     {

@@ -114,7 +114,7 @@ def test_demo_schools_have_published_figures_for_two_years_and_england():
 
 
 def test_demo_accounts_can_sign_in_where_they_work(site_client):
-    from matmis.demo import DEMO_PASSWORD
+    from portal.demo import DEMO_PASSWORD
 
     seed_demo()
     for slug, email in (
@@ -158,7 +158,7 @@ def test_demo_staff_hold_their_roles():
 def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):
     import re
 
-    from matmis.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
+    from portal.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 
     seed_demo()
     trust = Institution.objects.get(slug="oak-ridge-trust")
@@ -181,7 +181,7 @@ def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):
 
 
 def test_the_trust_schools_have_this_terms_records_and_figures():
-    from matmis.demo import seed_demo as seed
+    from portal.demo import seed_demo as seed
 
     wednesday = datetime.date(2026, 11, 25)
     seed(mis_max_pupils=MIS_PUPILS, today=wednesday)

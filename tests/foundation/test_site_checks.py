@@ -170,7 +170,7 @@ def _routes(resolver, prefix=""):
             yield f"{prefix}{pattern.name}", pattern.callback
 
 
-@pytest.mark.parametrize("urlconf", ["matmis.urls", "matmis.urls_platform"])
+@pytest.mark.parametrize("urlconf", ["portal.urls", "portal.urls_platform"])
 def test_every_route_is_a_checked_view_or_named_as_outside_the_check(urlconf):
     unchecked = []
     for name, callback in _routes(get_resolver(urlconf)):
@@ -186,9 +186,9 @@ def test_every_route_is_a_checked_view_or_named_as_outside_the_check(urlconf):
 
 
 def test_the_support_admin_lives_on_the_platform_only():
-    names = {name for name, _ in _routes(get_resolver("matmis.urls"))}
+    names = {name for name, _ in _routes(get_resolver("portal.urls"))}
     assert not any(name.startswith("admin:") for name in names)
-    assert "admin:index" in {name for name, _ in _routes(get_resolver("matmis.urls_platform"))}
+    assert "admin:index" in {name for name, _ in _routes(get_resolver("portal.urls_platform"))}
 
 
 # --- The order of the answers ------------------------------------------------------------------

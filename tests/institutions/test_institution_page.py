@@ -6,7 +6,7 @@ import re
 import pytest
 
 from institutions.models import GroupMembership, Status
-from institutions.views import report_card_rows, website_href
+from portal.views import report_card_rows, website_href
 from tests.conftest import SITE_SCOPE_QUERIES
 from tests.factories import LocalAuthorityFactory, StaffProfileFactory, TrustFactory
 from tests.institutions.factories import (

@@ -44,8 +44,8 @@ from matmis.db_roles import owner_role
 
 from .world import MISSING_INT, PLATFORM, SCHOOL_A1, SCHOOL_A2, SITE_HOSTS, TRUST_A, Ids, World
 
-SITE_URLCONF = "matmis.urls"
-PLATFORM_URLCONF = "matmis.urls_platform"
+SITE_URLCONF = "portal.urls"
+PLATFORM_URLCONF = "portal.urls_platform"
 
 # --- Routes ---------------------------------------------------------------------------------
 

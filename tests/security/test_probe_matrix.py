@@ -1,4 +1,4 @@
-"""The probe matrix: every route of ``matmis.urls`` and ``matmis.urls_platform``, taken from
+"""The probe matrix: every route of ``portal.urls`` and ``portal.urls_platform``, taken from
 the resolver at run time, tried as every role that must be refused, with its identifiers
 replaced by foreign and missing ones (``tests/security/probe.py`` says how and why).
 

@@ -1,29 +1,41 @@
 """URLs of every site host (<slug>.<BASE_DOMAIN>)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from institutions.urls import urlpatterns as cluster_urlpatterns
+from matmis.views import healthz
+
 from . import views
+
+institutions_urls = (
+    [
+        path("", views.BrowseView.as_view(), name="browse"),
+        re_path(r"^(?P<urn>[0-9]{6})/$", views.InstitutionDetailView.as_view(), name="detail"),
+        *cluster_urlpatterns,
+    ],
+    "institutions",
+)
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff_urls")),
     path("audit/", include("accounts.audit_urls")),
-    path("institutions/", include("institutions.urls")),
+    path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),
     path("data/data-sharing/", include("sharing.school_urls")),
     path("", include("mis.urls")),
     path("analytics/", include("analytics.urls")),
-    path("api/v1/", include("matmis.api_urls", namespace="api")),
+    path("api/v1/", include("portal.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
 ]
 
 handler400 = "matmis.views.bad_request"

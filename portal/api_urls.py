@@ -8,9 +8,8 @@ from rest_framework.reverse import reverse
 
 from institutions import api as institutions_api
 from institutions.api import CurrentSiteView
-
-from .api import ErrorSerializer, SiteApiView
-from .site_access import ANY_SITE
+from matmis.api import ErrorSerializer, SiteApiView
+from matmis.site_access import ANY_SITE
 
 
 class ApiRootView(SiteApiView):

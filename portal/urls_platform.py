@@ -7,6 +7,7 @@ from django.urls import include, path
 from accounts import urls as accounts_urls
 from accounts.views import SignInView
 from institutions import platform_views
+from matmis.views import healthz
 
 from . import views
 
@@ -47,7 +48,7 @@ urlpatterns = [
     ),
     path("support/", admin.site.urls),
     path("mail/", include("notifications.urls")),  # development only (404 in production)
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
 ]
 
 handler400 = "matmis.views.bad_request"

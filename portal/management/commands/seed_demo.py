@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.register import DEMO_ESTABLISHMENTS
-from matmis.demo import (
+from portal.demo import (
     DEMO_BACKUP_CODES,
     DEMO_MIS_MAX_PUPILS,
     DEMO_PASSWORD,

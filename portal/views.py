@@ -1,0 +1,277 @@
+"""Pages that compose several apps: each site's home, Browse Institutions (the register
+with each school's data sharing status) and the institution page (register facts, sharing
+status, figures as the agreement allows, and the Log in to MIS button).
+
+Each app below answers its own part through its selectors or access module; these views
+only put the parts on one page.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.generic import TemplateView
+
+from accounts.two_factor import session_is_verified
+from analytics.selectors import national_figures, school_figures
+from hop.services import hop_allowed
+from institutions.browsing import browse_query, facet_groups, sortable_columns
+from institutions.forms import BrowseForm
+from institutions.selectors import (
+    cluster_choices,
+    current_groups,
+    group_school_facets,
+    group_school_for_urn,
+    group_school_list,
+    group_school_type_names,
+    site_directory,
+)
+from institutions.views import PAGE_SIZE, GroupPageView
+from matmis.listing import page_param, pagination, query_string, wants_fragment
+from matmis.site_access import ANY_SITE
+from matmis.views import SitePageView
+from mis.selectors import attendance_day
+from sharing.models import RequestStatus
+from sharing.school_selectors import school_agreement_list, school_request_list
+from sharing.selectors import (
+    NO_SHARING,
+    agreement_tab_counts,
+    sharing_status,
+    sharing_status_for_schools,
+)
+
+
+@dataclass(frozen=True)
+class Stat:
+    label: str
+    value: int | str
+    url: str | None = None
+
+
+class HomeView(SitePageView, TemplateView):
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        site = self.request.site
+        if site.is_group:
+            context.update(self._group_summary(site))
+        else:
+            context.update(self._school_summary(site))
+        return context
+
+    @staticmethod
+    def _group_summary(group) -> dict:
+        counts = agreement_tab_counts(group=group)
+        agreements = reverse("sharing:agreements")
+        return {
+            "stats": [
+                Stat("Schools", counts.total, reverse("institutions:browse")),
+                Stat("No agreement", counts.none, f"{agreements}?tab=none"),
+                Stat("Requests pending", counts.pending, f"{agreements}?tab=pending"),
+                Stat("Agreements approved", counts.approved, f"{agreements}?tab=approved"),
+            ],
+            "not_shared": counts.not_shared,
+            "shortcuts": [
+                Stat("Send data sharing requests", "", f"{agreements}?tab=none"),
+                Stat("Analytics", "", reverse("analytics:dashboard")),
+                Stat("Log in to MIS", "", reverse("hop:choose")),
+                Stat("Clusters", "", reverse("institutions:clusters")),
+                Stat("Staff", "", reverse("staff:list")),
+            ],
+        }
+
+    @staticmethod
+    def _school_summary(school) -> dict:
+        sharing = reverse("school_sharing:index")
+        pending = school_request_list(school=school).filter(status=RequestStatus.PENDING).count()
+        today = attendance_day(site=school, day=timezone.localdate())
+        attendance = reverse("mis:attendance")
+        return {
+            "stats": [
+                Stat("Pupils on roll", today.on_roll, reverse("mis:students")),
+                Stat("Present this morning", today.am.present, attendance),
+                Stat(
+                    "Absent this morning",
+                    today.am.authorised + today.am.unauthorised,
+                    attendance,
+                ),
+                Stat("Not yet marked this morning", today.am.not_marked, attendance),
+                Stat("Groups", current_groups(school=school).count()),
+                Stat("Data sharing requests waiting", pending, sharing),
+                Stat(
+                    "Data sharing agreements", school_agreement_list(school=school).count(), sharing
+                ),
+            ],
+            "shortcuts": [
+                Stat("Today's attendance", "", attendance),
+                Stat("Students", "", reverse("mis:students")),
+                Stat("Data sharing", "", sharing),
+                Stat("Staff", "", reverse("staff:list")),
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    name: str
+    kind_label: str
+    url: str
+
+
+def platform_home(request: HttpRequest) -> HttpResponse:
+    """The bare base domain: in development, a list of every site to choose from."""
+    sites = []
+    if settings.LIST_SITES_ON_BASE_DOMAIN:
+        sites = [
+            SiteLink(name=site.name, kind_label=site.get_kind_display(), url=site.url)
+            for site in site_directory()
+        ]
+    return render(
+        request,
+        "tenancy/site_index.html",
+        {"sites": sites, "listing_enabled": settings.LIST_SITES_ON_BASE_DOMAIN},
+    )
+
+
+# --- Browse Institutions and the institution page -------------------------------------------
+
+
+class BrowseView(GroupPageView):
+    """Search, filter and sort the group's schools. The whole view lives in the query
+    string, so it can be bookmarked and shared; with htmx only the results are swapped."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        group = request.site
+        clusters = list(cluster_choices(group=group))
+        form = BrowseForm(
+            request.GET, type_names=group_school_type_names(group=group), clusters=clusters
+        )
+        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        filters = form.filters()
+        sort = form.sort_key()
+        schools = group_school_list(group=group, sort=sort, **filters)
+        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        # The data sharing column: one query for the page (sharing answers it).
+        statuses = sharing_status_for_schools(
+            group=group, school_ids=[school.pk for school in page.object_list]
+        )
+        for school in page.object_list:
+            school.sharing = statuses.get(school.pk, NO_SHARING)
+        query = browse_query(form)
+        context = {
+            "form": form,
+            "facet_groups": facet_groups(form, group_school_facets(group=group, **filters)),
+            "page": page,
+            **pagination(query, page),
+            "columns": sortable_columns(query, sort),
+            "sort": form.cleaned_data.get("sort", ""),  # as asked for, kept by the form
+            "search": filters["search"],
+            "is_filtered": form.is_filtered(),
+            "has_clusters": bool(clusters),
+        }
+        template = (
+            "institutions/_browse_fragment.html"
+            if wants_fragment(request)
+            else "institutions/browse.html"
+        )
+        response = render(request, template, context)
+        patch_vary_headers(response, ["HX-Request"])
+        if wants_fragment(request):
+            # The address bar shows the view as understood: no empty or unknown values.
+            address = query_string(query, page=page_param(page.number))
+            response["HX-Push-Url"] = request.path + (address if address != "?" else "")
+        return response
+
+
+# --- The institution page -------------------------------------------------------------------
+
+_HTTP_URL = re.compile(r"^https?://[^\s/$.?#]\S*$", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?:/\S*)?$", re.IGNORECASE
+)
+
+
+def website_href(website: str) -> str | None:
+    """A safe link for the register's website field: http(s) addresses as they are, a bare
+    domain ("www.school.org.uk") over https; anything else is shown as text only."""
+    value = website.strip()
+    if _HTTP_URL.match(value):
+        return value
+    if _BARE_DOMAIN.match(value):
+        return f"https://{value}"
+    return None
+
+
+def _label(key: str) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _grade_text(value) -> str:
+    if value is True:
+        return "Met"
+    if value is False:
+        return "Not met"
+    return _label(value) if isinstance(value, str) else str(value)
+
+
+def report_card_rows(report_card) -> list[tuple[str, str]]:
+    """Area grades of a report-card inspection as (area, grade), safeguarding last. The
+    register's shape is kept loose: ``{"area": "grade", ..., "safeguarding": "met"}``,
+    optionally with the areas under ``"areas"``."""
+    if not isinstance(report_card, dict):
+        return []
+    areas = report_card.get("areas") if isinstance(report_card.get("areas"), dict) else {}
+    rows = [(_label(k), _grade_text(v)) for k, v in areas.items()]
+    safeguarding = []
+    for key, value in report_card.items():
+        if key == "areas" or isinstance(value, dict | list):
+            continue
+        row = (_label(key), _grade_text(value))
+        (safeguarding if "safeguarding" in str(key).lower() else rows).append(row)
+    return rows + safeguarding
+
+
+class InstitutionDetailView(GroupPageView):
+    def get(self, request: HttpRequest, urn: str) -> HttpResponse:
+        school = group_school_for_urn(group=request.site, urn=urn)
+        return render(
+            request,
+            "institutions/detail.html",
+            {
+                "school": school,
+                # Published and live figures as the level allows (two queries).
+                "figures": school_figures(group=request.site, school=school),
+                "national": national_figures(group=request.site),
+                "sharing": sharing_status(group=request.site, school=school),
+                "website_href": website_href(school.website),
+                "report_card": report_card_rows(school.ofsted_report_card),
+                "hop_allowed": hop_allowed(
+                    user=request.user,
+                    group=request.site,
+                    school=school,
+                    session_verified=session_is_verified(request),
+                ),
+                "address_lines": [
+                    line
+                    for line in (
+                        school.street,
+                        school.locality,
+                        school.address3,
+                        school.town,
+                        school.county,
+                        school.postcode,
+                    )
+                    if line
+                ],
+            },
+        )
