@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from .models import (
     StaffAssociation,
     StaffProfile,
     User,
+    dates_in_force,
 )
 
 
@@ -133,12 +133,6 @@ def _iso(day: datetime.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _in_force(
-    starts_on: datetime.date | None, ends_on: datetime.date | None, today: datetime.date
-) -> bool:
-    return (starts_on is None or starts_on <= today) and (ends_on is None or ends_on >= today)
-
-
 def _role_target(profile: StaffProfile, role: BusinessRole) -> str:
     return f"{profile.user.email}: {role.name}"
 
@@ -170,7 +164,7 @@ def _refuse_locking_out(
 
     def administers(dated) -> bool:
         return any(
-            role_id in administering and _in_force(starts_on, ends_on, today)
+            role_id in administering and dates_in_force(starts_on, ends_on, today)
             for role_id, starts_on, ends_on in dated
         )
 
@@ -185,9 +179,8 @@ def _refuse_locking_out(
         .values_list("pk", flat=True)
     )
     others = (
-        RoleAssignment.objects.filter(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+        RoleAssignment.objects.in_force(on=today)
+        .filter(
             site=site,
             role_id__in=administering,
             profile__is_active=True,

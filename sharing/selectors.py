@@ -362,9 +362,8 @@ def eligible_recipients(
     today = today or timezone.localdate()
     rank = {role.casefold(): index for index, role in enumerate(RECIPIENT_ROLES)}
     rows = (
-        RoleAssignment.objects.filter(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+        RoleAssignment.objects.in_force(on=today)
+        .filter(
             profile__site_id__in=ids,
             profile__is_active=True,
             profile__user__is_active=True,
