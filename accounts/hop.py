@@ -30,7 +30,8 @@ from institutions.selectors import current_schools
 from sharing.access import group_may_take_group_actions
 from sharing.models import AccessLevel
 
-from .audit import Actor, audit_record
+from . import audit
+from .audit import Actor
 from .models import AuditAction, HopToken, User
 from .permissions import LOGIN_TO_MIS, Access, has_permission
 from .selectors import staff_profile_for
@@ -195,7 +196,7 @@ def hop_token_redeem(*, token: str, school: Institution, ip_address: str | None)
     actor = Actor(user=hop.user, site=school, ip_address=ip_address, acting_from=hop.group)
     with transaction.atomic():
         for site in (school, hop.group):
-            audit_record(actor=actor, action=AuditAction.HOP_STARTED, target=school.name, site=site)
+            audit.record(actor=actor, action=AuditAction.HOP_STARTED, target=school.name, site=site)
     return hop, session
 
 
@@ -203,7 +204,7 @@ def hop_end(*, actor: Actor, school: Institution, group: Institution, reason: st
     """Record the end of a hop at both sites."""
     with transaction.atomic():
         for site in (school, group):
-            audit_record(
+            audit.record(
                 actor=actor,
                 action=AuditAction.HOP_ENDED,
                 target=school.name,

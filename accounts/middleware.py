@@ -1,7 +1,8 @@
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 
-from .audit import Actor, audit_record, client_ip
+from . import audit
+from .audit import Actor, client_ip
 from .hop import HOP_SESSION_KEY, HopBanner, HopRefused, hop_end, hop_group_for_request
 from .models import AuditAction
 
@@ -39,7 +40,7 @@ class HopMiddleware:
                 "status": response.status_code,
             }
             for site in (request.site, group):
-                audit_record(
+                audit.record(
                     actor=actor,
                     action=AuditAction.HOP_WRITE,
                     target=request.path,

@@ -12,7 +12,8 @@ from django.utils import timezone
 from institutions.models import Cluster, Institution
 from institutions.selectors import current_schools
 
-from .audit import Actor, audit_record
+from . import audit
+from .audit import Actor
 from .models import (
     AssociatedCluster,
     AssociatedSchool,
@@ -265,7 +266,7 @@ def role_assignments_set(
     site = profile.site
     for assignment in removed:
         assignment.delete()
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_REMOVED,
@@ -280,7 +281,7 @@ def role_assignments_set(
         RoleAssignment.objects.create(
             site=site, profile=profile, role=role, starts_on=starts_on, ends_on=ends_on
         )
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_ASSIGNED,
@@ -297,7 +298,7 @@ def role_assignments_set(
         previous = {"starts_on": _iso(assignment.starts_on), "ends_on": _iso(assignment.ends_on)}
         assignment.starts_on, assignment.ends_on = starts_on, ends_on
         assignment.save(update_fields=["starts_on", "ends_on"])
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_ASSIGNED,
@@ -457,7 +458,7 @@ def _audit_association(
     if change.clusters_removed:
         detail["clusters_removed"] = _cluster_refs(change.clusters_removed)
     if change.changed:
-        audit_record(
+        audit.record(
             actor=actor,
             site=profile.site,
             action=AuditAction.ASSOCIATION_CHANGED,
