@@ -29,8 +29,8 @@ from institutions.selectors import cluster_list, group_school_type_names, group_
 from matmis.api import ErrorSerializer, PageNumberPagination
 from matmis.api_permissions import site_permission
 
-from .forms import ALL_ROLES
-from .models import RECIPIENT_ROLES, AccessLevel
+from .models import AccessLevel
+from .rules import LEVELS, ROLE_CHOICES, level_clean, recipient_roles_clean
 from .selectors import (
     TAB_APPROVED,
     TAB_NONE,
@@ -41,7 +41,6 @@ from .selectors import (
     group_requests_for_ids,
     group_senders,
     pending_requests,
-    recipient_roles_clean,
     recipients_preview,
     tab_school_list,
 )
@@ -56,7 +55,6 @@ ACT = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
 NOT_IN_GROUP = "Not one of this group’s schools"
-ROLE_CHOICES = [*RECIPIENT_ROLES, ALL_ROLES]
 LEVEL_HELP = "1 DfE Data, 2 DfE Data & MIS Data, 3 DfE Data, MIS Data & Group Actions."
 
 
@@ -304,12 +302,14 @@ def _send_schools(request, data: dict) -> list:
 
 
 class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
-    level = serializers.IntegerField(min_value=1, max_value=3, help_text=LEVEL_HELP)
+    level = serializers.IntegerField(
+        min_value=min(LEVELS), max_value=max(LEVELS), help_text=LEVEL_HELP
+    )
     sender = serializers.IntegerField(
         help_text="Staff profile id of the group's member of staff the request is from."
     )
     roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=ROLE_CHOICES),
+        child=serializers.ChoiceField(choices=list(ROLE_CHOICES)),
         allow_empty=False,
         help_text="Who receives it at each school; “all” for the four roles.",
     )
@@ -388,8 +388,8 @@ class AgreementRequestPreviewView(GroupSiteApiView):
     @extend_schema(
         operation_id="agreements_requests_preview",
         parameters=[
-            OpenApiParameter("roles", str, many=True, explode=True, enum=ROLE_CHOICES),
-            OpenApiParameter("level", int, enum=AccessLevel.values, description=LEVEL_HELP),
+            OpenApiParameter("roles", str, many=True, explode=True, enum=list(ROLE_CHOICES)),
+            OpenApiParameter("level", int, enum=list(LEVELS), description=LEVEL_HELP),
             OpenApiParameter("schools", str, many=True, explode=True, description="URNs."),
             OpenApiParameter("select_all", bool),
             OpenApiParameter("tab", str, enum=[TAB_NONE, TAB_APPROVED]),
@@ -408,8 +408,10 @@ class AgreementRequestPreviewView(GroupSiteApiView):
         except ValueError as error:
             raise exceptions.ValidationError({"roles": [str(error)]}) from None
         level = params.get("level")
-        if level not in (None, "") and level not in {str(v) for v in AccessLevel.values}:
-            raise exceptions.ValidationError({"level": ["Choose 1, 2 or 3."]})
+        try:
+            level = level_clean(level) if level not in (None, "") else None
+        except ValueError as error:
+            raise exceptions.ValidationError({"level": [str(error)]}) from None
         if params.get("tab") not in (None, "", TAB_NONE, TAB_APPROVED):
             raise exceptions.ValidationError({"tab": ["Choose none or approved."]})
         data = {
@@ -420,9 +422,7 @@ class AgreementRequestPreviewView(GroupSiteApiView):
             **{key: params.getlist(key) for key in ("phase", "type", "ofsted", "cluster")},
         }
         schools = _send_schools(request, data)
-        preview = recipients_preview(
-            group=request.site, schools=schools, roles=roles, level=int(level) if level else None
-        )
+        preview = recipients_preview(group=request.site, schools=schools, roles=roles, level=level)
         return Response(
             AgreementPreviewSerializer(
                 {

@@ -24,6 +24,8 @@ from .models import (
     RequestReminder,
     RequestStatus,
 )
+from .rules import ALREADY_PENDING, level_clean, recipient_roles_clean, send_skip_reason
+from .selectors import eligible_recipients
 
 
 class AgreementLevelError(ValueError):
@@ -245,12 +247,11 @@ def _require_school_approver(*, actor: Actor, school: Institution) -> None:
 
 
 def _level_clean(level) -> AccessLevel:
+    """``rules.level_clean``, refusing as a service does."""
     try:
-        return AccessLevel(int(level))
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {"level": "Choose an access level: 1, 2 or 3."}, code="invalid"
-        ) from None
+        return level_clean(level)
+    except ValueError as error:
+        raise ValidationError({"level": str(error)}, code="invalid") from None
 
 
 def _emails_enqueue(*, requests: Sequence[AgreementRequest], kind: str, reminders=None) -> None:
@@ -286,13 +287,6 @@ def agreement_requests_send(
     ``one_pending_request_per_pair`` lets one through, the other reports the school as
     having a pending request.
     """
-    from .selectors import (
-        ALREADY_PENDING,
-        eligible_recipients,
-        recipient_roles_clean,
-        send_skip_reason,
-    )
-
     if not group.is_group:
         raise ValidationError("Only a trust or local authority sends data sharing requests.")
     level = _level_clean(level)

@@ -41,6 +41,7 @@ from institutions.views import (
 
 from .forms import AgreementsForm, Selection, SendForm, selection_parse
 from .models import LEVEL_MEANINGS, AccessLevel
+from .rules import requestable_levels
 from .selectors import (
     TAB_APPROVED,
     TAB_NONE,
@@ -48,6 +49,7 @@ from .selectors import (
     TABS,
     agreement_tab_counts,
     agreement_tab_schools,
+    approved_levels,
     delivery_summaries,
     group_requests_for_ids,
     group_senders,
@@ -297,17 +299,11 @@ class SendView(GroupAdminView):
 
 
 def _levels(group, selection: Selection, schools: list) -> list[AccessLevel]:
-    """Levels a send may ask for: on the Approved tab only those above the lowest level
-    among the chosen schools (a level is raised, never lowered)."""
-    if selection.tab != TAB_APPROVED or not schools:
-        return list(AccessLevel)
-    from .models import Agreement
-
-    levels = Agreement.objects.filter(group=group, school__in=schools).values_list(
-        "level", flat=True
-    )
-    lowest = min(levels, default=0)
-    return [level for level in AccessLevel if level > lowest]
+    """Levels a send may ask for (``rules.requestable_levels``): on the Approved tab only
+    those above the lowest level among the chosen schools."""
+    if selection.tab != TAB_APPROVED:
+        return requestable_levels()
+    return requestable_levels(approved_levels(group=group, schools=schools))
 
 
 class SendPreviewView(GroupAdminView):
