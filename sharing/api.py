@@ -6,17 +6,18 @@
   ``POST agreements/requests/withdraw/``, ``GET agreements/requests/preview/``: need
   Institution: Administer Institution Details at Administer.
 
-Ids from the client are checked as a subset of the group's own: a request id that is
-missing or another group's is a 404 (the same for both); a URN that is not one of the
-group's current schools is a validation error naming it, which says nothing about whether
-it exists elsewhere. Either way nothing changes.
+Ids from the client are checked as a subset of the group's own, by the same readers as the
+pages (``schools_for_selection``, ``requests_for_selection``): a URN that is not one of
+the group's current schools, or a request id that is missing or another group's, is a 404,
+the same whether it exists elsewhere or not at all; a value that is not a URN at all is a
+validation error (400). Either way nothing changes.
 """
 
 from collections.abc import Callable
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -25,7 +26,13 @@ from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
 from institutions.api import GroupSiteApiView
 from institutions.forms import BrowseForm
-from institutions.selectors import cluster_list, group_school_type_names, group_schools_for_urns
+from institutions.selectors import (
+    NOT_A_URN,
+    cluster_list,
+    group_school_type_names,
+    malformed_urns,
+    schools_for_selection,
+)
 from matmis.api import ErrorSerializer, PageNumberPagination
 from matmis.api_permissions import site_permission
 
@@ -38,10 +45,10 @@ from .selectors import (
     TABS,
     agreement_tab_schools,
     delivery_summaries,
-    group_requests_for_ids,
     group_senders,
     pending_requests,
     recipients_preview,
+    requests_for_selection,
     tab_school_list,
 )
 from .services import (
@@ -54,7 +61,6 @@ from .services import (
 ACT = site_permission(INSTITUTION_DETAILS, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
-NOT_IN_GROUP = "Not one of this group’s schools"
 LEVEL_HELP = "1 DfE Data, 2 DfE Data & MIS Data, 3 DfE Data, MIS Data & Group Actions."
 
 
@@ -293,12 +299,10 @@ def _send_schools(request, data: dict) -> list:
         raise exceptions.ValidationError(
             {"schools": ["Give the URNs of the schools, or select_all with filters."]}
         )
-    schools = list(group_schools_for_urns(group=request.site, urns=urns))
-    unknown = sorted(set(urns) - {school.urn for school in schools})
-    if unknown:
-        # Says only that they are not this group's: never whether they exist elsewhere.
-        raise exceptions.ValidationError({"schools": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
-    return schools
+    malformed = malformed_urns(urns)
+    if malformed:
+        raise exceptions.ValidationError({"schools": [f"{NOT_A_URN}: {', '.join(malformed)}."]})
+    return schools_for_selection(group=request.site, urns=urns)
 
 
 class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
@@ -314,7 +318,10 @@ class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
         help_text="Who receives it at each school; “all” for the four roles.",
     )
     schools = serializers.ListField(
-        child=serializers.CharField(max_length=6), required=False, max_length=5000
+        child=serializers.CharField(max_length=6),
+        required=False,
+        max_length=5000,
+        help_text="URNs of the group's current schools (any other is a 404).",
     )
     select_all = serializers.BooleanField(
         default=False, help_text="Every school of ``tab`` matching the filters instead."
@@ -458,10 +465,7 @@ def _requests(request, values: dict) -> list:
         raise exceptions.ValidationError(
             {"requests": ["Give the ids of the requests, or select_all with filters."]}
         )
-    found, missing = group_requests_for_ids(group=request.site, request_ids=ids)
-    if missing:
-        raise Http404("No such request.")  # the same for missing and another group's
-    return found
+    return requests_for_selection(group=request.site, request_ids=ids)
 
 
 class _PendingRequestsActionView(GroupSiteApiView):

@@ -24,6 +24,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Lower
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import RoleAssignment, StaffProfile
@@ -188,18 +189,32 @@ def approved_agreements(*, group: Institution, **filters) -> QuerySet[Agreement]
     )
 
 
-def group_requests_for_ids(
+def requests_for_selection(
     *, group: Institution, request_ids: Iterable[int]
-) -> tuple[list[AgreementRequest], set[int]]:
-    """The group's requests among ``request_ids`` (any status), and the ids that are not
-    the group's (missing or another group's: the caller answers both alike)."""
-    wanted = {int(pk) for pk in request_ids}
-    found = list(
-        AgreementRequest.objects.filter(group=group, pk__in=wanted)
-        .select_related("school")
-        .order_by(Lower("school__name"), "pk")
+) -> list[AgreementRequest]:
+    """The group's requests with ``request_ids`` (any status; a repeat counts once), by
+    school name: what a reminder or a withdrawal of ticked requests applies to, in the
+    pages and the API alike.
+
+    Raises Http404 unless every one is the group's: the same for a missing id and another
+    group's.
+    """
+    try:
+        wanted = {int(pk) for pk in request_ids}
+    except (TypeError, ValueError):
+        raise Http404("No such request in this group.") from None
+    found = (
+        list(
+            AgreementRequest.objects.filter(group=group, pk__in=wanted)
+            .select_related("school")
+            .order_by(Lower("school__name"), "pk")
+        )
+        if wanted
+        else []
     )
-    return found, wanted - {request.pk for request in found}
+    if len(found) != len(wanted):
+        raise Http404("No such request in this group.")
+    return found
 
 
 def approved_levels(*, group: Institution, schools: Iterable[Institution]) -> list[int]:

@@ -13,7 +13,7 @@ action opens in a slide-over (htmx) and is also a page of its own without JavaSc
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -25,7 +25,7 @@ from institutions.selectors import (
     cluster_choices,
     group_school_facets,
     group_school_type_names,
-    group_schools_for_urns,
+    schools_for_selection,
 )
 from institutions.views import (
     GroupAdminView,
@@ -51,10 +51,10 @@ from .selectors import (
     agreement_tab_schools,
     approved_levels,
     delivery_summaries,
-    group_requests_for_ids,
     group_senders,
     pending_requests,
     recipients_preview,
+    requests_for_selection,
     tab_school_list,
 )
 from .services import (
@@ -170,10 +170,7 @@ def _selected_schools(request: HttpRequest, selection: Selection) -> list:
     if selection.all_matching:
         tab = selection.tab if selection.tab != TAB_PENDING else TAB_NONE
         return list(tab_school_list(group=group, tab=tab, **selection.filters))
-    schools = list(group_schools_for_urns(group=group, urns=selection.urns))
-    if len(schools) != len(selection.urns):
-        raise Http404("No such school in this group.")
-    return schools
+    return schools_for_selection(group=group, urns=selection.urns)
 
 
 def _selected_requests(request: HttpRequest, selection: Selection) -> list:
@@ -181,10 +178,7 @@ def _selected_requests(request: HttpRequest, selection: Selection) -> list:
     group = request.site
     if selection.all_matching:
         return list(pending_requests(group=group, **selection.filters))
-    found, missing = group_requests_for_ids(group=group, request_ids=selection.request_ids)
-    if missing:
-        raise Http404("No such request in this group.")
-    return found
+    return requests_for_selection(group=group, request_ids=selection.request_ids)
 
 
 def _back_url(selection: Selection, tab: str | None = None) -> str:
