@@ -6,8 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
-from institutions.models import Cluster
-from institutions.selectors import group_schools_for_urns
+from institutions.selectors import (
+    NOT_A_URN,
+    clusters_for_selection,
+    malformed_urns,
+    schools_for_selection,
+)
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.site_access import ANY_SITE, SiteKind
 
@@ -287,7 +291,8 @@ class StaffAssociationsInputSerializer(serializers.Serializer):
         max_length=5000,
         allow_empty=True,
         help_text="Exactly the schools chosen one by one. Leaving out a chosen school that "
-        "a remaining cluster brings is refused (400 naming the cluster).",
+        "a remaining cluster brings is refused (400 naming the cluster); a URN that is not "
+        "one of the group's current schools, or a cluster id not its own, is a 404.",
     )
     cluster_ids = serializers.ListField(
         child=serializers.IntegerField(), max_length=1000, allow_empty=True
@@ -573,25 +578,17 @@ class StaffAssociationsApiView(SiteApiView):
         data = StaffAssociationsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         urns = list(dict.fromkeys(data.validated_data["school_urns"]))
-        schools = list(group_schools_for_urns(group=group, urns=urns))
-        unknown_urns = sorted(set(urns) - {school.urn for school in schools})
-        cluster_ids = list(dict.fromkeys(data.validated_data["cluster_ids"]))
-        clusters = list(Cluster.objects.filter(group=group, pk__in=cluster_ids))
-        unknown_clusters = sorted(set(cluster_ids) - {cluster.pk for cluster in clusters})
-        problems = {}
-        if unknown_urns:
-            # Says only that they are not this group's: never whether they exist elsewhere.
-            problems["school_urns"] = [
-                f"Not one of this group’s current schools: {', '.join(unknown_urns)}. "
-                "Nothing was changed."
-            ]
-        if unknown_clusters:
-            problems["cluster_ids"] = [
-                "Not one of this group’s clusters: "
-                f"{', '.join(str(pk) for pk in unknown_clusters)}. Nothing was changed."
-            ]
-        if problems:
-            raise exceptions.ValidationError(problems)
+        malformed = malformed_urns(urns)
+        if malformed:
+            raise exceptions.ValidationError(
+                {"school_urns": [f"{NOT_A_URN}: {', '.join(malformed)}. Nothing was changed."]}
+            )
+        # Any school or cluster that is not the group's: 404, the same whether it exists
+        # elsewhere or not at all.
+        schools = schools_for_selection(group=group, urns=urns)
+        clusters = clusters_for_selection(
+            group=group, cluster_ids=data.validated_data["cluster_ids"]
+        )
         try:
             association_replace(
                 profile=profile,

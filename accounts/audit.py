@@ -1,10 +1,13 @@
 """The audit trail: who did what, where, from which site and address.
 
-Mutating services take ``actor=`` (an ``Actor``) and call ``audit_record`` inside their own
+The one writer of audit events. Mutating services take ``actor=`` (an ``Actor``) and call
+``audit.record`` (one event) or ``audit.record_many`` (many, in one INSERT) inside their own
 transaction, so an event exists exactly when its change does.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.http import HttpRequest
 
@@ -50,17 +53,18 @@ def system_actor(*, site: Institution | None = None) -> Actor:
     return Actor(user=None, site=site)
 
 
-def audit_record(
-    *,
-    actor: Actor,
-    action: AuditAction,
-    target: str = "",
-    detail: dict | None = None,
-    site: Institution | None = None,
-) -> AuditEvent:
-    """Record one event at ``site`` (default: the actor's site)."""
-    return AuditEvent.objects.create(
-        site=site if site is not None else actor.site,
+class Entry(NamedTuple):
+    """One event of ``record_many``: where (a site id; None for the actor's site), on what,
+    and the detail."""
+
+    site_id: int | None
+    target: str
+    detail: dict
+
+
+def _event(*, actor: Actor, action: AuditAction, target: str, detail: dict | None) -> AuditEvent:
+    """An unsaved event of ``actor``, without its site."""
+    return AuditEvent(
         acting_from=actor.acting_from,
         actor=actor.user,
         actor_email=actor.email,
@@ -69,3 +73,33 @@ def audit_record(
         detail=detail or {},
         ip_address=actor.ip_address,
     )
+
+
+def record(
+    *,
+    actor: Actor,
+    action: AuditAction,
+    target: str = "",
+    detail: dict | None = None,
+    site: Institution | None = None,
+) -> AuditEvent:
+    """Record one event at ``site`` (default: the actor's site)."""
+    event = _event(actor=actor, action=action, target=target, detail=detail)
+    event.site = site if site is not None else actor.site
+    event.save(force_insert=True)
+    return event
+
+
+def record_many(
+    *, actor: Actor, action: AuditAction, events: Iterable[Entry | tuple[int | None, str, dict]]
+) -> list[AuditEvent]:
+    """Record many events of one action by one actor in a single INSERT (none: no query).
+    Each is an ``Entry`` (or a plain tuple of the same three): site id (None: the actor's
+    site), target, detail."""
+    own_site_id = actor.site.pk if actor.site is not None else None
+    rows = []
+    for site_id, target, detail in events:
+        event = _event(actor=actor, action=action, target=target, detail=detail)
+        event.site_id = site_id if site_id is not None else own_site_id
+        rows.append(event)
+    return AuditEvent.objects.bulk_create(rows) if rows else []

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -148,14 +150,44 @@ class RoleGrant(models.Model):
         return f"{self.role}: {self.code}={self.access}"
 
 
+def in_force_q(on: datetime.date, prefix: str = "") -> Q:
+    """The role assignments in force on ``on``: started (or no start date) and not ended
+    (or no end date); both dates count as days in force.
+
+    ``prefix`` reaches the assignment through a relation, e.g. ``"role__assignments__"``
+    from a ``RoleGrant``; keep it in the same ``filter()`` call as the relation's other
+    conditions so that they all apply to the same assignment.
+    """
+    return (Q(**{f"{prefix}starts_on__isnull": True}) | Q(**{f"{prefix}starts_on__lte": on})) & (
+        Q(**{f"{prefix}ends_on__isnull": True}) | Q(**{f"{prefix}ends_on__gte": on})
+    )
+
+
+def dates_in_force(
+    starts_on: datetime.date | None, ends_on: datetime.date | None, on: datetime.date
+) -> bool:
+    """``in_force_q`` for dates already in memory: the same rule, in Python."""
+    return (starts_on is None or starts_on <= on) and (ends_on is None or ends_on >= on)
+
+
+class RoleAssignmentQuerySet(models.QuerySet):
+    def in_force(self, *, on: datetime.date | None = None) -> "RoleAssignmentQuerySet":
+        """The assignments in force on ``on`` (default: today, in the site's time zone)."""
+        return self.filter(in_force_q(on or timezone.localdate()))
+
+
 class RoleAssignment(models.Model):
-    """A staff profile holds a role, optionally only between two dates."""
+    """A staff profile holds a role, optionally only between two dates (both included):
+    ``RoleAssignment.objects.in_force(on=...)``, ``in_force_q`` and ``dates_in_force``
+    are the one rule for "in force"."""
 
     site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
     profile = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="assignments")
     role = models.ForeignKey(BusinessRole, on_delete=models.CASCADE, related_name="assignments")
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         constraints = [

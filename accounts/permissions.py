@@ -9,13 +9,13 @@ permissions from the registry below at Off, View or Administer.
 from dataclasses import dataclass
 from enum import IntEnum
 
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
 from institutions.models import Institution, InstitutionKind
 
-from .models import RoleGrant, User
+from .models import RoleGrant, User, in_force_q
 from .selectors import staff_profile_for
 from .two_factor import Gate, session_is_verified, two_factor_gate, user_has_two_factor
 
@@ -144,8 +144,7 @@ def access_level(
         return Access.OFF
     today = timezone.localdate()
     level = RoleGrant.objects.filter(
-        Q(role__assignments__starts_on__isnull=True) | Q(role__assignments__starts_on__lte=today),
-        Q(role__assignments__ends_on__isnull=True) | Q(role__assignments__ends_on__gte=today),
+        in_force_q(today, prefix="role__assignments__"),
         site=via_group if via_group is not None else site,
         in_school=via_group is not None,
         code=code,

@@ -23,6 +23,7 @@ from .models import (
     StaffAssociation,
     StaffProfile,
     User,
+    dates_in_force,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class HeldRole:
 
     @property
     def in_force(self) -> bool:
-        return not self.not_started and not self.ended
+        return dates_in_force(self.starts_on, self.ends_on, self.today)
 
 
 def _assignments_prefetch(site: Institution) -> Prefetch:

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from institutions.models import Cluster, Institution
 from institutions.selectors import current_schools
 
-from .audit import Actor, audit_record
+from . import audit
+from .audit import Actor
 from .models import (
     AssociatedCluster,
     AssociatedSchool,
@@ -24,6 +24,7 @@ from .models import (
     StaffAssociation,
     StaffProfile,
     User,
+    dates_in_force,
 )
 
 
@@ -133,12 +134,6 @@ def _iso(day: datetime.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _in_force(
-    starts_on: datetime.date | None, ends_on: datetime.date | None, today: datetime.date
-) -> bool:
-    return (starts_on is None or starts_on <= today) and (ends_on is None or ends_on >= today)
-
-
 def _role_target(profile: StaffProfile, role: BusinessRole) -> str:
     return f"{profile.user.email}: {role.name}"
 
@@ -170,7 +165,7 @@ def _refuse_locking_out(
 
     def administers(dated) -> bool:
         return any(
-            role_id in administering and _in_force(starts_on, ends_on, today)
+            role_id in administering and dates_in_force(starts_on, ends_on, today)
             for role_id, starts_on, ends_on in dated
         )
 
@@ -185,9 +180,8 @@ def _refuse_locking_out(
         .values_list("pk", flat=True)
     )
     others = (
-        RoleAssignment.objects.filter(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+        RoleAssignment.objects.in_force(on=today)
+        .filter(
             site=site,
             role_id__in=administering,
             profile__is_active=True,
@@ -272,7 +266,7 @@ def role_assignments_set(
     site = profile.site
     for assignment in removed:
         assignment.delete()
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_REMOVED,
@@ -287,7 +281,7 @@ def role_assignments_set(
         RoleAssignment.objects.create(
             site=site, profile=profile, role=role, starts_on=starts_on, ends_on=ends_on
         )
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_ASSIGNED,
@@ -304,7 +298,7 @@ def role_assignments_set(
         previous = {"starts_on": _iso(assignment.starts_on), "ends_on": _iso(assignment.ends_on)}
         assignment.starts_on, assignment.ends_on = starts_on, ends_on
         assignment.save(update_fields=["starts_on", "ends_on"])
-        audit_record(
+        audit.record(
             actor=actor,
             site=site,
             action=AuditAction.ROLE_ASSIGNED,
@@ -464,7 +458,7 @@ def _audit_association(
     if change.clusters_removed:
         detail["clusters_removed"] = _cluster_refs(change.clusters_removed)
     if change.changed:
-        audit_record(
+        audit.record(
             actor=actor,
             site=profile.site,
             action=AuditAction.ASSOCIATION_CHANGED,

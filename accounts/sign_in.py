@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from institutions.models import Institution
 
-from .audit import Actor, audit_record
+from . import audit
+from .audit import Actor
 from .models import AuditAction, SignInFailure, User
 from .permissions import may_access_site
 
@@ -181,7 +182,7 @@ def sign_in_failure_record(*, email: str, actor: Actor, reason: str) -> SignInFa
     failure = SignInFailure.objects.create(
         email=email, ip_address=actor.ip_address, site=actor.site
     )
-    audit_record(
+    audit.record(
         actor=actor, action=AuditAction.SIGN_IN_FAILED, target=email, detail={"reason": reason}
     )
     return failure
@@ -189,11 +190,11 @@ def sign_in_failure_record(*, email: str, actor: Actor, reason: str) -> SignInFa
 
 def sign_in_record(*, actor: Actor, second_factor: str) -> None:
     """Audit a completed sign-in (``actor.user`` is the person now signed in)."""
-    audit_record(actor=actor, action=AuditAction.SIGN_IN, detail={"second_factor": second_factor})
+    audit.record(actor=actor, action=AuditAction.SIGN_IN, detail={"second_factor": second_factor})
 
 
 def sign_out_record(*, actor: Actor) -> None:
-    audit_record(actor=actor, action=AuditAction.SIGN_OUT)
+    audit.record(actor=actor, action=AuditAction.SIGN_OUT)
 
 
 def sign_in_failures_prune(*, older_than: datetime.timedelta = FAILURE_RETENTION) -> int:

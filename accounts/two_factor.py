@@ -31,7 +31,8 @@ from django_otp.util import random_hex
 
 from institutions.models import Institution
 
-from .audit import Actor, audit_record
+from . import audit
+from .audit import Actor
 from .models import AuditAction, SiteSecurityPolicy, User
 
 ISSUER = "matmis"
@@ -335,7 +336,7 @@ def two_factor_enrol(*, user: User, key_hex: str, code: str, actor: Actor) -> En
         confirmed=True,
     )
     codes = _backup_codes_issue(user=user)
-    audit_record(actor=actor, action=AuditAction.TWO_FACTOR_ENROLLED, target=user.email)
+    audit.record(actor=actor, action=AuditAction.TWO_FACTOR_ENROLLED, target=user.email)
     return Enrolment(device=device, backup_codes=codes)
 
 
@@ -373,7 +374,7 @@ def two_factor_remove(*, user: User, code: str, actor: Actor) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
-        audit_record(actor=actor, action=AuditAction.TWO_FACTOR_REMOVED, target=user.email)
+        audit.record(actor=actor, action=AuditAction.TWO_FACTOR_REMOVED, target=user.email)
 
 
 # --- The site's policy ----------------------------------------------------------------------
@@ -402,7 +403,7 @@ def security_policy_update(
         )
     policy.require_two_factor = require_two_factor
     policy.save(update_fields=["require_two_factor"])
-    audit_record(
+    audit.record(
         actor=actor,
         action=AuditAction.SECURITY_POLICY_CHANGED,
         target="Two-factor sign-in " + ("required" if require_two_factor else "optional"),

@@ -1,7 +1,8 @@
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 
-from accounts.audit import Actor, audit_record, client_ip
+from accounts import audit
+from accounts.audit import Actor, client_ip
 from accounts.models import AuditAction
 from institutions.models import Institution
 
@@ -41,7 +42,7 @@ class HopMiddleware:
                 "status": response.status_code,
             }
             for site in (request.site, group):
-                audit_record(
+                audit.record(
                     actor=actor,
                     action=AuditAction.HOP_WRITE,
                     target=request.path,

@@ -25,7 +25,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from accounts.audit import Actor, audit_record
+from accounts import audit
+from accounts.audit import Actor
 from accounts.models import AuditAction, HopToken, User
 from accounts.permissions import LOGIN_TO_MIS, Access, has_permission
 from accounts.selectors import effective_schools, staff_profile_for
@@ -188,7 +189,7 @@ def hop_token_redeem(*, token: str, school: Institution, ip_address: str | None)
     actor = Actor(user=hop.user, site=school, ip_address=ip_address, acting_from=hop.group)
     with transaction.atomic():
         for site in (school, hop.group):
-            audit_record(actor=actor, action=AuditAction.HOP_STARTED, target=school.name, site=site)
+            audit.record(actor=actor, action=AuditAction.HOP_STARTED, target=school.name, site=site)
     return hop, session
 
 
@@ -196,7 +197,7 @@ def hop_end(*, actor: Actor, school: Institution, group: Institution, reason: st
     """Record the end of a hop at both sites."""
     with transaction.atomic():
         for site in (school, group):
-            audit_record(
+            audit.record(
                 actor=actor,
                 action=AuditAction.HOP_ENDED,
                 target=school.name,

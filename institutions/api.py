@@ -18,6 +18,7 @@ from matmis.site_access import ANY_SITE, SiteKind
 from .forms import BrowseForm
 from .models import Institution, OfstedGrade, Phase
 from .selectors import (
+    NOT_A_URN,
     OFSTED_NONE,
     RELEVANCE,
     SORTS,
@@ -27,7 +28,8 @@ from .selectors import (
     group_school_for_urn,
     group_school_list,
     group_school_type_names,
-    group_schools_for_urns,
+    malformed_urns,
+    schools_for_selection,
 )
 from .services import cluster_create, cluster_delete, cluster_rename, cluster_set_schools
 
@@ -56,7 +58,6 @@ class CurrentSiteView(SiteApiView):
 # --- Shared pieces ---------------------------------------------------------------------------
 
 MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
-NOT_IN_GROUP = "Not one of this group’s schools"
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
@@ -352,7 +353,8 @@ class ClusterSchoolsView(SiteApiView):
             child=serializers.CharField(max_length=6),
             max_length=5000,
             allow_empty=True,
-            help_text="URNs of the group's current schools; the cluster gets exactly these.",
+            help_text="URNs of the group's current schools; the cluster gets exactly these. "
+            "Any other URN is a 404.",
         )
 
     class ClusterSchoolsResultSerializer(serializers.Serializer):
@@ -370,11 +372,10 @@ class ClusterSchoolsView(SiteApiView):
         data = self.ClusterSchoolsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         urns = list(dict.fromkeys(data.validated_data["urns"]))
-        schools = list(group_schools_for_urns(group=request.site, urns=urns))
-        unknown = sorted(set(urns) - {school.urn for school in schools})
-        if unknown:
-            # Says only that they are not this group's: never whether they exist elsewhere.
-            raise exceptions.ValidationError({"urns": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
+        malformed = malformed_urns(urns)
+        if malformed:
+            raise exceptions.ValidationError({"urns": [f"{NOT_A_URN}: {', '.join(malformed)}."]})
+        schools = schools_for_selection(group=request.site, urns=urns)
         try:
             change = cluster_set_schools(
                 cluster=cluster, schools=schools, actor=actor_from_request(request)

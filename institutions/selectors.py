@@ -378,10 +378,50 @@ def group_school_for_urn(*, group: Institution, urn: str) -> Institution:
     return school
 
 
-def group_schools_for_urns(*, group: Institution, urns: Iterable[str]) -> QuerySet[Institution]:
-    """Those of ``urns`` that are the group's current schools (others are simply absent)."""
-    wanted = {urn for urn in urns if isinstance(urn, str) and URN_PATTERN.match(urn)}
-    return current_schools(group=group).filter(urn__in=wanted)
+# --- Selections: many ids from a client, each checked to be the group's ------------------
+
+NOT_A_URN = "Not a URN (six digits)"
+
+
+def malformed_urns(urns: Iterable) -> list[str]:
+    """Those of ``urns`` that are not URNs at all: a validation error (400) for the client,
+    unlike a well-formed URN that is not the group's (404, ``schools_for_selection``)."""
+    return [str(urn) for urn in urns if not isinstance(urn, str) or not URN_PATTERN.match(urn)]
+
+
+def schools_for_selection(*, group: Institution, urns: Iterable[str]) -> list[Institution]:
+    """The group's current schools with ``urns`` (a repeat counts once), by name: what a
+    bulk action on ticked schools applies to, in the pages and the API alike.
+
+    Raises Http404 unless every one is a current school of the group: the same answer for
+    a URN that does not exist, a school of another group, a closed school, one that has left
+    and a value that is no URN at all, so nothing is revealed about schools elsewhere.
+    """
+    wanted = set(urns)
+    if malformed_urns(wanted):
+        raise Http404("No such school in this group.")
+    schools = list(current_schools(group=group).filter(urn__in=wanted)) if wanted else []
+    if len(schools) != len(wanted):
+        raise Http404("No such school in this group.")
+    return schools
+
+
+def clusters_for_selection(*, group: Institution, cluster_ids: Iterable[int]) -> list[Cluster]:
+    """The group's clusters with ``cluster_ids`` (a repeat counts once), by name. Raises
+    Http404 unless every one is the group's: the same for a missing id and another
+    group's."""
+    try:
+        wanted = {int(pk) for pk in cluster_ids}
+    except (TypeError, ValueError):
+        raise Http404("No such cluster in this group.") from None
+    clusters = (
+        list(Cluster.objects.filter(group=group, pk__in=wanted).order_by(Lower("name"), "pk"))
+        if wanted
+        else []
+    )
+    if len(clusters) != len(wanted):
+        raise Http404("No such cluster in this group.")
+    return clusters
 
 
 # --- Clusters ---------------------------------------------------------------------------

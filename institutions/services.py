@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.audit import Actor, audit_record
+from accounts import audit
+from accounts.audit import Actor
 from accounts.models import AuditAction
 
 from .models import Cluster, ClusterMembership, GroupMembership, Institution, InstitutionKind
@@ -51,7 +52,7 @@ def membership_ensure(
 
 
 def _audit_cluster(*, actor: Actor, group: Institution, target: str, detail: dict) -> None:
-    audit_record(
+    audit.record(
         actor=actor, action=AuditAction.CLUSTER_CHANGED, target=target, detail=detail, site=group
     )
 

@@ -6,17 +6,18 @@
   ``POST agreements/requests/withdraw/``, ``GET agreements/requests/preview/``: need
   Institution: Administer Institution Details at Administer.
 
-Ids from the client are checked as a subset of the group's own: a request id that is
-missing or another group's is a 404 (the same for both); a URN that is not one of the
-group's current schools is a validation error naming it, which says nothing about whether
-it exists elsewhere. Either way nothing changes.
+Ids from the client are checked as a subset of the group's own, by the same readers as the
+pages (``schools_for_selection``, ``requests_for_selection``): a URN that is not one of
+the group's current schools, or a request id that is missing or another group's, is a 404,
+the same whether it exists elsewhere or not at all; a value that is not a URN at all is a
+validation error (400). Either way nothing changes.
 """
 
 from collections.abc import Callable
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -24,12 +25,18 @@ from rest_framework.response import Response
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
 from institutions.forms import BrowseForm
-from institutions.selectors import cluster_list, group_school_type_names, group_schools_for_urns
+from institutions.selectors import (
+    NOT_A_URN,
+    cluster_list,
+    group_school_type_names,
+    malformed_urns,
+    schools_for_selection,
+)
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.site_access import SiteKind
 
-from .forms import ALL_ROLES
-from .models import RECIPIENT_ROLES, AccessLevel
+from .models import AccessLevel
+from .rules import LEVELS, ROLE_CHOICES, level_clean, recipient_roles_clean
 from .selectors import (
     TAB_APPROVED,
     TAB_NONE,
@@ -37,11 +44,10 @@ from .selectors import (
     TABS,
     agreement_tab_schools,
     delivery_summaries,
-    group_requests_for_ids,
     group_senders,
     pending_requests,
-    recipient_roles_clean,
     recipients_preview,
+    requests_for_selection,
     tab_school_list,
 )
 from .services import (
@@ -54,8 +60,6 @@ from .services import (
 ACT = (INSTITUTION_DETAILS, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
-NOT_IN_GROUP = "Not one of this group’s schools"
-ROLE_CHOICES = [*RECIPIENT_ROLES, ALL_ROLES]
 LEVEL_HELP = "1 DfE Data, 2 DfE Data & MIS Data, 3 DfE Data, MIS Data & Group Actions."
 
 
@@ -297,26 +301,29 @@ def _send_schools(request, data: dict) -> list:
         raise exceptions.ValidationError(
             {"schools": ["Give the URNs of the schools, or select_all with filters."]}
         )
-    schools = list(group_schools_for_urns(group=request.site, urns=urns))
-    unknown = sorted(set(urns) - {school.urn for school in schools})
-    if unknown:
-        # Says only that they are not this group's: never whether they exist elsewhere.
-        raise exceptions.ValidationError({"schools": [f"{NOT_IN_GROUP}: {', '.join(unknown)}."]})
-    return schools
+    malformed = malformed_urns(urns)
+    if malformed:
+        raise exceptions.ValidationError({"schools": [f"{NOT_A_URN}: {', '.join(malformed)}."]})
+    return schools_for_selection(group=request.site, urns=urns)
 
 
 class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
-    level = serializers.IntegerField(min_value=1, max_value=3, help_text=LEVEL_HELP)
+    level = serializers.IntegerField(
+        min_value=min(LEVELS), max_value=max(LEVELS), help_text=LEVEL_HELP
+    )
     sender = serializers.IntegerField(
         help_text="Staff profile id of the group's member of staff the request is from."
     )
     roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=ROLE_CHOICES),
+        child=serializers.ChoiceField(choices=list(ROLE_CHOICES)),
         allow_empty=False,
         help_text="Who receives it at each school; “all” for the four roles.",
     )
     schools = serializers.ListField(
-        child=serializers.CharField(max_length=6), required=False, max_length=5000
+        child=serializers.CharField(max_length=6),
+        required=False,
+        max_length=5000,
+        help_text="URNs of the group's current schools (any other is a 404).",
     )
     select_all = serializers.BooleanField(
         default=False, help_text="Every school of ``tab`` matching the filters instead."
@@ -391,8 +398,8 @@ class AgreementRequestPreviewView(SiteApiView):
     @extend_schema(
         operation_id="agreements_requests_preview",
         parameters=[
-            OpenApiParameter("roles", str, many=True, explode=True, enum=ROLE_CHOICES),
-            OpenApiParameter("level", int, enum=AccessLevel.values, description=LEVEL_HELP),
+            OpenApiParameter("roles", str, many=True, explode=True, enum=list(ROLE_CHOICES)),
+            OpenApiParameter("level", int, enum=list(LEVELS), description=LEVEL_HELP),
             OpenApiParameter("schools", str, many=True, explode=True, description="URNs."),
             OpenApiParameter("select_all", bool),
             OpenApiParameter("tab", str, enum=[TAB_NONE, TAB_APPROVED]),
@@ -411,8 +418,10 @@ class AgreementRequestPreviewView(SiteApiView):
         except ValueError as error:
             raise exceptions.ValidationError({"roles": [str(error)]}) from None
         level = params.get("level")
-        if level not in (None, "") and level not in {str(v) for v in AccessLevel.values}:
-            raise exceptions.ValidationError({"level": ["Choose 1, 2 or 3."]})
+        try:
+            level = level_clean(level) if level not in (None, "") else None
+        except ValueError as error:
+            raise exceptions.ValidationError({"level": [str(error)]}) from None
         if params.get("tab") not in (None, "", TAB_NONE, TAB_APPROVED):
             raise exceptions.ValidationError({"tab": ["Choose none or approved."]})
         data = {
@@ -423,9 +432,7 @@ class AgreementRequestPreviewView(SiteApiView):
             **{key: params.getlist(key) for key in ("phase", "type", "ofsted", "cluster")},
         }
         schools = _send_schools(request, data)
-        preview = recipients_preview(
-            group=request.site, schools=schools, roles=roles, level=int(level) if level else None
-        )
+        preview = recipients_preview(group=request.site, schools=schools, roles=roles, level=level)
         return Response(
             AgreementPreviewSerializer(
                 {
@@ -461,10 +468,7 @@ def _requests(request, values: dict) -> list:
         raise exceptions.ValidationError(
             {"requests": ["Give the ids of the requests, or select_all with filters."]}
         )
-    found, missing = group_requests_for_ids(group=request.site, request_ids=ids)
-    if missing:
-        raise Http404("No such request.")  # the same for missing and another group's
-    return found
+    return requests_for_selection(group=request.site, request_ids=ids)
 
 
 class _PendingRequestsActionView(SiteApiView):

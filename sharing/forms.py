@@ -1,5 +1,5 @@
 """Forms of the group's Data Sharing Agreements pages: they parse what a person sent; the
-rules live in ``sharing.services``."""
+rules live in ``sharing.rules`` and are enforced by ``sharing.services``."""
 
 from dataclasses import dataclass, field
 
@@ -9,10 +9,10 @@ from django.http import QueryDict
 from institutions.forms import BrowseForm
 from institutions.selectors import URN_PATTERN
 
-from .models import LEVEL_MEANINGS, RECIPIENT_ROLES, AccessLevel
+from .models import LEVEL_MEANINGS, AccessLevel
+from .rules import ALL_ROLES, RECIPIENT_ROLES, recipient_roles_chosen
 from .selectors import TAB_NONE, TABS
 
-ALL_ROLES = "all"
 FILTER_KEYS = ("q", "phase", "type", "ofsted", "cluster")
 
 
@@ -147,9 +147,7 @@ class SendForm(forms.Form):
             if hasattr(self, "cleaned_data") and "roles" in self.cleaned_data
             else (self.data.getlist("roles") if self.is_bound else self.initial.get("roles", []))
         )
-        if ALL_ROLES in raw:
-            return list(RECIPIENT_ROLES)
-        return [role for role in RECIPIENT_ROLES if role in raw]
+        return list(recipient_roles_chosen(raw))
 
     def level_chosen(self) -> int | None:
         raw = self.data.get("level") if self.is_bound else self.initial.get("level")

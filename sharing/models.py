@@ -63,14 +63,6 @@ class RequestStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
-RECIPIENT_ROLES = (
-    "Executive Head Teacher",
-    "Head Teacher",
-    "Deputy Head Teacher",
-    "Data Manager",
-)
-
-
 class AgreementRequest(models.Model):
     """A group's request that a school agree to share at ``level``.
 

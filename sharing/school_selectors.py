@@ -8,7 +8,7 @@ for one that does not exist.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -84,9 +84,8 @@ def school_request_approvers(
     Administer through a role in force today), to name them to everyone else."""
     today = today or timezone.localdate()
     assignments = (
-        RoleAssignment.objects.filter(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+        RoleAssignment.objects.in_force(on=today)
+        .filter(
             site=school,
             profile__is_active=True,
             profile__user__is_active=True,

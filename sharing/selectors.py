@@ -24,6 +24,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Lower
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import RoleAssignment, StaffProfile
@@ -33,13 +34,13 @@ from institutions.selectors import group_school_list
 from .access import approved_level_subquery
 from .models import (
     LEVEL_MEANINGS,
-    RECIPIENT_ROLES,
     AccessLevel,
     Agreement,
     AgreementRequest,
     RequestReminder,
     RequestStatus,
 )
+from .rules import RECIPIENT_ROLES, send_skip_reason
 
 TAB_NONE = "none"
 TAB_PENDING = "pending"
@@ -49,24 +50,6 @@ TABS: dict[str, str] = {
     TAB_PENDING: "Pending",
     TAB_APPROVED: "Approved",
 }
-
-# Why a school is left out of a send, in plain words (shared by the preview and the send).
-NOT_THE_GROUPS_SCHOOL = "not one of this group’s schools"
-ALREADY_PENDING = "a request is already pending"
-ALREADY_AT_LEVEL = "already approved at this level or higher"
-
-
-def roles_phrase(roles: Sequence[str]) -> str:
-    """``["Head Teacher", "Data Manager"]`` → "Head Teacher or Data Manager"."""
-    roles = list(roles)
-    if len(roles) <= 1:
-        return "".join(roles)
-    return f"{', '.join(roles[:-1])} or {roles[-1]}"
-
-
-def no_recipient_reason(roles: Sequence[str]) -> str:
-    return f"no {roles_phrase(roles)} with an email address"
-
 
 # --- Filters shared by every read ------------------------------------------------------------
 
@@ -206,18 +189,45 @@ def approved_agreements(*, group: Institution, **filters) -> QuerySet[Agreement]
     )
 
 
-def group_requests_for_ids(
+def requests_for_selection(
     *, group: Institution, request_ids: Iterable[int]
-) -> tuple[list[AgreementRequest], set[int]]:
-    """The group's requests among ``request_ids`` (any status), and the ids that are not
-    the group's (missing or another group's: the caller answers both alike)."""
-    wanted = {int(pk) for pk in request_ids}
-    found = list(
-        AgreementRequest.objects.filter(group=group, pk__in=wanted)
-        .select_related("school")
-        .order_by(Lower("school__name"), "pk")
+) -> list[AgreementRequest]:
+    """The group's requests with ``request_ids`` (any status; a repeat counts once), by
+    school name: what a reminder or a withdrawal of ticked requests applies to, in the
+    pages and the API alike.
+
+    Raises Http404 unless every one is the group's: the same for a missing id and another
+    group's.
+    """
+    try:
+        wanted = {int(pk) for pk in request_ids}
+    except (TypeError, ValueError):
+        raise Http404("No such request in this group.") from None
+    found = (
+        list(
+            AgreementRequest.objects.filter(group=group, pk__in=wanted)
+            .select_related("school")
+            .order_by(Lower("school__name"), "pk")
+        )
+        if wanted
+        else []
     )
-    return found, wanted - {request.pk for request in found}
+    if len(found) != len(wanted):
+        raise Http404("No such request in this group.")
+    return found
+
+
+def approved_levels(*, group: Institution, schools: Iterable[Institution]) -> list[int]:
+    """The levels of ``group``'s agreements with those of ``schools`` that have one (for
+    ``rules.requestable_levels``). One query; none without schools."""
+    ids = [school.pk for school in schools]
+    if not ids:
+        return []
+    return list(
+        Agreement.objects.filter(group=group, school_id__in=ids)
+        .order_by()
+        .values_list("level", flat=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -334,21 +344,6 @@ class Recipient:
     role_name: str
 
 
-def recipient_roles_clean(roles: Iterable[str]) -> tuple[str, ...]:
-    """The chosen roles, spelt as in ``RECIPIENT_ROLES`` and in its order; "all" means all
-    four. Raises ValueError for anything else, or for none."""
-    wanted = {str(role).strip().casefold() for role in roles}
-    if "all" in wanted:
-        return RECIPIENT_ROLES
-    known = {role.casefold(): role for role in RECIPIENT_ROLES}
-    unknown = wanted - known.keys()
-    if unknown:
-        raise ValueError(f"Not a role requests go to: {', '.join(sorted(unknown))}")
-    if not wanted:
-        raise ValueError("Choose who should receive the request.")
-    return tuple(role for role in RECIPIENT_ROLES if role.casefold() in wanted)
-
-
 def eligible_recipients(
     *, school_ids: Iterable[int], roles: Sequence[str], today: datetime.date | None = None
 ) -> dict[int, list[Recipient]]:
@@ -362,9 +357,8 @@ def eligible_recipients(
     today = today or timezone.localdate()
     rank = {role.casefold(): index for index, role in enumerate(RECIPIENT_ROLES)}
     rows = (
-        RoleAssignment.objects.filter(
-            Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+        RoleAssignment.objects.in_force(on=today)
+        .filter(
             profile__site_id__in=ids,
             profile__is_active=True,
             profile__user__is_active=True,
@@ -395,27 +389,6 @@ def eligible_recipients(
     for recipients in by_school.values():
         recipients.sort(key=lambda r: (rank[r.role_name.casefold()], r.name.casefold()))
     return by_school
-
-
-def send_skip_reason(
-    *,
-    is_member: bool,
-    pending: bool,
-    approved_level: int,
-    level: int,
-    has_recipients: bool,
-    roles: Sequence[str],
-) -> str:
-    """Why a request to one school would not be sent, or "" when it would."""
-    if not is_member:
-        return NOT_THE_GROUPS_SCHOOL
-    if pending:
-        return ALREADY_PENDING
-    if approved_level >= level:
-        return ALREADY_AT_LEVEL
-    if not has_recipients:
-        return no_recipient_reason(roles)
-    return ""
 
 
 @dataclass(frozen=True)

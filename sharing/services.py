@@ -9,8 +9,9 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.audit import Actor, audit_record
-from accounts.models import AuditAction, AuditEvent, StaffProfile
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import AuditAction, StaffProfile
 from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, Access, has_permission
 from institutions.models import Institution, InstitutionKind
 from institutions.selectors import current_schools
@@ -23,6 +24,8 @@ from .models import (
     RequestReminder,
     RequestStatus,
 )
+from .rules import ALREADY_PENDING, level_clean, recipient_roles_clean, send_skip_reason
+from .selectors import eligible_recipients
 
 
 class AgreementLevelError(ValueError):
@@ -73,7 +76,7 @@ def agreement_raise(
         agreement.save(update_fields=["level", "approved_at", "updated_at"])
     detail = {"from": previous, "to": int(level), "automated": automated}
     for site, other in ((school, group), (group, school)):
-        audit_record(
+        audit.record(
             actor=actor,
             action=AuditAction.AGREEMENT_RAISED,
             target=f"{other.name}: {AccessLevel(level).label}",
@@ -213,25 +216,6 @@ def _outcome(school: Institution, **fields) -> SchoolOutcome:
     return SchoolOutcome(school_id=school.pk, urn=school.urn or "", name=school.name, **fields)
 
 
-def _audit_many(*, actor: Actor, action: AuditAction, events: list[tuple[int, str, dict]]):
-    """``audit_record`` for many events in one INSERT: (site id, target, detail) each."""
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                site_id=site_id,
-                acting_from=actor.acting_from,
-                actor=actor.user,
-                actor_email=actor.email,
-                action=action,
-                target=target[:255],
-                detail=detail,
-                ip_address=actor.ip_address,
-            )
-            for site_id, target, detail in events
-        ]
-    )
-
-
 def _require_group_admin(*, actor: Actor, group: Institution) -> None:
     """A person acting for ``group`` needs Institution: Administer Institution Details there
     (views check it first; this is the service's own guard). The system may act."""
@@ -263,12 +247,11 @@ def _require_school_approver(*, actor: Actor, school: Institution) -> None:
 
 
 def _level_clean(level) -> AccessLevel:
+    """``rules.level_clean``, refusing as a service does."""
     try:
-        return AccessLevel(int(level))
-    except (TypeError, ValueError):
-        raise ValidationError(
-            {"level": "Choose an access level: 1, 2 or 3."}, code="invalid"
-        ) from None
+        return level_clean(level)
+    except ValueError as error:
+        raise ValidationError({"level": str(error)}, code="invalid") from None
 
 
 def _emails_enqueue(*, requests: Sequence[AgreementRequest], kind: str, reminders=None) -> None:
@@ -304,13 +287,6 @@ def agreement_requests_send(
     ``one_pending_request_per_pair`` lets one through, the other reports the school as
     having a pending request.
     """
-    from .selectors import (
-        ALREADY_PENDING,
-        eligible_recipients,
-        recipient_roles_clean,
-        send_skip_reason,
-    )
-
     if not group.is_group:
         raise ValidationError("Only a trust or local authority sends data sharing requests.")
     level = _level_clean(level)
@@ -407,7 +383,7 @@ def agreement_requests_send(
         events.append((group.pk, f"{request.school.name}: {level.label}", detail))
         events.append((request.school_id, f"{group.name}: {level.label}", detail))
     if events:
-        _audit_many(actor=actor, action=AuditAction.REQUEST_SENT, events=events)
+        audit.record_many(actor=actor, action=AuditAction.REQUEST_SENT, events=events)
     _emails_enqueue(requests=new_requests, kind="request")
 
     request_ids = {request.school_id: request.pk for request in new_requests}
@@ -531,7 +507,7 @@ def agreement_requests_remind(
             label = AccessLevel(request.level).label
             events.append((group.pk, f"{request.school.name}: {label}", detail))
             events.append((request.school_id, f"{group.name}: {label}", detail))
-        _audit_many(actor=actor, action=AuditAction.REQUEST_REMINDED, events=events)
+        audit.record_many(actor=actor, action=AuditAction.REQUEST_REMINDED, events=events)
         _emails_enqueue(
             requests=to_remind,
             kind="reminder",
@@ -578,7 +554,7 @@ def agreement_requests_withdraw(
             label = AccessLevel(request.level).label
             events.append((group.pk, f"{request.school.name}: {label}", detail))
             events.append((request.school_id, f"{group.name}: {label}", detail))
-        _audit_many(actor=actor, action=AuditAction.REQUEST_WITHDRAWN, events=events)
+        audit.record_many(actor=actor, action=AuditAction.REQUEST_WITHDRAWN, events=events)
     return BulkOutcome(action=BulkAction.WITHDRAW, rows=tuple(rows))
 
 
@@ -617,7 +593,7 @@ def _request_locked(request: AgreementRequest) -> AgreementRequest:
 def _decision_audit(*, actor: Actor, action: AuditAction, request, detail: dict) -> None:
     label = AccessLevel(request.level).label
     detail = {"request": request.pk, "level": request.level, **detail}
-    _audit_many(
+    audit.record_many(
         actor=actor,
         action=action,
         events=[
@@ -783,5 +759,5 @@ def agreements_automate(*, trust: Institution, level: int, actor: Actor) -> int:
     events += [
         (school.pk, f"{trust.name}: {level.label}", {"level": int(level)}) for school in changed
     ]
-    _audit_many(actor=actor, action=AuditAction.AGREEMENT_AUTOMATED, events=events)
+    audit.record_many(actor=actor, action=AuditAction.AGREEMENT_AUTOMATED, events=events)
     return len(changed)

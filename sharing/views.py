@@ -13,7 +13,7 @@ action opens in a slide-over (htmx) and is also a page of its own without JavaSc
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -26,7 +26,7 @@ from institutions.selectors import (
     cluster_choices,
     group_school_facets,
     group_school_type_names,
-    group_schools_for_urns,
+    schools_for_selection,
 )
 from matmis.listing import is_htmx, page_param, pagination, query_string, wants_fragment
 from matmis.site_access import SiteKind
@@ -34,6 +34,7 @@ from matmis.views import SitePageView
 
 from .forms import AgreementsForm, Selection, SendForm, selection_parse
 from .models import LEVEL_MEANINGS, AccessLevel
+from .rules import requestable_levels
 from .selectors import (
     TAB_APPROVED,
     TAB_NONE,
@@ -41,11 +42,12 @@ from .selectors import (
     TABS,
     agreement_tab_counts,
     agreement_tab_schools,
+    approved_levels,
     delivery_summaries,
-    group_requests_for_ids,
     group_senders,
     pending_requests,
     recipients_preview,
+    requests_for_selection,
     tab_school_list,
 )
 from .services import (
@@ -172,10 +174,7 @@ def _selected_schools(request: HttpRequest, selection: Selection) -> list:
     if selection.all_matching:
         tab = selection.tab if selection.tab != TAB_PENDING else TAB_NONE
         return list(tab_school_list(group=group, tab=tab, **selection.filters))
-    schools = list(group_schools_for_urns(group=group, urns=selection.urns))
-    if len(schools) != len(selection.urns):
-        raise Http404("No such school in this group.")
-    return schools
+    return schools_for_selection(group=group, urns=selection.urns)
 
 
 def _selected_requests(request: HttpRequest, selection: Selection) -> list:
@@ -183,10 +182,7 @@ def _selected_requests(request: HttpRequest, selection: Selection) -> list:
     group = request.site
     if selection.all_matching:
         return list(pending_requests(group=group, **selection.filters))
-    found, missing = group_requests_for_ids(group=group, request_ids=selection.request_ids)
-    if missing:
-        raise Http404("No such request in this group.")
-    return found
+    return requests_for_selection(group=group, request_ids=selection.request_ids)
 
 
 def _back_url(selection: Selection, tab: str | None = None) -> str:
@@ -301,17 +297,11 @@ class SendView(AgreementsActionView):
 
 
 def _levels(group, selection: Selection, schools: list) -> list[AccessLevel]:
-    """Levels a send may ask for: on the Approved tab only those above the lowest level
-    among the chosen schools (a level is raised, never lowered)."""
-    if selection.tab != TAB_APPROVED or not schools:
-        return list(AccessLevel)
-    from .models import Agreement
-
-    levels = Agreement.objects.filter(group=group, school__in=schools).values_list(
-        "level", flat=True
-    )
-    lowest = min(levels, default=0)
-    return [level for level in AccessLevel if level > lowest]
+    """Levels a send may ask for (``rules.requestable_levels``): on the Approved tab only
+    those above the lowest level among the chosen schools."""
+    if selection.tab != TAB_APPROVED:
+        return requestable_levels()
+    return requestable_levels(approved_levels(group=group, schools=schools))
 
 
 class SendPreviewView(AgreementsActionView):

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.audit import Actor, audit_record
+from accounts import audit
+from accounts.audit import Actor
 from accounts.models import AuditAction, AuditEvent
 from accounts.permissions import USER_DETAILS, Access
 from accounts.sign_in import SignInAttempt
@@ -32,7 +33,7 @@ def admin(trust):
 
 def record(site, *, user=None, action=AuditAction.ROLE_ASSIGNED, target="", **extra):
     actor = Actor(user=user, site=site, ip_address=extra.pop("ip", "192.0.2.1"), **extra)
-    return audit_record(actor=actor, action=action, target=target)
+    return audit.record(actor=actor, action=action, target=target)
 
 
 def events_in(html: str, targets) -> set[str]:
@@ -98,7 +99,7 @@ class TestThePage:
         AuditEvent.objects.filter(pk=old.pk).update(at=timezone.now() - datetime.timedelta(days=10))
         record(trust, user=admin, action=AuditAction.SIGN_IN, target="new-sign-in")
         record(trust, user=admin, action=AuditAction.ROLE_CHANGED, target="role-change")
-        audit_record(
+        audit.record(
             actor=SignInAttempt(user=None, site=trust),
             action=AuditAction.SIGN_IN_FAILED,
             target="ada@oak.test",

@@ -342,11 +342,22 @@ class TestPutAssociations:
         body[field].append(
             foreign["school"].urn if field == "school_urns" else foreign["cluster"].pk
         )
+        missing = {**body, field: [*body[field][:-1], "299999" if field == "school_urns" else 0]}
         before = counts()
-        error = error_of(put(site_client(trust, admin.user), self.url(sam), body), 400, "invalid")
-        assert list(error["fields"]) == [field]
+        client = site_client(trust, admin.user)
+        error = error_of(put(client, self.url(sam), body), 404, "not_found")
+        assert error == error_of(put(client, self.url(sam), missing), 404, "not_found")
         text = json.dumps(error, ensure_ascii=False)
         assert "Elsewhere" not in text and "Faraway" not in text
+        assert counts() == before
+
+    def test_a_value_that_is_no_urn_is_a_validation_error(self, site_client, trust, sam, admin):
+        body = {"all_schools": True, "school_urns": ["100001", "ash"], "cluster_ids": []}
+        before = counts()
+        error = error_of(put(site_client(trust, admin.user), self.url(sam), body), 400, "invalid")
+        assert error["fields"] == {
+            "school_urns": ["Not a URN (six digits): ash. Nothing was changed."]
+        }
         assert counts() == before
 
     def test_another_sites_profile_is_not_found(self, site_client, trust, admin, foreign):

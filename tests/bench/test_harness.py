@@ -5,8 +5,9 @@ import io
 
 import pytest
 
+from bench import harness
 from bench.__main__ import bench_database_url
-from bench.harness import Bench, Goal, measure, scenario
+from bench.harness import Bench, Goal, measure, median_of, scenario
 from bench.scenarios import SCENARIOS
 
 
@@ -56,9 +57,20 @@ def test_goals_and_timing():
     assert str(Goal.parse("= 1.0")) == "goal = 1"
     with pytest.raises(ValueError):
         Goal.parse("< 3")
-    timing = measure(lambda: None, repeat=3)
-    assert len(timing.runs) == 3
-    assert timing.median >= 0
+    assert median_of([0.3, 0.1, 0.2]).median == 0.2
+    assert median_of([4.0, 1.0, 3.0, 2.0]).median == 2.5
+    assert str(median_of([0.003, 0.001, 0.002])) == "2.0 ms (median of 3)"
+
+
+def test_measure_times_each_run_after_the_warmup(monkeypatch):
+    # A clock that advances 3, 1 and 2 seconds across the three measured runs.
+    ticks = iter([10.0, 13.0, 20.0, 21.0, 30.0, 32.0])
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: next(ticks))
+    calls = []
+    timing = measure(lambda: calls.append(1), repeat=3, warmup=2)
+    assert len(calls) == 5
+    assert timing.runs == (3.0, 1.0, 2.0)
+    assert timing.median == 2.0
 
 
 def test_the_bench_database_sits_beside_the_projects():

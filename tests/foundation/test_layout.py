@@ -16,8 +16,9 @@ def test_pages_carry_a_strict_content_security_policy(site_client, trust, trust_
 
 def test_base_layout_shows_site_kind_user_and_navigation(site_client, trust, trust_staff):
     html = site_client(trust, trust_staff).get("/").content.decode()
-    assert "Oak Ridge Trust" in html
-    assert "Trust" in html
+    header = html[html.index('<header class="mm-header">') : html.index("</header>")]
+    assert '<a class="mm-header__site-name" href="/">Oak Ridge Trust</a>' in header
+    assert '<strong class="mm-kind-tag mm-kind-tag--trust">Trust</strong>' in header
     assert trust_staff.display_name in html
     assert 'href="/"' in html
     assert "Sign out" in html

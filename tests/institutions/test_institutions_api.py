@@ -389,15 +389,23 @@ class TestClusterSchools:
         assert [s["urn"] for s in body["cluster"]["schools"]] == ["100002", "100003"]
         assert self.urns(north) == {"100002", "100003"}
 
-    def test_all_or_nothing_naming_the_urns_without_saying_where_they_are(
+    def test_another_groups_urn_is_a_404_like_a_missing_one_and_changes_nothing(
         self, site_client, trust, north, foreign
     ):
+        client = json_client(site_client, trust, group_admin(trust))
+        response = client.put(self.url(north), {"urns": ["100003", "200001"]})
+        missing = client.put(self.url(north), {"urns": ["100003", "999999"]})
+        assert_error(response, 404, "not_found")
+        assert response.json() == missing.json()
+        assert "Elsewhere" not in response.content.decode()
+        assert self.urns(north) == {"100001", "100002"}
+
+    def test_a_value_that_is_no_urn_is_a_validation_error(self, site_client, trust, north):
         response = json_client(site_client, trust, group_admin(trust)).put(
-            self.url(north), {"urns": ["100003", "200001", "999999"]}
+            self.url(north), {"urns": ["100003", "12a456"]}
         )
         error = assert_error(response, 400, "invalid")
-        assert error["fields"] == {"urns": ["Not one of this group’s schools: 200001, 999999."]}
-        assert "Elsewhere" not in response.content.decode()
+        assert error["fields"] == {"urns": ["Not a URN (six digits): 12a456."]}
         assert self.urns(north) == {"100001", "100002"}
 
     def test_badly_formed_body(self, site_client, trust, north):

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.audit import Actor, audit_record
+from accounts import audit
+from accounts.audit import Actor
 from accounts.models import (
     AuditAction,
     HopToken,
@@ -194,7 +195,7 @@ class World:
 
     def audit(self, profile, target, side):
         actor = Actor(user=profile.user, site=profile.site, ip_address="127.0.0.1")
-        audit_record(
+        audit.record(
             actor=actor,
             action=AuditAction.CLUSTER_CHANGED,
             target=self.mark(target, side, kind="audit"),

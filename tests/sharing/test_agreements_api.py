@@ -196,14 +196,20 @@ class TestSend:
         body = {"level": 1, "sender": sender.pk, "roles": ["all"]}
         foreign = post(client, SEND, {**body, "schools": ["100001", "200001"]})
         missing = post(client, SEND, {**body, "schools": ["100001", "299999"]})
-        assert foreign.status_code == missing.status_code == 400
-        assert foreign.json()["error"]["fields"]["schools"] == [
-            "Not one of this group’s schools: 200001."
-        ]
-        assert missing.json()["error"]["fields"]["schools"] == [
-            "Not one of this group’s schools: 299999."
-        ]
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.json() == missing.json()
+        assert "200001" not in foreign.content.decode()
         assert not AgreementRequest.objects.filter(school__urn__in=["100001", "200001"]).exists()
+
+    def test_a_value_that_is_no_urn_is_a_validation_error(
+        self, site_client, group, schools, sender
+    ):
+        client = site_client(group, group_admin(group))
+        body = {"level": 1, "sender": sender.pk, "roles": ["all"], "schools": ["100001", "1e5"]}
+        response = post(client, SEND, body)
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"]["schools"] == ["Not a URN (six digits): 1e5."]
+        assert not AgreementRequest.objects.filter(school=schools["acorn"]).exists()
 
     def test_another_groups_sender(self, site_client, group, schools):
         stranger = group_admin_profile(TrustFactory())
@@ -245,12 +251,20 @@ class TestPreview:
         assert rows["100001"]["recipients"][0]["role"] == "Head Teacher"
         assert rows["100005"]["reason"] == "no Head Teacher with an email address"
 
-    def test_foreign_urn(self, site_client, group, schools):
+    def test_foreign_urn_is_a_404_like_a_missing_one(self, site_client, group, schools):
         school_with_head(TrustFactory(), urn="200001")
         client = site_client(group, group_admin(group))
-        response = client.get(PREVIEW, {"roles": "all", "schools": "200001"})
-        assert response.status_code == 400
+        response = client.get(PREVIEW, {"roles": "all", "schools": ["100001", "200001"]})
+        missing = client.get(PREVIEW, {"roles": "all", "schools": ["100001", "299999"]})
+        assert response.status_code == missing.status_code == 404
+        assert response.json() == missing.json()
         assert "@" not in response.content.decode()
+
+    def test_a_value_that_is_no_urn_is_a_validation_error(self, site_client, group, schools):
+        client = site_client(group, group_admin(group))
+        response = client.get(PREVIEW, {"roles": "all", "schools": ["100001", "oak"]})
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"]["schools"] == ["Not a URN (six digits): oak."]
 
 
 @pytest.mark.django_db
