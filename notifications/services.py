@@ -47,15 +47,14 @@ longer than one send can take (the SMTP timeout), so a live attempt is never ove
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from functools import partial
 from smtplib import SMTPException, SMTPServerDisconnected
 
 from django.core.mail import mailers
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from matmis.celery import enqueue_on_commit
 from sharing.models import AgreementRequest, RequestRecipient, RequestReminder
 
 from .emails import request_email_build
@@ -161,41 +160,25 @@ def request_emails_enqueue_many(
         )
     ]
     EmailDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    send_request_emails = _send_task()
     for request in requests:
         reminder = reminders.get(request.id)
-        transaction.on_commit(
-            partial(
-                _enqueue_request_emails,
-                request_id=request.id,
-                kind=kind,
-                reminder_id=reminder.id if reminder else None,
-            )
+        # Published after commit; a broker that cannot be reached leaves the deliveries
+        # QUEUED, visibly, for the beat sweep ``deliveries_retry_due``. Without a broker the
+        # task runs here and keeps its mail errors for the sweep (``notifications.tasks``).
+        enqueue_on_commit(
+            send_request_emails,
+            request_id=request.id,
+            kind=kind,
+            reminder_id=reminder.id if reminder else None,
         )
 
 
-def _enqueue_request_emails(*, request_id: int, kind: str, reminder_id: int | None) -> None:
-    """Runs after commit (``matmis.celery.enqueue_on_commit``'s rule), but never fails the
-    request that queued the emails: if the broker cannot be reached, the deliveries stay
-    QUEUED, visibly, and the beat sweep ``deliveries_retry_due`` sends them later
-    (``publish`` also stops trying the broker for a moment, so a bulk send to 600 schools
-    while it is down costs one failed connection, not 600)."""
-    from matmis.celery import publish
-
+def _send_task():
+    # Imported here: notifications.tasks imports this module (its tasks call the senders).
     from .tasks import send_request_emails
 
-    kwargs = {"request_id": request_id, "kind": kind, "reminder_id": reminder_id}
-    if send_request_emails.app.conf.task_always_eager:
-        # No broker: the task runs here and records its own mail errors.
-        send_request_emails.apply_async(kwargs=kwargs)
-        return
-    try:
-        publish(send_request_emails, **kwargs)
-    except Exception:  # not the broker: a fault of ours, logged; the sweep still sends
-        logger.exception(
-            "Could not enqueue the %s emails of request %s; the sweep will send them",
-            kind,
-            request_id,
-        )
+    return send_request_emails
 
 
 def _recipients_of(requests: Sequence[AgreementRequest]) -> dict[int, list[RequestRecipient]]:
