@@ -1,13 +1,19 @@
 """The Celery application.
 
 With ``REDIS_URL`` set, tasks go to a real worker (and beat) through Redis. Without it,
-``CELERY_TASK_ALWAYS_EAGER`` runs them in this process. Either way they are only ever
-enqueued through ``enqueue_on_commit``, so they run after the transaction that asked for
-them has committed, and never for one that rolled back.
+``CELERY_TASK_ALWAYS_EAGER`` runs them in this process. Either way every app enqueues them
+through ``enqueue_on_commit`` and nothing else, so they run after the transaction that asked
+for them has committed, and never for one that rolled back (a beat sweep, outside any
+transaction, publishes at once through the same call).
 
 The rows a task works on are its outbox: written in the request's transaction, relayed to
 the broker after commit. A broker that cannot be reached then never fails the request
-(``publish``): the rows wait, visibly, for their sweep (``deliveries_retry_due`` for emails).
+(``_publish``): the rows wait, visibly, for their sweep (``deliveries_retry_due`` for
+emails). Without a broker the task runs in process and its own errors are raised, as in a
+worker: a task that must not fail the request that queued it catches its own (the email
+tasks keep a mail server's errors for their retries).
+
+Work on one site's rows runs in a worker through ``matmis.tasks.SiteTask``.
 """
 
 import logging
@@ -35,7 +41,7 @@ BROKER_PAUSE = 10.0
 _broker_down_until = 0.0
 
 
-def publish(task, /, **kwargs) -> bool:
+def _publish(task, /, **kwargs) -> bool:
     """Send ``task`` now; False, with a warning, when the broker cannot be reached (the
     caller's rows then wait for their sweep). Never raises a broker error."""
     global _broker_down_until
@@ -54,9 +60,10 @@ def publish(task, /, **kwargs) -> bool:
 
 
 def enqueue_on_commit(task, /, **kwargs) -> None:
-    """Send ``task`` with keyword arguments once the current transaction commits; if the
-    broker cannot be reached then, log it and carry on (``publish``).
+    """Send ``task`` with keyword arguments once the current transaction commits (at once
+    outside a transaction); if the broker cannot be reached then, log it and carry on
+    (``_publish``). The one way any app enqueues a task.
 
     Pass ids, never model instances: the task refetches what it needs.
     """
-    transaction.on_commit(partial(publish, task, **kwargs), robust=False)
+    transaction.on_commit(partial(_publish, task, **kwargs), robust=False)

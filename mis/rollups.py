@@ -2,8 +2,9 @@
 
 Counting ten million marks on every page view is not an option, so each school's figures
 are computed into ``AttendanceRollup`` (one row per year group x disadvantaged x SEN cell)
-by ``rollups_refresh_school``, and the beat task ``mis.rollups_refresh_due`` refreshes every
-school whose records changed since, or whose figures were counted for an earlier day.
+by ``rollups_refresh_school``; the beat task ``mis.rollups_refresh_due`` enqueues a
+``mis.refresh_school_rollups`` task (a ``matmis.tasks.SiteTask``) for every school whose
+records changed since, or whose figures were counted for an earlier day.
 
 The arithmetic, per pupil, then summed (so cells, schools and groups add up exactly):
 
@@ -17,16 +18,19 @@ The arithmetic, per pupil, then summed (so cells, schools and groups add up exac
 A pupil who joined or left mid-term counts with the sessions of their own enrolment, as
 the DfE counts them; a pupil who left still counts in the term's absence, not in the roll.
 
-Each school is refreshed in its own transaction, under a lock on its ``RollupState`` row,
-so two refreshes of one school queue rather than interleave, and the replacement of its
-cells is atomic: a reader sees the old figures or the new ones.
+Each school is refreshed in its own transaction, bound to the school (``site_work``, the
+binding every SiteTask runs in: the pupils' rows are visible only there), under a lock on
+its ``RollupState`` row, so two refreshes of one school queue rather than interleave, and
+the replacement of its cells is atomic: a reader sees the old figures or the new ones.
 """
 
 import datetime
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
+
+from matmis.tasks import site_work, site_work_required
 
 from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
 from .calendar import academic_year_start, term_of
@@ -91,9 +95,18 @@ def records_changed(*, school_ids) -> None:
 
 
 def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None) -> None:
-    """Recompute one school's cells, counted up to ``today`` (default: today)."""
-    from matmis.tenancy import site_scope
+    """Recompute one school's cells, counted up to ``today`` (default: today), in a
+    transaction of their own bound to the school."""
+    with site_work(school_id):
+        school_rollups_replace(school_id=school_id, today=today)
 
+
+def school_rollups_replace(*, school_id: int, today: datetime.date | None = None) -> None:
+    """Recompute one school's cells in the current transaction, which must be bound to the
+    school (the SiteTask ``mis.refresh_school_rollups``, or ``rollups_refresh_school``):
+    unbound, its pupils would be invisible and its figures replaced by nothing, so that is
+    refused."""
+    site_work_required(school_id)
     today = today or timezone.localdate()
     params = {
         "site": school_id,
@@ -102,7 +115,7 @@ def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None
         "year_start": academic_year_start(today),
         **_CONSTANTS,
     }
-    with transaction.atomic(), site_scope(school_id), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         # The school's state row, made if missing and locked either way (the no-op update
         # takes the row lock): a second refresh of the school waits here.
         cursor.execute(
@@ -122,22 +135,36 @@ def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None
         )
 
 
-def rollups_due_school_ids(*, today: datetime.date | None = None) -> list[int]:
-    """Schools whose figures are missing, older than their records, or for an earlier day."""
-    today = today or timezone.localdate()
-    due = (
+def _due(today: datetime.date) -> Q:
+    """A school's figures are missing, older than its records, or for an earlier day."""
+    return (
         Q(refreshed_at__isnull=True)
         | Q(changed_at__gt=F("refreshed_at"))
         | Q(refreshed_for__isnull=True)
         | ~Q(refreshed_for=today)
     )
+
+
+def rollups_due_school_ids(*, today: datetime.date | None = None) -> list[int]:
+    """Schools whose figures are missing, older than their records, or for an earlier day."""
+    today = today or timezone.localdate()
     return list(
-        RollupState.objects.filter(due).order_by("school_id").values_list("school_id", flat=True)
+        RollupState.objects.filter(_due(today))
+        .order_by("school_id")
+        .values_list("school_id", flat=True)
     )
 
 
+def rollups_school_is_due(*, school_id: int, today: datetime.date | None = None) -> bool:
+    """Whether one school is due (``rollups_due_school_ids``): a refresh task queued twice,
+    or overtaken by another, then refreshes once."""
+    today = today or timezone.localdate()
+    return RollupState.objects.filter(_due(today), school_id=school_id).exists()
+
+
 def rollups_refresh_due(*, today: datetime.date | None = None) -> int:
-    """Refresh every school that is due; returns how many were refreshed."""
+    """Refresh every school that is due, here and now, one transaction each (the demo and
+    the bench; beat enqueues a task per school instead); returns how many were refreshed."""
     school_ids = rollups_due_school_ids(today=today)
     for school_id in school_ids:
         rollups_refresh_school(school_id=school_id, today=today)

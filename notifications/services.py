@@ -1,28 +1,36 @@
-"""Writes of notifications: queue the emails of a data sharing request, and send them.
+"""Writes of the outbox: queue any app's emails (``deliveries_enqueue``), and send them.
 
 Delivery guarantees
 ===================
-One ``EmailDelivery`` row exists per (request, recipient, kind, reminder): its
-``dedupe_key`` is unique, and queueing the same emails again adds nothing. Every send
-goes through ``deliveries_send``, which moves each row through guarded transitions, each
-one a single conditional ``UPDATE`` (so two workers, a task run twice, a Celery
-redelivery and the beat sweep can race without sending one row twice while it is live):
+One ``EmailDelivery`` row exists per ``dedupe_key``, which is unique (the app that queues
+an email makes its key, e.g. request:recipient:kind:reminder), and queueing the same
+emails again adds nothing. Every send goes through ``_send_all`` (``deliveries_send``,
+``deliveries_send_by_key``), which moves each row through guarded transitions, each one a
+single conditional ``UPDATE`` (so two workers, a task run twice, a Celery redelivery and
+the beat sweep can race without sending one row twice while it is live):
 
 1. **claim**: QUEUED or RETRYING (or SENDING whose claim is older than ``CLAIM_LEASE``)
    → SENDING with ``claimed_at = now``, committed *before* talking to the mail server
    (``CLAIM_CHUNK`` rows per statement). Whoever does not win the claim sends nothing.
-2. **send** through Django's mail backend (outside any transaction: no row lock or open
+2. **build** the claimed emails through their message builders (``notifications.builders``,
+   one call per builder for the claimed batch). A delivery no email can be built for (its
+   builder is not registered, or what it was about is gone) is recorded FAILED at once,
+   with the reason, and never tried again; the others go on. A builder that raises is a
+   bug: each of its deliveries is counted a failed attempt (RETRYING), the rest of the
+   batch is let go untried, and the error is raised;
+3. **send** through Django's mail backend (outside any transaction: no row lock or open
    transaction is held across network I/O);
-3. **record**: SENDING → SENT with ``sent_at`` (and ``attempts + 1``) right after the
+4. **record**: SENDING → SENT with ``sent_at`` (and ``attempts + 1``) right after the
    server accepted that one message (one statement per message, so the crash window below
    covers one message, never a batch); or, on an SMTP or network error, SENDING → RETRYING with
    ``attempts`` and ``last_error`` (FAILED once ``MAX_ATTEMPTS`` are used), and the error is
    raised so the Celery task retries with exponential backoff.
 
-Queueing: the rows are inserted in the caller's transaction and the task is published
-only after it commits (one task per request, which sends that request's emails over one
-connection). If the broker cannot be reached at that moment, the request that queued them
-still succeeds, the rows stay QUEUED, visibly, and the beat sweep sends them later.
+Queueing: the rows are inserted in the caller's transaction (one statement) and a task is
+published only after it commits (``matmis.celery.enqueue_on_commit``; one task per site and
+topic, which sends those emails over one connection). If the broker cannot be reached at
+that moment, the request that queued them still succeeds, the rows stay QUEUED, visibly,
+and the beat sweep sends them later.
 
 What happens when a process dies:
 
@@ -45,21 +53,21 @@ longer than one send can take (the SMTP timeout), so a live attempt is never ove
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from smtplib import SMTPException, SMTPServerDisconnected
 
 from django.core.mail import mailers
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from sharing.models import AgreementRequest, RequestRecipient, RequestReminder
+from matmis.celery import enqueue_on_commit
 
-from .emails import request_email_build
-from .models import DeliveryKind, DeliveryStatus, EmailDelivery
+from .builders import EmailContent, UnknownBuilder, builder_for
+from .emails import delivery_email
+from .models import DeliveryStatus, EmailDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -79,166 +87,109 @@ SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING)
 ERROR_MAX = 500
 
 
-def delivery_dedupe_key(
-    *, request_id: int, recipient_id: int, kind: str, reminder_id: int | None
-) -> str:
-    return f"{request_id}:{recipient_id}:{kind}:{reminder_id or 0}"
-
-
 # --- Queueing --------------------------------------------------------------------------------
 
 
-def _deliveries_for(
-    *,
-    request: AgreementRequest,
-    recipients: Iterable[RequestRecipient],
-    kind: str,
-    reminder: RequestReminder | None,
-) -> list[EmailDelivery]:
-    return [
-        EmailDelivery(
-            site_id=request.group_id,
-            request=request,
-            recipient=recipient,
-            reminder=reminder,
-            kind=kind,
-            dedupe_key=delivery_dedupe_key(
-                request_id=request.id,
-                recipient_id=recipient.id,
-                kind=kind,
-                reminder_id=reminder.id if reminder else None,
-            ),
-        )
-        for recipient in recipients
-    ]
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One email to queue: sent for ``site_id`` to ``address``, made when it is sent by the
+    registered message builder ``builder`` from ``params`` (ids, JSON). ``kind`` and
+    ``topic`` are the app's words for what it is and what it is about (``topic`` finds its
+    deliveries: ``notifications.selectors``); ``dedupe_key`` is unique across all apps."""
+
+    site_id: int
+    address: str
+    kind: str
+    dedupe_key: str
+    builder: str
+    params: Mapping[str, int | str | None]
+    topic: str
 
 
-def _check_kind(kind: str, reminder: RequestReminder | None) -> None:
-    if kind not in DeliveryKind.values:
-        raise ValueError(f"{kind!r} is not a kind of delivery.")
-    if (kind == DeliveryKind.REMINDER) != (reminder is not None):
-        raise ValueError("A reminder email needs its reminder; a request email has none.")
+def deliveries_enqueue(*, messages: Sequence[OutgoingEmail]) -> None:
+    """Queue ``messages`` in the current transaction and send them once it commits.
 
-
-def request_emails_enqueue(
-    *, request: AgreementRequest, kind: str, reminder: RequestReminder | None = None
-) -> None:
-    """Queue the ``kind`` email of ``request`` (with ``reminder`` for a reminder) to each of
-    its recipients, and send them once the current transaction commits.
-
-    Call it inside the transaction that created the request or reminder. Queueing the
-    same emails again is harmless: one delivery per (request, recipient, kind, reminder).
-    Queries: one to insert, plus one for the recipients unless they are prefetched.
+    One INSERT for all of them; a message whose ``dedupe_key`` is queued already adds
+    nothing (so queueing the same emails again is harmless). After commit, one task per
+    site and topic sends that topic's messages still to be sent, over one connection.
+    Raises ValueError, queueing nothing, for a message naming no registered builder or
+    missing a field.
     """
-    request_emails_enqueue_many(
-        requests=[request], kind=kind, reminders={request.id: reminder} if reminder else None
-    )
-
-
-def request_emails_enqueue_many(
-    *,
-    requests: Sequence[AgreementRequest],
-    kind: str,
-    reminders: dict[int, RequestReminder] | None = None,
-) -> None:
-    """``request_emails_enqueue`` for many requests in a constant number of queries (two):
-    for bulk sends and bulk reminders. ``reminders`` maps a request id to its reminder
-    (needed for every request when ``kind`` is a reminder)."""
-    if not requests:
+    if not messages:
         return
-    reminders = reminders or {}
-    for request in requests:
-        _check_kind(kind, reminders.get(request.id))
-    recipients_of = _recipients_of(requests)
-    deliveries = [
-        delivery
-        for request in requests
-        for delivery in _deliveries_for(
-            request=request,
-            recipients=recipients_of[request.id],
-            kind=kind,
-            reminder=reminders.get(request.id),
-        )
-    ]
-    EmailDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    for request in requests:
-        reminder = reminders.get(request.id)
-        transaction.on_commit(
-            partial(
-                _enqueue_request_emails,
-                request_id=request.id,
-                kind=kind,
-                reminder_id=reminder.id if reminder else None,
+    for message in messages:
+        _check(message)
+    EmailDelivery.objects.bulk_create(
+        [
+            EmailDelivery(
+                site_id=message.site_id,
+                address=message.address,
+                kind=message.kind,
+                topic=message.topic,
+                dedupe_key=message.dedupe_key,
+                builder=message.builder,
+                params=dict(message.params),
             )
-        )
+            for message in messages
+        ],
+        ignore_conflicts=True,
+    )
+    keys_by_topic: dict[tuple[int, str], dict[str, None]] = {}
+    for message in messages:
+        keys_by_topic.setdefault((message.site_id, message.topic), {})[message.dedupe_key] = None
+    send_emails = _send_task()
+    for (site_id, _topic), keys in keys_by_topic.items():
+        # A broker that cannot be reached leaves them QUEUED for the sweep; without a
+        # broker the task runs here and keeps its mail errors for the sweep (tasks.py).
+        enqueue_on_commit(send_emails, site_id=site_id, dedupe_keys=list(keys))
 
 
-def _enqueue_request_emails(*, request_id: int, kind: str, reminder_id: int | None) -> None:
-    """Runs after commit (``matmis.celery.enqueue_on_commit``'s rule), but never fails the
-    request that queued the emails: if the broker cannot be reached, the deliveries stay
-    QUEUED, visibly, and the beat sweep ``deliveries_retry_due`` sends them later
-    (``publish`` also stops trying the broker for a moment, so a bulk send to 600 schools
-    while it is down costs one failed connection, not 600)."""
-    from matmis.celery import publish
+def _send_task():
+    # Imported here: notifications.tasks imports this module (its tasks call the senders).
+    from .tasks import send_emails
 
-    from .tasks import send_request_emails
+    return send_emails
 
-    kwargs = {"request_id": request_id, "kind": kind, "reminder_id": reminder_id}
-    if send_request_emails.app.conf.task_always_eager:
-        # No broker: the task runs here and records its own mail errors.
-        send_request_emails.apply_async(kwargs=kwargs)
-        return
+
+def _check(message: OutgoingEmail) -> None:
+    for name in ("address", "kind", "topic", "dedupe_key", "builder"):
+        value = getattr(message, name)
+        limit = EmailDelivery._meta.get_field(name).max_length
+        if not value or len(value) > limit:
+            raise ValueError(f"An email's {name} needs 1 to {limit} characters: {value!r}")
     try:
-        publish(send_request_emails, **kwargs)
-    except Exception:  # not the broker: a fault of ours, logged; the sweep still sends
-        logger.exception(
-            "Could not enqueue the %s emails of request %s; the sweep will send them",
-            kind,
-            request_id,
-        )
-
-
-def _recipients_of(requests: Sequence[AgreementRequest]) -> dict[int, list[RequestRecipient]]:
-    """Each request's recipients, from the prefetch cache when there is one."""
-    found: dict[int, list[RequestRecipient]] = {}
-    missing = []
-    for request in requests:
-        cache = getattr(request, "_prefetched_objects_cache", {})
-        if "recipients" in cache:
-            found[request.id] = list(cache["recipients"])
-        else:
-            found[request.id] = []
-            missing.append(request.id)
-    if missing:
-        for recipient in RequestRecipient.objects.filter(request_id__in=missing).order_by("pk"):
-            found[recipient.request_id].append(recipient)
-    return found
+        builder_for(message.builder)
+    except UnknownBuilder as error:
+        raise ValueError(str(error)) from None
 
 
 # --- Sending ---------------------------------------------------------------------------------
 
 
-def request_deliveries_send(*, request_id: int, kind: str, reminder_id: int | None = None) -> int:
-    """Send the ``kind`` emails of request ``request_id`` (and ``reminder_id``) that are
-    still to be sent, over one connection. Returns how many were sent now."""
-    return _send_all(_sendable(Q(request_id=request_id, kind=kind, reminder_id=reminder_id)))
+def deliveries_send_by_key(*, site_id: int, dedupe_keys: Sequence[str]) -> int:
+    """Send the site's deliveries with these ``dedupe_keys`` that are still to be sent, over
+    one connection (what ``deliveries_enqueue`` queued). Returns how many were sent now."""
+    if not dedupe_keys:
+        return 0
+    return _send_all(_sendable(Q(site_id=site_id, dedupe_key__in=list(dedupe_keys))))
 
 
-def delivery_send(*, delivery_id: int) -> bool:
+def delivery_send(*, site_id: int, delivery_id: int) -> bool:
     """Send one delivery unless it is sent (or being sent) already. True when sent now."""
-    return deliveries_send(delivery_ids=[delivery_id]) == 1
+    return deliveries_send(site_id=site_id, delivery_ids=[delivery_id]) == 1
 
 
-def deliveries_send(*, delivery_ids: Sequence[int]) -> int:
-    """Send each of ``delivery_ids`` that is due, over one mail connection, through the
-    guarded transitions in this module's docstring. Returns how many were sent now."""
+def deliveries_send(*, site_id: int, delivery_ids: Sequence[int]) -> int:
+    """Send each of the site's ``delivery_ids`` that is due, over one mail connection,
+    through the guarded transitions in this module's docstring. Returns how many were
+    sent now."""
     if not delivery_ids:
         return 0
-    return _send_all(_sendable(Q(pk__in=delivery_ids)))
+    return _send_all(_sendable(Q(site_id=site_id, pk__in=list(delivery_ids))))
 
 
 def _send_all(deliveries: list[EmailDelivery]) -> int:
-    """Claim, send and record ``deliveries``, in order, over one connection.
+    """Claim, build, send and record ``deliveries``, in order, over one connection.
 
     Claims are taken ``CLAIM_CHUNK`` at a time (one statement each), so a claim is never
     older than the lease while its attempt is alive. Every delivery is tried even when
@@ -255,14 +206,12 @@ def _send_all(deliveries: list[EmailDelivery]) -> int:
     try:
         for start in range(0, len(deliveries), CLAIM_CHUNK):
             claimed = _claim(deliveries[start : start + CLAIM_CHUNK])
+            contents, unbuildable = _build(claimed)
             for index, delivery in enumerate(claimed):
-                try:
-                    message = request_email_build(delivery=delivery)
-                except Exception as error:
-                    # A bug, not the mail server: counted and raised; the untried are let go.
-                    _record_failure(delivery, error)
-                    _release(claimed[index + 1 :], error)
-                    raise
+                if delivery.pk in unbuildable:
+                    _record_unbuildable(delivery, unbuildable[delivery.pk])
+                    continue
+                message = delivery_email(delivery=delivery, content=contents[delivery.pk])
                 try:
                     if not opened:
                         # One connection for the whole batch (send_messages alone would
@@ -292,18 +241,47 @@ def _send_all(deliveries: list[EmailDelivery]) -> int:
     return sent
 
 
+def _build(claimed: Sequence[EmailDelivery]) -> tuple[dict[int, EmailContent], dict[int, str]]:
+    """The content of each claimed delivery, from one call of each builder named; and, for
+    each delivery no email can be built for, why. A builder that raises is a bug, not the
+    mail server: each of its deliveries is counted a failed attempt, the rest of the batch
+    is let go untried, and the error is raised."""
+    contents: dict[int, EmailContent] = {}
+    unbuildable: dict[int, str] = {}
+    by_builder: dict[str, list[EmailDelivery]] = {}
+    for delivery in claimed:
+        by_builder.setdefault(delivery.builder, []).append(delivery)
+    for name, batch in by_builder.items():
+        try:
+            builder = builder_for(name)
+        except UnknownBuilder as error:
+            unbuildable.update(dict.fromkeys((d.pk for d in batch), _describe(error)))
+            continue
+        try:
+            built = builder(batch)
+        except Exception as error:
+            for delivery in batch:
+                _record_failure(delivery, error)
+            _release([d for d in claimed if d.builder != name], error)
+            raise
+        for delivery in batch:
+            content = built.get(delivery.pk)
+            if content is None:
+                unbuildable[delivery.pk] = (
+                    f"The message builder {name!r} made no email for it: what it was "
+                    f"about is gone ({delivery.params})."
+                )[:ERROR_MAX]
+            else:
+                contents[delivery.pk] = content
+    return contents, unbuildable
+
+
 def _sendable(condition: Q) -> list[EmailDelivery]:
-    """The deliveries matching ``condition`` that may be due, with what the email needs,
-    in one query. Whether each is really due is decided by its claim."""
+    """The deliveries matching ``condition`` that may be due, in one query. Whether each
+    is really due is decided by its claim."""
     return list(
         EmailDelivery.objects.filter(condition)
         .exclude(status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED])
-        .select_related(
-            "request__group",
-            "request__school",
-            "request__sender__user",
-            "recipient__user",
-        )
         .order_by("pk")
     )
 
@@ -376,6 +354,18 @@ def _record_failure(delivery: EmailDelivery, error: Exception) -> None:
     )
 
 
+def _record_unbuildable(delivery: EmailDelivery, reason: str) -> None:
+    """No email can be built for it: FAILED at once (trying again would build nothing)."""
+    EmailDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED,
+        attempts=F("attempts") + 1,
+        last_error=reason[:ERROR_MAX],
+        claimed_at=timezone.now(),
+    )
+    delivery.status, delivery.attempts = DeliveryStatus.FAILED, delivery.attempts + 1
+    logger.error("Email delivery %s cannot be sent: %s", delivery.pk, reason)
+
+
 def _release(deliveries: Sequence[EmailDelivery], error: Exception) -> None:
     """Claimed but not tried (the connection was lost first): RETRYING, no attempt used."""
     if deliveries:
@@ -401,17 +391,22 @@ def _connection_lost(error: Exception) -> bool:
 # --- The sweep -------------------------------------------------------------------------------
 
 
-def deliveries_due_ids(*, limit: int = 5000) -> list[int]:
-    """Deliveries whose task was lost: QUEUED or RETRYING for longer than
-    ``STALE_AFTER``, or SENDING with an expired claim. Oldest first."""
+def deliveries_due_by_site(*, limit: int = 5000) -> dict[int, list[int]]:
+    """Deliveries whose task was lost, ``{site id: [delivery id]}``, across every site (the
+    beat sweep's read): QUEUED or RETRYING for longer than ``STALE_AFTER``, or SENDING with
+    an expired claim. Oldest first, at most ``limit``."""
     now = timezone.now()
     stale = now - STALE_AFTER
-    return list(
+    rows = (
         EmailDelivery.objects.filter(
             Q(status=DeliveryStatus.QUEUED, created_at__lt=stale)
             | Q(status=DeliveryStatus.RETRYING, claimed_at__lt=stale)
             | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - CLAIM_LEASE)
         )
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("site_id", "pk")[:limit]
     )
+    due: dict[int, list[int]] = {}
+    for site_id, delivery_id in rows:
+        due.setdefault(site_id, []).append(delivery_id)
+    return due

@@ -1,4 +1,10 @@
-"""Celery tasks of notifications: thin, they take ids and call ``notifications.services``.
+"""Celery tasks of notifications: thin, they take ids (and the site) and call
+``notifications.services``.
+
+They carry the site of their deliveries, and read only that site's, but are not
+``matmis.tasks.SiteTask``s: a send holds no transaction open across the mail server's
+network round trips (its claims and records are statements of their own), and the outbox
+holds no personal data under Row-Level Security.
 
 SMTP and network errors are retried with exponential backoff and jitter (up to eight
 retries, at most ten minutes apart); ``acks_late`` returns a task to the queue when its
@@ -7,8 +13,8 @@ the request that queued it: it tries once and never raises a mail error into tha
 request; the delivery stays RETRYING (or FAILED), visibly, for the sweep.
 
 The beat task ``deliveries_retry_due`` (``CELERY_BEAT_SCHEDULE``) re-enqueues deliveries
-whose task was lost: queued while the broker was down, out of retries while the mail
-server was down, or claimed by a worker that died.
+whose task was lost, a task per site and batch: queued while the broker was down, out of
+retries while the mail server was down, or claimed by a worker that died.
 """
 
 import logging
@@ -16,9 +22,9 @@ from collections.abc import Callable
 from itertools import batched
 from smtplib import SMTPException
 
-from matmis.celery import app
+from matmis.celery import app, enqueue_on_commit
 
-from .services import deliveries_due_ids, deliveries_send, request_deliveries_send
+from .services import deliveries_due_by_site, deliveries_send, deliveries_send_by_key
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +49,28 @@ def _send(task, send: Callable[..., int], **kwargs) -> int:
         raise  # autoretry_for: retried with backoff
 
 
-@app.task(name="notifications.send_request_emails", bind=True, **RETRY_POLICY)
-def send_request_emails(self, *, request_id: int, kind: str, reminder_id: int | None = None) -> int:
-    """Send the request's (or reminder's) emails still to be sent; returns how many."""
-    return _send(
-        self, request_deliveries_send, request_id=request_id, kind=kind, reminder_id=reminder_id
-    )
+@app.task(name="notifications.send_emails", bind=True, **RETRY_POLICY)
+def send_emails(self, *, site_id: int, dedupe_keys: list[str]) -> int:
+    """Send the site's queued emails with these keys, those still to be sent (what
+    ``deliveries_enqueue`` queued for one topic); returns how many."""
+    return _send(self, deliveries_send_by_key, site_id=site_id, dedupe_keys=dedupe_keys)
 
 
 @app.task(name="notifications.send_deliveries", bind=True, **RETRY_POLICY)
-def send_deliveries(self, *, delivery_ids: list[int]) -> int:
-    """Send these deliveries, those still to be sent; returns how many."""
-    return _send(self, deliveries_send, delivery_ids=delivery_ids)
+def send_deliveries(self, *, site_id: int, delivery_ids: list[int]) -> int:
+    """Send these deliveries of the site, those still to be sent; returns how many."""
+    return _send(self, deliveries_send, site_id=site_id, delivery_ids=delivery_ids)
 
 
 @app.task(name="notifications.deliveries_retry_due")
 def deliveries_retry_due() -> int:
-    """Re-enqueue every delivery whose task was lost, in batches; returns how many."""
-    ids = deliveries_due_ids()
-    for batch in batched(ids, SWEEP_BATCH):
-        send_deliveries.apply_async(kwargs={"delivery_ids": list(batch)})
-    if ids:
-        logger.info("Re-enqueued %s email deliveries", len(ids))
-    return len(ids)
+    """Re-enqueue every delivery whose task was lost, a task per site and batch (published
+    at once: beat runs outside a transaction); returns how many deliveries."""
+    due = deliveries_due_by_site()
+    for site_id, ids in due.items():
+        for batch in batched(ids, SWEEP_BATCH):
+            enqueue_on_commit(send_deliveries, site_id=site_id, delivery_ids=list(batch))
+    total = sum(len(ids) for ids in due.values())
+    if total:
+        logger.info("Re-enqueued %s email deliveries", total)
+    return total

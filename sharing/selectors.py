@@ -11,6 +11,7 @@ what they share:
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,8 +31,11 @@ from django.utils import timezone
 from accounts.models import RoleAssignment, StaffProfile
 from institutions.models import Institution
 from institutions.selectors import group_school_list
+from notifications.models import DeliveryStatus
+from notifications.selectors import delivery_counts_by_topic
 
 from .access import approved_level_subquery
+from .emails import EmailKind, request_topic
 from .models import (
     LEVEL_MEANINGS,
     AccessLevel,
@@ -306,31 +310,28 @@ class DeliverySummary:
 
 
 def delivery_summaries(*, group: Institution, request_ids: Iterable[int]) -> dict:
-    """``{request id: DeliverySummary}`` for the group's requests: one aggregate query."""
-    from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
-
+    """``{request id: DeliverySummary}`` for the group's requests that have emails: one
+    query (``notifications.selectors``)."""
     ids = list(request_ids)
-    if not ids:
-        return {}
-    request_kind = Q(kind=DeliveryKind.REQUEST)
-    rows = (
-        EmailDelivery.objects.filter(site=group, request_id__in=ids)
-        .values("request_id")
-        .annotate(
-            request_total=Count("pk", filter=request_kind),
-            request_sent=Count("pk", filter=request_kind & Q(status=DeliveryStatus.SENT)),
-            queued=Count(
-                "pk", filter=Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
-            ),
-            retrying=Count("pk", filter=Q(status=DeliveryStatus.RETRYING)),
-            failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
-        )
-        .order_by()
+    counts = delivery_counts_by_topic(site=group, topics=[request_topic(pk) for pk in ids])
+    return {pk: _summary(counts[request_topic(pk)]) for pk in ids if request_topic(pk) in counts}
+
+
+def _summary(counts: Counter[tuple[str, str]]) -> DeliverySummary:
+    """A summary from ``{(kind, status): deliveries}``."""
+    requests: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for (kind, status), deliveries in counts.items():
+        statuses[status] += deliveries
+        if kind == EmailKind.REQUEST:
+            requests[status] += deliveries
+    return DeliverySummary(
+        request_total=requests.total(),
+        request_sent=requests[DeliveryStatus.SENT],
+        queued=statuses[DeliveryStatus.QUEUED] + statuses[DeliveryStatus.SENDING],
+        retrying=statuses[DeliveryStatus.RETRYING],
+        failed=statuses[DeliveryStatus.FAILED],
     )
-    return {
-        row.pop("request_id"): DeliverySummary(**row)  # type: ignore[arg-type]
-        for row in rows
-    }
 
 
 # --- Recipients -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, Acce
 from institutions.models import Institution, InstitutionKind
 from institutions.selectors import current_schools
 
+from .emails import EmailKind, request_emails_enqueue
 from .models import (
     AccessLevel,
     Agreement,
@@ -254,15 +255,6 @@ def _level_clean(level) -> AccessLevel:
         raise ValidationError({"level": str(error)}, code="invalid") from None
 
 
-def _emails_enqueue(*, requests: Sequence[AgreementRequest], kind: str, reminders=None) -> None:
-    """Ask the notifications app for the emails of each request: delivery rows now, sent
-    once the transaction commits (a constant number of queries for any number)."""
-    from notifications.services import request_emails_enqueue_many
-
-    if requests:
-        request_emails_enqueue_many(requests=list(requests), kind=kind, reminders=reminders)
-
-
 @transaction.atomic
 def agreement_requests_send(
     *,
@@ -282,10 +274,10 @@ def agreement_requests_send(
     to send it to. A request to an approved school at a higher level is how a level is
     raised. Raises ValidationError (nothing sent) for a bad level, sender or roles.
 
-    A constant number of queries for any number of schools (the emails are the
-    notifications app's). Two sends racing for the same school: the partial unique index
-    ``one_pending_request_per_pair`` lets one through, the other reports the school as
-    having a pending request.
+    A constant number of queries for any number of schools (the emails are queued in the
+    outbox: ``sharing.emails``). Two sends racing for the same school: the partial unique
+    index ``one_pending_request_per_pair`` lets one through, the other reports the school
+    as having a pending request.
     """
     if not group.is_group:
         raise ValidationError("Only a trust or local authority sends data sharing requests.")
@@ -384,7 +376,7 @@ def agreement_requests_send(
         events.append((request.school_id, f"{group.name}: {level.label}", detail))
     if events:
         audit.record_many(actor=actor, action=AuditAction.REQUEST_SENT, events=events)
-    _emails_enqueue(requests=new_requests, kind="request")
+    request_emails_enqueue(requests=new_requests, kind=EmailKind.REQUEST)
 
     request_ids = {request.school_id: request.pk for request in new_requests}
     rows = tuple(
@@ -508,9 +500,9 @@ def agreement_requests_remind(
             events.append((group.pk, f"{request.school.name}: {label}", detail))
             events.append((request.school_id, f"{group.name}: {label}", detail))
         audit.record_many(actor=actor, action=AuditAction.REQUEST_REMINDED, events=events)
-        _emails_enqueue(
+        request_emails_enqueue(
             requests=to_remind,
-            kind="reminder",
+            kind=EmailKind.REMINDER,
             reminders={reminder.request_id: reminder for reminder in reminders},
         )
     return BulkOutcome(action=BulkAction.REMIND, rows=tuple(rows))

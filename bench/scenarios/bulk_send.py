@@ -10,7 +10,7 @@ Measured side by side, the two taking turns: the service sending to all 600 scho
 four roles", level 1), and to one of them, each inside a transaction that is rolled back
 afterwards, so every run starts from no request at all. What is timed: the checks, the
 locks, the requests, recipients and audit events, and the queueing of the emails (one
-``EmailDelivery`` row per recipient, written by the notifications app in the same
+``EmailDelivery`` row per recipient, queued in the outbox in one statement in the same
 transaction). What is not: sending the mail, which runs after commit in the Celery task
 (the rollback means it never starts here; the ``email_drain`` scenario measures it).
 

@@ -12,13 +12,15 @@ Measured side by side, the two taking turns, ``REPEAT`` times each:
 1. the floor: raw ``smtplib``, one connection, ``sendmail`` of the 500 messages' bytes,
    built beforehand exactly as Django's SMTP backend builds them (CRLF line ends), so
    neither building nor the database is in it;
-2. the drain: ``notifications.tasks.send_request_emails`` run for each request, exactly as
-   a worker runs it (Celery's task tracing in process, without the broker round trip):
-   fetch, claim each delivery, render the email (text and HTML), send it through Django's
-   SMTP backend (one connection per request), record SENT.
+2. the drain: ``notifications.tasks.send_emails`` run for each request's emails (the task
+   queueing publishes per site and topic), exactly as a worker runs it (Celery's task
+   tracing in process, without the broker round trip): fetch, claim each delivery, build
+   the emails through sharing's message builder (one query, render text and HTML), send
+   them through Django's SMTP backend (one connection per request), record SENT.
 
-3. building the same 500 messages alone (render and Django's MIME, no database, no SMTP),
-   to say where the drain's time goes (info line ``email_drain_parts``).
+3. building the same 500 messages alone (the builder: one query per claimed batch of ten,
+   render; then Django's MIME; no SMTP), to say where the drain's time goes (info line
+   ``email_drain_parts``).
 
 The goal line is rate(drain) / rate(floor) = time(floor) / time(drain).
 """
@@ -148,30 +150,24 @@ def _build(bench: Bench):
     return trust
 
 
-def _queue_deliveries(trust) -> list[int]:
-    """Every request's emails QUEUED afresh (untimed); returns the request ids."""
-    from notifications.models import DeliveryKind, EmailDelivery
-    from notifications.services import delivery_dedupe_key
-    from sharing.models import RequestRecipient
+def _queue_deliveries(trust) -> list[dict]:
+    """Every request's emails QUEUED afresh (untimed), as sharing queues them; returns the
+    arguments of the task queueing publishes for each request."""
+    from notifications.models import EmailDelivery
+    from sharing.emails import EmailKind, request_emails_enqueue
+    from sharing.models import AgreementRequest
 
     EmailDelivery.objects.filter(site=trust).delete()
-    recipients = RequestRecipient.objects.filter(request__group=trust).order_by("pk")
-    EmailDelivery.objects.bulk_create(
-        EmailDelivery(
-            site=trust,
-            request_id=recipient.request_id,
-            recipient=recipient,
-            kind=DeliveryKind.REQUEST,
-            dedupe_key=delivery_dedupe_key(
-                request_id=recipient.request_id,
-                recipient_id=recipient.pk,
-                kind=DeliveryKind.REQUEST,
-                reminder_id=None,
-            ),
-        )
-        for recipient in recipients
+    requests = list(
+        AgreementRequest.objects.filter(group=trust).prefetch_related("recipients").order_by("pk")
     )
-    return sorted({recipient.request_id for recipient in recipients})
+    request_emails_enqueue(requests=requests, kind=EmailKind.REQUEST)
+    keys: dict[str, list[str]] = {}
+    for topic, key in (
+        EmailDelivery.objects.filter(site=trust).order_by("pk").values_list("topic", "dedupe_key")
+    ):
+        keys.setdefault(topic, []).append(key)
+    return [{"site_id": trust.pk, "dedupe_keys": batch} for batch in keys.values()]
 
 
 @scenario("email_drain", goals={"email_drain_vs_smtplib": ">= 0.8"})
@@ -181,28 +177,34 @@ def email_drain(bench: Bench) -> None:
         import aiosmtpd  # noqa: F401
 
         from notifications.services import deliveries_send  # noqa: F401
-        from notifications.tasks import send_request_emails
+        from notifications.tasks import send_emails
     except ImportError as error:
         bench.skip(f"missing: {error.name}")
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from notifications.emails import request_email_build
+    from notifications.builders import builder_for
+    from notifications.emails import delivery_email
     from notifications.models import DeliveryStatus, EmailDelivery
+    from notifications.services import CLAIM_CHUNK
 
     trust = _build(bench)
-    request_ids = _queue_deliveries(trust)
+    tasks = _queue_deliveries(trust)
     total = EmailDelivery.objects.filter(site=trust).count()
-    deliveries = list(
-        EmailDelivery.objects.filter(site=trust)
-        .select_related(
-            "request__group", "request__school", "request__sender__user", "recipient__user"
-        )
-        .order_by("pk")
-    )
+    deliveries = list(EmailDelivery.objects.filter(site=trust).order_by("pk"))
+
+    def messages():
+        """The deliveries' emails, built by their builder as the drain builds them (a
+        claimed batch at a time: CLAIM_CHUNK)."""
+        for start in range(0, len(deliveries), CLAIM_CHUNK):
+            batch = deliveries[start : start + CLAIM_CHUNK]
+            contents = builder_for(batch[0].builder)(batch)
+            for delivery in batch:
+                yield delivery_email(delivery=delivery, content=contents[delivery.pk])
+
     prepared = [
         (settings.DEFAULT_FROM_EMAIL, message.to, message.message(policy=SMTP).as_bytes())
-        for message in (request_email_build(delivery=d) for d in deliveries)
+        for message in messages()
     ]
     size = sum(len(data) for _, _, data in prepared) / len(prepared)
 
@@ -222,11 +224,11 @@ def email_drain(bench: Bench) -> None:
             return time.perf_counter() - start
 
         def drain() -> float:
-            _queue_deliveries(trust)
+            queued = _queue_deliveries(trust)
             start = time.perf_counter()
             with override_settings(MAILERS=mailer):
-                for request_id in request_ids:
-                    send_request_emails.apply(kwargs={"request_id": request_id, "kind": "request"})
+                for kwargs in queued:
+                    send_emails.apply(kwargs=kwargs)
             seconds = time.perf_counter() - start
             sent = EmailDelivery.objects.filter(site=trust, status=DeliveryStatus.SENT).count()
             if sent != total:
@@ -235,8 +237,8 @@ def email_drain(bench: Bench) -> None:
 
         def build() -> float:
             start = time.perf_counter()
-            for delivery in deliveries:
-                request_email_build(delivery=delivery).message(policy=SMTP).as_bytes()
+            for message in messages():
+                message.message(policy=SMTP).as_bytes()
             return time.perf_counter() - start
 
         actions = {"floor": floor, "drain": drain, "build": build}
@@ -256,7 +258,7 @@ def email_drain(bench: Bench) -> None:
         detail=(
             f"{total} emails ({size / 1024:.1f} KiB each, text and HTML) to an aiosmtpd sink "
             "on loopback (its own process)\n"
-            f"drain: send_request_emails for each of {len(request_ids)} requests, in process "
+            f"drain: send_emails for each of {len(tasks)} requests, in process "
             f"(claim, render, Django SMTP backend, record) {drain_time} = "
             f"{total / drain_time.median:,.0f}/s\n"
             f"floor: raw smtplib, one connection, the same bytes {floor_time} = "
@@ -270,8 +272,8 @@ def email_drain(bench: Bench) -> None:
         f"build {build_time.median / drain:.0%}, SMTP {floor_time.median / drain:.0%}, "
         f"database and task {rest / drain:.0%}",
         detail=(
-            f"building the 500 messages alone (render + Django's MIME through Python's email "
-            f"package, no database, no SMTP) {build_time}: "
+            f"building the 500 messages alone (the builder's query per batch of ten, render, "
+            f"Django's MIME through Python's email package, no SMTP) {build_time}: "
             f"{build_time.median / floor_time.median:.1f}x the floor's whole time\n"
             "the rest: fetch, claim and record SENT (one UPDATE per message, which keeps a "
             "crash from ever re-sending more than one message), connections, task tracing"

@@ -244,7 +244,9 @@ def test_the_list_page_runs_the_same_queries_for_few_or_many_imports(site_client
 # --- Lost imports ---------------------------------------------------------------------------
 
 
-def test_an_import_lost_with_its_task_is_queued_again_by_the_sweep(platform_staff, settings):
+def test_an_import_lost_with_its_task_is_queued_again_by_the_sweep(
+    platform_staff, settings, django_capture_on_commit_callbacks
+):
     import datetime
 
     from django.core.files.base import ContentFile
@@ -274,7 +276,9 @@ def test_an_import_lost_with_its_task_is_queued_again_by_the_sweep(platform_staf
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
     RegisterImport.objects.filter(pk=died.pk).update(status=RegisterImport.State.DONE)
-    assert register_imports_retry_due.apply().get() == 1  # eager: the lost one runs now
+    # Beat runs outside a transaction: the task is published at once (eager: it runs now).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert register_imports_retry_due.apply().get() == 1
     lost.refresh_from_db()
     assert lost.status == RegisterImport.State.DONE
     assert Institution.objects.filter(urn="100003").exists()

@@ -17,8 +17,9 @@ from mis.rollups import (
     rollups_due_school_ids,
     rollups_refresh_due,
     rollups_refresh_school,
+    school_rollups_replace,
 )
-from mis.tasks import refresh_due_rollups
+from mis.tasks import refresh_due_rollups, refresh_school_rollups
 from tests.institutions.factories import SchoolFactory
 from tests.mis.factories import (
     PupilFactory,
@@ -253,12 +254,40 @@ def test_due_schools_and_the_sweep():
     assert len(rollups_due_school_ids(today=TODAY + datetime.timedelta(1))) == 4
 
 
-def test_the_beat_task_refreshes_due_schools(settings):
+def test_the_beat_task_refreshes_due_schools(settings, django_capture_on_commit_callbacks):
     school = SchoolFactory()
     mark_days(PupilFactory(site=school), WEEK, PRESENT_WEEK)
     records_changed(school_ids=[school.pk])
     assert "mis.rollups_refresh_due" in {
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
-    assert refresh_due_rollups.apply().get() == 1
+    # Beat runs outside a transaction: its per-school tasks are published at once.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert refresh_due_rollups.apply().get() == 1
+    assert len(callbacks) == 1  # one task per school that is due
     assert RollupState.objects.get(school=school).refreshed_at is not None
+    assert totals(school)["pupils_on_roll"] == 1  # counted with the school bound
+    assert refresh_due_rollups.apply().get() == 0
+
+
+def test_a_school_refresh_task_runs_bound_to_its_school_and_only_when_due():
+    school = SchoolFactory()
+    mark_days(PupilFactory(site=school), WEEK, PRESENT_WEEK)
+    records_changed(school_ids=[school.pk])
+    refresh_school_rollups.apply(kwargs={"site_id": school.pk}).get()
+    assert totals(school)["pupils_on_roll"] == 1  # the pupil was seen: the school was bound
+    refreshed_at = RollupState.objects.get(school=school).refreshed_at
+    refresh_school_rollups.apply(kwargs={"site_id": school.pk}).get()  # queued twice
+    assert RollupState.objects.get(school=school).refreshed_at == refreshed_at
+
+
+def test_replacing_a_schools_figures_outside_its_binding_is_refused():
+    school = SchoolFactory()
+    mark_days(PupilFactory(site=school), WEEK, PRESENT_WEEK)
+    rollups_refresh_school(school_id=school.pk, today=TODAY)
+    other = SchoolFactory()
+    with pytest.raises(RuntimeError, match="bound to site"):
+        school_rollups_replace(school_id=school.pk, today=TODAY)
+    with pytest.raises(RuntimeError, match="bound to site"), in_site(other):
+        school_rollups_replace(school_id=school.pk, today=TODAY)
+    assert totals(school)["possible_sessions"] == 10  # untouched

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from matmis.celery import app
-from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
-from notifications.services import request_emails_enqueue
+from notifications.models import DeliveryStatus, EmailDelivery
+from sharing.emails import EmailKind, request_emails_enqueue
 from tests.notifications.factories import make_pair, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -181,7 +181,7 @@ def test_a_worker_sends_each_email_once_retrying_a_refused_one(worker, smtp_sink
     pair = make_pair()
     request = make_request(pair)
     with transaction.atomic():
-        request_emails_enqueue(request=request, kind=DeliveryKind.REQUEST)
+        request_emails_enqueue(requests=[request], kind=EmailKind.REQUEST)
         assert EmailDelivery.objects.filter(status=DeliveryStatus.QUEUED).count() == 2
 
     def all_sent() -> bool:

@@ -2,8 +2,7 @@
 
 import pytest
 
-from notifications.models import DeliveryKind
-from notifications.services import request_emails_enqueue
+from sharing.emails import EmailKind, request_emails_enqueue
 from tests.notifications.factories import make_request
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +24,7 @@ def test_the_page_lists_the_mail_newest_first_and_shows_the_link(
 ):
     request = make_request(pair)  # two recipients: one file, two messages
     with django_capture_on_commit_callbacks(execute=True):
-        request_emails_enqueue(request=request, kind=DeliveryKind.REQUEST)
+        request_emails_enqueue(requests=[request], kind=EmailKind.REQUEST)
     assert len(list(file_mail.glob("*.log"))) == 1
 
     client = site_client()  # the bare base domain

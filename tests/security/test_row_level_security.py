@@ -13,8 +13,10 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 
+from matmis.celery import app
 from matmis.db_roles import app_role
 from matmis.personal_data import POLICY_NAME, personal_data_tables
+from matmis.tasks import SiteTask
 from matmis.tenancy import SiteMiddleware, site_scope
 from mis.models import AttendanceMark, AttendanceRollup, Exclusion, Pupil
 from mis.rollups import rollups_refresh_school
@@ -214,6 +216,51 @@ def test_the_rollup_task_binds_each_school_in_turn(two_schools):
     )
     assert list(a_cells) == [(10, 0, 0)]
     assert list(b_cells) == [(10, 10, 1)]
+
+
+@app.task(base=SiteTask, name="tests.pupils_seen_by_a_site_task")
+def pupils_seen_by_a_site_task(*, site_id: int) -> dict:
+    return {
+        "site_id": site_id,
+        "pupils": list(Pupil.objects.order_by("pk").values_list("pk", flat=True)),
+        "marks": sorted(set(AttendanceMark.objects.values_list("code", flat=True))),
+        "in_transaction": connection.in_atomic_block,
+    }
+
+
+def test_a_site_task_sees_only_its_own_sites_records(two_schools):
+    a, b, pa, pb = two_schools
+    seen_by_a = pupils_seen_by_a_site_task.apply(kwargs={"site_id": a.pk}).get()
+    assert seen_by_a == {
+        "site_id": a.pk,
+        "pupils": [pa.pk],
+        "marks": ["/", "\\"],
+        "in_transaction": True,
+    }
+    seen_by_b = pupils_seen_by_a_site_task.apply(kwargs={"site_id": b.pk}).get()
+    assert (seen_by_b["pupils"], seen_by_b["marks"]) == ([pb.pk], ["O"])
+    # A group's site sees no pupil of its schools.
+    trust = TrustFactory()
+    add_school(trust)
+    assert pupils_seen_by_a_site_task.apply(kwargs={"site_id": trust.pk}).get()["pupils"] == []
+    assert Pupil.objects.count() == 0  # the binding went with the task
+
+
+def test_a_site_task_needs_its_site():
+    with pytest.raises(TypeError, match="site_id"):
+        pupils_seen_by_a_site_task.apply(kwargs={}).get()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_tasks_binding_ends_with_its_transaction():
+    school = SchoolFactory()
+    pupil = PupilFactory(site=school)
+    # As in a worker: no transaction around the task; its own is the outermost.
+    assert not connection.in_atomic_block
+    seen = pupils_seen_by_a_site_task.apply(kwargs={"site_id": school.pk}).get()
+    assert seen["pupils"] == [pupil.pk]
+    assert _one("SELECT current_setting(%s, true)", [settings_site()])[0] in (None, "")
+    assert Pupil.objects.count() == 0
 
 
 def test_database_app_role_setting_is_the_one_in_use():

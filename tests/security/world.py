@@ -32,7 +32,8 @@ from accounts.views import PasswordResetConfirmView
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
 from mis.models import AttendanceRollup, RollupState
-from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
+from notifications.models import DeliveryStatus, EmailDelivery
+from sharing.emails import AGREEMENT_REQUEST_EMAIL, EmailKind, request_topic
 from sharing.models import (
     AccessLevel,
     Agreement,
@@ -140,9 +141,15 @@ class World:
             )
             EmailDelivery.objects.create(
                 site=group,
-                request=request,
-                recipient=recipient,
-                kind=DeliveryKind.REQUEST,
+                address=recipient.email,
+                kind=EmailKind.REQUEST,
+                topic=request_topic(request.pk),
+                builder=AGREEMENT_REQUEST_EMAIL,
+                params={
+                    "request_id": request.pk,
+                    "recipient_id": recipient.pk,
+                    "reminder_id": None,
+                },
                 dedupe_key=f"{request.pk}:{recipient.pk}:request:",
                 status=DeliveryStatus.SENT,
                 attempts=1,

@@ -1,10 +1,13 @@
 """Factories for the data sharing tests: schools with staff in the recipient roles,
 group senders, requests and the people who act."""
 
+from collections.abc import Iterable
+
 from accounts.audit import Actor
 from accounts.models import BusinessRole, RoleAssignment, RoleGrant, StaffProfile
 from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, Access
-from sharing.models import AccessLevel, AgreementRequest, RequestStatus
+from notifications.models import EmailDelivery
+from sharing.models import AccessLevel, AgreementRequest, RequestRecipient, RequestStatus
 from tests.factories import StaffProfileFactory, UserFactory, grant_permission
 from tests.institutions.factories import add_school
 
@@ -54,12 +57,50 @@ def actor_for(profile_or_user, site) -> Actor:
 
 
 def make_request(
-    group, school, *, level=AccessLevel.DFE_DATA, sender=None, status=RequestStatus.PENDING
+    group,
+    school,
+    *,
+    level=AccessLevel.DFE_DATA,
+    sender=None,
+    status=RequestStatus.PENDING,
+    recipients: Iterable[StaffProfile] = (),
 ) -> AgreementRequest:
-    return AgreementRequest.objects.create(
+    """A request, created directly (no emails queued), sent to ``recipients`` (none by
+    default)."""
+    request = AgreementRequest.objects.create(
         group=group,
         school=school,
         level=level,
         sender=sender or group_admin_profile(group),
         status=status,
     )
+    add_recipients(request, *recipients)
+    return request
+
+
+def add_recipients(request: AgreementRequest, *profiles: StaffProfile) -> None:
+    """``profiles`` (staff of the request's school) as recipients of ``request``."""
+    RequestRecipient.objects.bulk_create(
+        RequestRecipient(
+            request=request,
+            school_id=request.school_id,
+            user=profile.user,
+            email=profile.user.email,
+            role_name="Head Teacher",
+        )
+        for profile in profiles
+    )
+
+
+def head_of(school) -> StaffProfile:
+    """The Head Teacher of a school made by ``school_with_head``."""
+    return StaffProfile.objects.get(site=school, assignments__role__name="Head Teacher")
+
+
+def queued_emails() -> list[tuple[str, int, int | None]]:
+    """The request emails queued in the outbox, in the order queued: one (kind, request id,
+    reminder id) however many recipients."""
+    queued: dict[tuple[str, int, int | None], None] = {}
+    for kind, params in EmailDelivery.objects.order_by("pk").values_list("kind", "params"):
+        queued[(kind, params["request_id"], params["reminder_id"])] = None
+    return list(queued)

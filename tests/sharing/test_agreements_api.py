@@ -7,13 +7,18 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.audit import system_actor
 from accounts.permissions import INSTITUTION_DETAILS, Access
-from sharing import services
 from sharing.models import AccessLevel, AgreementRequest, RequestReminder, RequestStatus
 from sharing.services import agreement_raise
 from tests.factories import TrustFactory, grant_permission
 from tests.institutions.factories import add_school, group_admin, group_staff, outsider
 
-from .factories import group_admin_profile, make_request, school_with_head
+from .factories import (
+    add_recipients,
+    group_admin_profile,
+    head_of,
+    make_request,
+    school_with_head,
+)
 
 L1, L2, L3 = (
     AccessLevel.DFE_DATA,
@@ -25,11 +30,6 @@ SEND = "/api/v1/agreements/requests/"
 PREVIEW = "/api/v1/agreements/requests/preview/"
 REMIND = "/api/v1/agreements/requests/remind/"
 WITHDRAW = "/api/v1/agreements/requests/withdraw/"
-
-
-@pytest.fixture(autouse=True)
-def no_mail(monkeypatch):
-    monkeypatch.setattr(services, "_emails_enqueue", lambda **kwargs: None)
 
 
 @pytest.fixture
@@ -139,19 +139,22 @@ class TestPermissionLadder:
 
 @pytest.mark.django_db
 class TestSend:
-    def test_sends_and_reports_each_school(self, site_client, group, schools, sender):
+    def test_sends_and_reports_each_school(
+        self, site_client, group, schools, sender, mailoutbox, django_capture_on_commit_callbacks
+    ):
         nobody = add_school(group, name="Elm Infants", urn="100005")
         client = site_client(group, group_admin(group))
-        response = post(
-            client,
-            SEND,
-            {
-                "level": 2,
-                "sender": sender.pk,
-                "roles": ["Head Teacher"],
-                "schools": ["100001", nobody.urn],
-            },
-        )
+        with django_capture_on_commit_callbacks(execute=True):  # as if committed
+            response = post(
+                client,
+                SEND,
+                {
+                    "level": 2,
+                    "sender": sender.pk,
+                    "roles": ["Head Teacher"],
+                    "schools": ["100001", nobody.urn],
+                },
+            )
         assert response.status_code == 200
         body = response.json()
         assert body["summary"] == (
@@ -161,6 +164,12 @@ class TestSend:
         done = next(row for row in body["results"] if row["done"])
         assert done["urn"] == "100001"
         assert AgreementRequest.objects.get(pk=done["request_id"]).level == L2
+        # The email went to Acorn's head, and nobody else.
+        [email] = mailoutbox
+        assert email.to == [head_of(schools["acorn"]).user.email]
+        assert email.subject == (
+            f"{group.name} asks to share data with Acorn Primary: DfE Data & MIS Data"
+        )
 
     def test_select_all_with_filters(self, site_client, group, schools, sender):
         add_school(group, name="Elm Secondary", urn="100006", phase="Secondary")
@@ -269,15 +278,25 @@ class TestPreview:
 
 @pytest.mark.django_db
 class TestRemindAndWithdraw:
-    def test_remind_then_rate_limited(self, site_client, group, schools):
+    def test_remind_then_rate_limited(
+        self, site_client, group, schools, mailoutbox, django_capture_on_commit_callbacks
+    ):
         request = AgreementRequest.objects.get(school=schools["beech"])
+        head = head_of(schools["beech"])
+        add_recipients(request, head)
         client = site_client(group, group_admin(group))
-        first = post(client, REMIND, {"requests": [request.pk]}).json()
+        with django_capture_on_commit_callbacks(execute=True):  # as if committed
+            first = post(client, REMIND, {"requests": [request.pk]}).json()
+            second = post(client, REMIND, {"select_all": True}).json()
         assert first["summary"] == "Reminder sent to 1 school."
-        second = post(client, REMIND, {"select_all": True}).json()
         assert second["results"][0]["reason"] == "a reminder was sent in the last hour"
         assert second["results"][0]["next_allowed_at"]
         assert RequestReminder.objects.count() == 1
+        [email] = mailoutbox  # one reminder, to the request's recipient
+        assert email.to == [head.user.email]
+        assert email.subject == (
+            f"Reminder: {group.name} asks to share data with Beech Academy: DfE Data & MIS Data"
+        )
 
     def test_withdraw_and_repeat(self, site_client, group, schools):
         request = AgreementRequest.objects.get(school=schools["beech"])

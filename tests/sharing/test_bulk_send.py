@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.audit import system_actor
 from accounts.models import AuditAction, AuditEvent, RoleAssignment
 from institutions.models import GroupMembership
-from sharing import services
+from notifications.models import DeliveryStatus, EmailDelivery
+from sharing.emails import EmailKind, request_topic
 from sharing.models import (
     AccessLevel,
     Agreement,
@@ -30,6 +31,7 @@ from .factories import (
     group_admin_profile,
     head_teacher,
     make_request,
+    queued_emails,
     school_staff,
     school_with_head,
 )
@@ -39,17 +41,6 @@ L1, L2, L3 = (
     AccessLevel.DFE_AND_MIS_DATA,
     AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
 )
-
-
-@pytest.fixture
-def emails(monkeypatch):
-    asked = []
-
-    def record(*, requests, kind, reminders=None):
-        asked.extend((kind, request.pk) for request in requests)
-
-    monkeypatch.setattr(services, "_emails_enqueue", record)
-    return asked
 
 
 @pytest.fixture
@@ -75,7 +66,7 @@ def send(group, schools, admin, *, roles=("Head Teacher",), level=L1, sender=Non
 
 @pytest.mark.django_db
 class TestSend:
-    def test_one_pending_request_per_school_with_its_recipients(self, group, admin, emails):
+    def test_one_pending_request_per_school_with_its_recipients(self, group, admin):
         school = add_school(group, name="Acorn Primary")
         head = head_teacher(school, email="head@acorn.test")
         outcome = send(group, [school], admin, level=L2)
@@ -92,10 +83,10 @@ class TestSend:
         assert recipient.school == school
         assert outcome.rows[0].recipients == ("head@acorn.test",)
         assert outcome.rows[0].request_id == request.pk
-        assert emails == [("request", request.pk)]
+        assert queued_emails() == [("request", request.pk, None)]
         assert outcome.summary == "Request sent to 1 school."
 
-    def test_audited_at_the_group_and_each_school(self, group, admin, emails):
+    def test_audited_at_the_group_and_each_school(self, group, admin):
         schools = [school_with_head(group) for _ in range(2)]
         send(group, schools, admin)
         events = AuditEvent.objects.filter(action=AuditAction.REQUEST_SENT)
@@ -104,7 +95,7 @@ class TestSend:
         )
         assert all(e.actor == admin.user for e in events)
 
-    def test_the_summary_names_the_skipped(self, group, admin, emails):
+    def test_the_summary_names_the_skipped(self, group, admin):
         sent = [school_with_head(group) for _ in range(3)]
         nobody = [add_school(group) for _ in range(2)]
         outcome = send(group, sent + nobody, admin)
@@ -114,7 +105,7 @@ class TestSend:
         )
         assert {row.school_id for row in outcome.skipped} == {s.pk for s in nobody}
 
-    def test_several_reasons_are_counted(self, group, admin, emails):
+    def test_several_reasons_are_counted(self, group, admin):
         pending = school_with_head(group)
         make_request(group, pending)
         nobody = add_school(group)
@@ -124,14 +115,14 @@ class TestSend:
             "(1); no Head Teacher with an email address (1)."
         )
 
-    def test_the_outcome_survives_the_session(self, group, admin, emails):
+    def test_the_outcome_survives_the_session(self, group, admin):
         outcome = send(group, [school_with_head(group), add_school(group)], admin)
         assert BulkOutcome.from_dict(outcome.as_dict()) == outcome
 
 
 @pytest.mark.django_db
 class TestRecipients:
-    def test_by_role(self, group, admin, emails):
+    def test_by_role(self, group, admin):
         school = add_school(group)
         head = head_teacher(school)
         deputy = school_staff(school, "Deputy Head Teacher")
@@ -144,7 +135,7 @@ class TestRecipients:
         }
         assert head.user_id not in RequestRecipient.objects.values_list("user_id", flat=True)
 
-    def test_all_means_the_four_roles(self, group, admin, emails):
+    def test_all_means_the_four_roles(self, group, admin):
         school = add_school(group)
         people = [
             school_staff(school, role)
@@ -162,13 +153,13 @@ class TestRecipients:
             p.user_id for p in people
         }
 
-    def test_role_names_match_whatever_the_case(self, group, admin, emails):
+    def test_role_names_match_whatever_the_case(self, group, admin):
         school = add_school(group)
         person = school_staff(school, "head teacher")
         send(group, [school], admin)
         assert RequestRecipient.objects.get().user == person.user
 
-    def test_a_person_with_two_roles_is_sent_one_email(self, group, admin, emails):
+    def test_a_person_with_two_roles_is_sent_one_email(self, group, admin):
         school = add_school(group)
         head = head_teacher(school)
         from .factories import school_role
@@ -179,7 +170,7 @@ class TestRecipients:
         send(group, [school], admin, roles=["all"])
         assert RequestRecipient.objects.get().role_name == "Head Teacher"
 
-    def test_not_without_an_email_inactive_or_out_of_dates(self, group, admin, emails):
+    def test_not_without_an_email_inactive_or_out_of_dates(self, group, admin):
         school = add_school(group)
         no_email = head_teacher(school)
         type(no_email.user).objects.filter(pk=no_email.user_id).update(email="")
@@ -201,7 +192,7 @@ class TestRecipients:
         assert outcome.rows[0].reason == "no Head Teacher with an email address"
         assert not AgreementRequest.objects.exists()
 
-    def test_a_role_at_another_site_does_not_count(self, group, admin, emails):
+    def test_a_role_at_another_site_does_not_count(self, group, admin):
         school = add_school(group)
         elsewhere = add_school(group)
         from .factories import school_role
@@ -214,7 +205,7 @@ class TestRecipients:
         outcome = send(group, [school], admin)
         assert outcome.rows[0].reason == "no Head Teacher with an email address"
 
-    def test_the_preview_matches_the_send(self, group, admin, emails):
+    def test_the_preview_matches_the_send(self, group, admin):
         with_head = school_with_head(group)
         without = add_school(group)
         preview = recipients_preview(
@@ -231,7 +222,7 @@ class TestRecipients:
 
 @pytest.mark.django_db
 class TestRefusals:
-    def test_a_second_pending_request_is_refused(self, group, admin, emails):
+    def test_a_second_pending_request_is_refused(self, group, admin):
         school = school_with_head(group)
         send(group, [school], admin)
         outcome = send(group, [school], admin, level=L3)
@@ -239,14 +230,14 @@ class TestRefusals:
         assert AgreementRequest.objects.count() == 1
 
     @pytest.mark.parametrize("level", [L1, L2])
-    def test_at_or_below_the_approved_level_is_refused(self, group, admin, emails, level):
+    def test_at_or_below_the_approved_level_is_refused(self, group, admin, level):
         school = school_with_head(group)
         agreement_raise(group=group, school=school, level=L2, actor=system_actor())
         outcome = send(group, [school], admin, level=level)
         assert outcome.rows[0].reason == "already approved at this level or higher"
         assert not AgreementRequest.objects.exists()
 
-    def test_a_higher_level_raises(self, group, admin, emails):
+    def test_a_higher_level_raises(self, group, admin):
         school = school_with_head(group)
         agreement_raise(group=group, school=school, level=L1, actor=system_actor())
         outcome = send(group, [school], admin, level=L3)
@@ -254,32 +245,32 @@ class TestRefusals:
         assert AgreementRequest.objects.get().level == L3
         assert Agreement.objects.get().level == L1  # until the school approves
 
-    def test_another_groups_school_is_skipped(self, group, admin, emails):
+    def test_another_groups_school_is_skipped(self, group, admin):
         other = TrustFactory()
         foreign = school_with_head(other)
         outcome = send(group, [foreign], admin)
         assert outcome.rows[0].reason == "not one of this group’s schools"
         assert not AgreementRequest.objects.exists()
 
-    def test_a_school_that_left_is_skipped(self, group, admin, emails):
+    def test_a_school_that_left_is_skipped(self, group, admin):
         school = school_with_head(group)
         GroupMembership.objects.filter(school=school).update(left_on=datetime.date(2026, 1, 1))
         outcome = send(group, [school], admin)
         assert outcome.rows[0].reason == "not one of this group’s schools"
 
     @pytest.mark.parametrize("level", [0, 4, "x", None])
-    def test_a_level_that_does_not_exist(self, group, admin, emails, level):
+    def test_a_level_that_does_not_exist(self, group, admin, level):
         with pytest.raises(ValidationError) as error:
             send(group, [school_with_head(group)], admin, level=level)
         assert "level" in error.value.message_dict
 
     @pytest.mark.parametrize("roles", [[], ["Teacher"], ["Head Teacher", "Caretaker"]])
-    def test_roles_that_requests_do_not_go_to(self, group, admin, emails, roles):
+    def test_roles_that_requests_do_not_go_to(self, group, admin, roles):
         with pytest.raises(ValidationError) as error:
             send(group, [school_with_head(group)], admin, roles=roles)
         assert "recipient_roles" in error.value.message_dict
 
-    def test_the_sender_must_be_the_groups_staff(self, group, admin, emails):
+    def test_the_sender_must_be_the_groups_staff(self, group, admin):
         other = TrustFactory()
         with pytest.raises(ValidationError, match="member of this group"):
             send(group, [school_with_head(group)], admin, sender=group_admin_profile(other))
@@ -288,14 +279,14 @@ class TestRefusals:
             send(group, [school], admin, sender=head_teacher(school))
         assert not AgreementRequest.objects.exists()
 
-    def test_the_sender_needs_an_email_address(self, group, admin, emails):
+    def test_the_sender_needs_an_email_address(self, group, admin):
         sender = group_admin_profile(group)
         type(sender.user).objects.filter(pk=sender.user_id).update(email="")
         sender.user.email = ""
         with pytest.raises(ValidationError, match="email address"):
             send(group, [school_with_head(group)], admin, sender=sender)
 
-    def test_needs_the_permission(self, group, admin, emails):
+    def test_needs_the_permission(self, group, admin):
         viewer = StaffProfileFactory(site=group)
         with pytest.raises(PermissionDenied):
             agreement_requests_send(
@@ -308,7 +299,7 @@ class TestRefusals:
             )
         assert not AgreementRequest.objects.exists()
 
-    def test_only_a_group_sends(self, group, admin, emails):
+    def test_only_a_group_sends(self, group, admin):
         school = school_with_head(group)
         with pytest.raises(ValidationError):
             agreement_requests_send(
@@ -355,7 +346,7 @@ def test_constant_queries_for_3_and_30_schools():
 
 
 @pytest.mark.django_db
-def test_the_preview_costs_constant_queries(emails):
+def test_the_preview_costs_constant_queries():
     measured = []
     for size in (3, 30):
         group, _, schools = build(size)
@@ -367,7 +358,7 @@ def test_the_preview_costs_constant_queries(emails):
 
 @pytest.mark.django_db(transaction=True)
 class TestRacingSends:
-    def test_two_sends_for_the_same_school_make_one_request(self, emails):
+    def test_two_sends_for_the_same_school_make_one_request(self):
         group = TrustFactory()
         admin = group_admin_profile(group)
         for _ in range(6):
@@ -405,7 +396,7 @@ class TestRacingSends:
             # each request's recipients were written once, by the send that made it
             assert RequestRecipient.objects.filter(school__in=schools).count() == 3
 
-    def test_a_send_waits_for_a_concurrent_one_and_skips(self, emails):
+    def test_a_send_waits_for_a_concurrent_one_and_skips(self):
         """Deterministic: the first send holds its transaction; the second one's insert
         waits on the unique index and then reports the school as pending."""
         from django.db import transaction
@@ -447,8 +438,6 @@ class TestRacingSends:
 
 @pytest.mark.django_db
 def test_emails_are_queued_for_each_recipient(django_capture_on_commit_callbacks):
-    from notifications.models import DeliveryKind, DeliveryStatus, EmailDelivery
-
     group = TrustFactory()
     admin = group_admin_profile(group)
     school = add_school(group)
@@ -456,9 +445,14 @@ def test_emails_are_queued_for_each_recipient(django_capture_on_commit_callbacks
     manager = school_staff(school, "Data Manager")
     with django_capture_on_commit_callbacks() as callbacks:
         send(group, [school], admin, roles=["Head Teacher", "Data Manager"])
+    request = AgreementRequest.objects.get()
     deliveries = EmailDelivery.objects.all()
-    assert {d.recipient.user_id for d in deliveries} == {head.user_id, manager.user_id}
-    assert {(d.kind, d.site_id) for d in deliveries} == {(DeliveryKind.REQUEST, group.pk)}
+    recipients = RequestRecipient.objects.in_bulk([d.params["recipient_id"] for d in deliveries])
+    assert {r.user_id for r in recipients.values()} == {head.user_id, manager.user_id}
+    assert {d.address for d in deliveries} == {head.user.email, manager.user.email}
+    assert {(d.kind, d.site_id, d.topic) for d in deliveries} == {
+        (EmailKind.REQUEST, group.pk, request_topic(request.pk))
+    }
     assert len(callbacks) == 1  # one task for the request, after commit
     assert {d.status for d in EmailDelivery.objects.all()} <= {
         DeliveryStatus.QUEUED,

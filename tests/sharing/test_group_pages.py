@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.audit import system_actor
 from accounts.permissions import INSTITUTION_DETAILS, Access
-from sharing import services
 from sharing.models import AccessLevel, AgreementRequest, RequestReminder, RequestStatus
 from sharing.services import agreement_raise
 from tests.factories import StaffProfileFactory, TrustFactory, grant_permission
@@ -23,7 +22,15 @@ from tests.institutions.factories import (
     put_in_cluster,
 )
 
-from .factories import group_admin_profile, head_teacher, make_request, school_with_head
+from .factories import (
+    add_recipients,
+    group_admin_profile,
+    head_of,
+    head_teacher,
+    make_request,
+    queued_emails,
+    school_with_head,
+)
 
 URL = "/data-sharing/"
 L1, L2, L3 = (
@@ -32,17 +39,6 @@ L1, L2, L3 = (
     AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
 )
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def no_mail(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        services,
-        "_emails_enqueue",
-        lambda *, requests, kind, reminders=None: sent.extend((kind, r.pk) for r in requests),
-    )
-    return sent
 
 
 @pytest.fixture
@@ -370,15 +366,16 @@ class TestRaise:
 
 @pytest.mark.django_db
 class TestRemindAndWithdraw:
-    def test_remind(self, site_client, group, schools, admin, no_mail):
+    def test_remind(self, site_client, group, schools, admin):
         request = AgreementRequest.objects.get(school=schools["beech"])
+        add_recipients(request, head_of(schools["beech"]))
         client = site_client(group, admin)
         html = client.get(URL + "remind/", {"tab": "pending", "request": request.pk}).content
         assert b"Beech Academy" in html
         response = client.post(URL + "remind/", {"tab": "pending", "request": request.pk})
         assert response.status_code == 302
-        assert RequestReminder.objects.filter(request=request).count() == 1
-        assert no_mail == [("reminder", request.pk)]
+        reminder = RequestReminder.objects.get(request=request)
+        assert queued_emails() == [("reminder", request.pk, reminder.pk)]
         html = client.get("/data-sharing/result/").content.decode()
         assert "Reminder sent to 1 school." in html
         response = client.post(URL + "remind/", {"tab": "pending", "all": "1"})

@@ -32,6 +32,7 @@ from .factories import (
     group_admin_profile,
     head_teacher,
     make_request,
+    queued_emails,
     school_staff,
     school_with_head,
 )
@@ -41,22 +42,6 @@ L1, L2, L3 = (
     AccessLevel.DFE_AND_MIS_DATA,
     AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
 )
-
-
-@pytest.fixture
-def emails(monkeypatch):
-    """The emails services ask for, instead of the notifications app: (kind, request id,
-    reminder id)."""
-    asked = []
-
-    def record(*, requests, kind, reminders=None):
-        reminders = reminders or {}
-        for request in requests:
-            reminder = reminders.get(request.pk)
-            asked.append((kind, request.pk, reminder.pk if reminder else None))
-
-    monkeypatch.setattr(services, "_emails_enqueue", record)
-    return asked
 
 
 @pytest.fixture
@@ -237,20 +222,20 @@ class TestDecline:
 
 @pytest.mark.django_db
 class TestRemind:
-    def test_records_a_reminder_and_asks_for_emails(self, group, school, admin, emails):
-        request = make_request(group, school)
+    def test_records_a_reminder_and_queues_its_emails(self, group, school, head, admin):
+        request = make_request(group, school, recipients=[head])
         outcome = agreement_requests_remind(
             group=group, requests=[request], actor=actor_for(admin, group)
         )
         reminder = RequestReminder.objects.get()
         assert reminder.request == request
         assert reminder.sent_by == admin.user
-        assert emails == [("reminder", request.pk, reminder.pk)]
+        assert queued_emails() == [("reminder", request.pk, reminder.pk)]
         assert outcome.summary == "Reminder sent to 1 school."
         assert AuditEvent.objects.filter(action=AuditAction.REQUEST_REMINDED).count() == 2
 
-    def test_at_most_one_an_hour(self, group, school, admin, emails):
-        request = make_request(group, school)
+    def test_at_most_one_an_hour(self, group, school, head, admin):
+        request = make_request(group, school, recipients=[head])
         actor = actor_for(admin, group)
         agreement_requests_remind(group=group, requests=[request], actor=actor)
         outcome = agreement_requests_remind(group=group, requests=[request], actor=actor)
@@ -263,9 +248,9 @@ class TestRemind:
             "No reminders were sent. 1 school was skipped: a reminder was sent in the last hour."
         )
         assert RequestReminder.objects.count() == 1
-        assert len(emails) == 1
+        assert len(queued_emails()) == 1
 
-    def test_again_after_the_interval(self, group, school, admin, emails):
+    def test_again_after_the_interval(self, group, school, admin):
         request = make_request(group, school)
         actor = actor_for(admin, group)
         agreement_requests_remind(group=group, requests=[request], actor=actor)
@@ -274,7 +259,7 @@ class TestRemind:
         assert outcome.rows[0].done
         assert RequestReminder.objects.count() == 2
 
-    def test_the_interval_can_be_chosen(self, group, school, admin, emails):
+    def test_the_interval_can_be_chosen(self, group, school, admin):
         request = make_request(group, school)
         actor = actor_for(admin, group)
         agreement_requests_remind(group=group, requests=[request], actor=actor)
@@ -283,16 +268,16 @@ class TestRemind:
         )
         assert outcome.rows[0].done
 
-    def test_only_pending_requests(self, group, school, admin, emails):
-        request = make_request(group, school, status=RequestStatus.DECLINED)
+    def test_only_pending_requests(self, group, school, head, admin):
+        request = make_request(group, school, status=RequestStatus.DECLINED, recipients=[head])
         outcome = agreement_requests_remind(
             group=group, requests=[request], actor=actor_for(admin, group)
         )
         assert outcome.rows[0].reason == "the request was already declined"
         assert not RequestReminder.objects.exists()
-        assert emails == []
+        assert queued_emails() == []
 
-    def test_never_another_groups_request(self, group, admin, emails):
+    def test_never_another_groups_request(self, group, admin):
         other = TrustFactory()
         foreign = make_request(other, add_school(other))
         outcome = agreement_requests_remind(
@@ -301,7 +286,7 @@ class TestRemind:
         assert [row.reason for row in outcome.rows] == ["not one of this group’s requests"]
         assert not RequestReminder.objects.exists()
 
-    def test_needs_the_permission(self, group, school, emails):
+    def test_needs_the_permission(self, group, school):
         request = make_request(group, school)
         viewer = school_staff(group)  # group staff without a role
         with pytest.raises(PermissionDenied):
@@ -355,7 +340,7 @@ class TestWithdraw:
         foreign.refresh_from_db()
         assert foreign.status == RequestStatus.PENDING
 
-    def test_a_withdrawn_school_can_be_asked_again(self, group, school, admin, emails):
+    def test_a_withdrawn_school_can_be_asked_again(self, group, school, admin):
         request = make_request(group, school)
         actor = actor_for(admin, group)
         agreement_requests_withdraw(group=group, requests=[request], actor=actor)
@@ -402,7 +387,7 @@ def _in_thread(target, results, key):
 
 @pytest.mark.django_db(transaction=True)
 class TestConcurrency:
-    def test_approve_racing_a_raise_never_lowers_nor_doubles(self, emails):
+    def test_approve_racing_a_raise_never_lowers_nor_doubles(self):
         """The school approves level 2 while the group asks for level 3 (a raise) in
         another connection, many times over: the level only rises and there is never more
         than one pending request."""
@@ -450,7 +435,7 @@ class TestConcurrency:
             else:
                 assert row.reason == "a request is already pending"
 
-    def test_a_raise_waits_for_an_approval_in_progress(self, emails):
+    def test_a_raise_waits_for_an_approval_in_progress(self):
         """Deterministic: the approval holds its transaction open; the raise sent meanwhile
         sees the request still pending and is skipped, and the level is the approved one."""
         group = TrustFactory()
@@ -494,7 +479,7 @@ class TestConcurrency:
         assert Agreement.objects.get().level == L2
         assert not AgreementRequest.objects.filter(status=RequestStatus.PENDING).exists()
 
-    def test_two_approvals_of_the_same_request_approve_once(self, emails):
+    def test_two_approvals_of_the_same_request_approve_once(self):
         group = TrustFactory()
         school = school_with_head(group)
         head = head_teacher(school)
