@@ -598,7 +598,9 @@ class Prober:
         ).lower()
         for text in self.forbidden(role, host, route, method):
             if text.lower() not in sent and self._found(text, haystack):
-                outcome.problems.append(f"shows {text!r}")
+                at = haystack.find(text.lower())
+                context = haystack[max(at - 40, 0) : at + len(text) + 40] if at >= 0 else ""
+                outcome.problems.append(f"shows {text!r} in …{context!r}…")
         changed = [table for table in self.tables if after[table] != self.baseline[table]]
         if changed:
             problem = self._unallowed_write(route, role, host, method, changed, after)
