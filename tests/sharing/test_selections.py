@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_mail(monkeypatch):
-    monkeypatch.setattr(services, "_emails_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr(services, "request_emails_enqueue", lambda **kwargs: None)
 
 
 @pytest.fixture
