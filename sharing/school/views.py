@@ -22,10 +22,11 @@ from accounts.permissions import (
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
-from .access import agreement_level
-from .models import AccessLevel, AgreementRequest, RequestStatus
-from .school_forms import SchoolRequestDeclineForm
-from .school_selectors import (
+from ..access import agreement_level
+from ..models import AccessLevel, AgreementRequest, RequestStatus
+from ..services.decisions import Decision, agreement_request_approve, agreement_request_decline
+from .forms import SchoolRequestDeclineForm
+from .selectors import (
     ALWAYS_VISIBLE,
     level_explanation,
     school_agreement_list,
@@ -33,7 +34,6 @@ from .school_selectors import (
     school_request_for_id,
     school_request_list,
 )
-from .services.decisions import Decision, agreement_request_approve, agreement_request_decline
 
 DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 DECIDE_LABEL = REGISTRY[DATA_SHARING_REQUEST].label
