@@ -61,7 +61,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("hop.api_urls")),
     path("", include("sharing.api_urls")),
-    path("", include("sharing.school_api_urls")),
+    path("", include("sharing.school.api_urls")),
     path("", include("mis.api_urls")),
     path("", include("analytics.api_urls")),
 ]

@@ -41,7 +41,7 @@ from institutions.register_import import register_import
 from institutions.selectors import current_schools
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel
-from sharing.services import agreement_raise
+from sharing.services.agreements import agreement_raise
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
 DEMO_SEED = 2026

@@ -25,7 +25,7 @@ urlpatterns = [
     path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),
-    path("data/data-sharing/", include("sharing.school_urls")),
+    path("data/data-sharing/", include("sharing.school.urls")),
     path("", include("mis.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/", include("portal.api_urls", namespace="api")),

@@ -38,7 +38,7 @@ from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 from mis.selectors import attendance_day
 from sharing.models import RequestStatus
-from sharing.school_selectors import school_agreement_list, school_request_list
+from sharing.school.selectors import school_agreement_list, school_request_list
 from sharing.selectors import (
     NO_SHARING,
     agreement_tab_counts,

@@ -8,7 +8,7 @@ from accounts.audit import actor_from_request
 from institutions.models import InstitutionKind
 
 from .models import AccessLevel, Agreement, AgreementRequest
-from .services import agreements_automate
+from .services.agreements import agreements_automate
 
 
 @admin.register(Agreement)

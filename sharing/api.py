@@ -50,8 +50,8 @@ from .selectors import (
     requests_for_selection,
     tab_school_list,
 )
-from .services import (
-    BulkOutcome,
+from .services.outcomes import BulkOutcome
+from .services.requests import (
     agreement_requests_remind,
     agreement_requests_send,
     agreement_requests_withdraw,

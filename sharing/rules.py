@@ -1,7 +1,7 @@
 """The rules for sending data sharing requests, each stated once.
 
 Pure functions and constants: no queries, no requests. The send page and its preview, the
-REST API and ``services.agreement_requests_send`` all ask these, so that what a person is
+REST API and ``services.requests.agreement_requests_send`` all ask these, so that what a person is
 offered, what the preview says and what the service does never disagree.
 
 - **Who receives a request**: staff holding one of ``RECIPIENT_ROLES`` at the school;

@@ -50,9 +50,8 @@ from .selectors import (
     requests_for_selection,
     tab_school_list,
 )
-from .services import (
-    BulkAction,
-    BulkOutcome,
+from .services.outcomes import BulkAction, BulkOutcome
+from .services.requests import (
     agreement_requests_remind,
     agreement_requests_send,
     agreement_requests_withdraw,

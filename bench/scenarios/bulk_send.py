@@ -1,5 +1,5 @@
 """Bulk send of data sharing requests: the largest local authority (600 current schools)
-against one school, through ``sharing.services.agreement_requests_send``.
+against one school, through ``sharing.services.requests.agreement_requests_send``.
 
 Data: the register's largest local authority, each school with 2 to 6 staff in the
 recipient roles (Executive Head Teacher, Head Teacher, Deputy Head Teacher, Data Manager),
@@ -106,7 +106,7 @@ def _sender(group):
 def bulk_send(bench: Bench) -> None:
     """Send requests to the 600 schools of the largest local authority against one."""
     try:
-        from sharing.services import agreement_requests_send
+        from sharing.services.requests import agreement_requests_send
     except ImportError:
         bench.skip("the bulk send service is not there yet")
     from django.db import connection, transaction

@@ -167,7 +167,7 @@ def _bulk_send(trust: Trust) -> float:
     and the tasks published after it commits. Returns the wall time."""
     from notifications.models import EmailDelivery
     from sharing.models import AgreementRequest
-    from sharing.services import agreement_requests_send
+    from sharing.services.requests import agreement_requests_send
 
     AgreementRequest.objects.filter(group=trust.group).delete()
     EmailDelivery.objects.filter(site=trust.group).delete()

@@ -3,4 +3,4 @@ emails must follow the route (tests/sharing/test_emails.py)."""
 
 from django.urls import include, path
 
-urlpatterns = [path("elsewhere/sharing/", include("sharing.school_urls"))]
+urlpatterns = [path("elsewhere/sharing/", include("sharing.school.urls"))]

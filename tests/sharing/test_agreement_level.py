@@ -11,7 +11,7 @@ from sharing.access import (
     group_may_take_group_actions,
 )
 from sharing.models import AccessLevel, Agreement
-from sharing.services import AgreementLevelError, agreement_raise
+from sharing.services.agreements import AgreementLevelError, agreement_raise
 from tests.factories import InstitutionFactory, MembershipFactory, TrustFactory
 
 pytestmark = pytest.mark.django_db

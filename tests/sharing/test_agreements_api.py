@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.audit import system_actor
 from accounts.permissions import INSTITUTION_DETAILS, Access
 from sharing.models import AccessLevel, AgreementRequest, RequestReminder, RequestStatus
-from sharing.services import agreement_raise
+from sharing.services.agreements import agreement_raise
 from tests.factories import TrustFactory, grant_permission
 from tests.institutions.factories import add_school, group_admin, group_staff, outsider
 

@@ -13,7 +13,7 @@ from accounts.models import AuditAction, AuditEvent
 from institutions.models import GroupMembership, Institution, Status
 from notifications.models import EmailDelivery
 from sharing.models import AccessLevel, Agreement, AgreementRequest, RequestStatus
-from sharing.services import agreement_raise, agreements_automate
+from sharing.services.agreements import agreement_raise, agreements_automate
 from tests.factories import LocalAuthorityFactory, TrustFactory, UserFactory
 from tests.institutions.factories import add_school
 

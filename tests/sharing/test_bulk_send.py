@@ -22,7 +22,9 @@ from sharing.models import (
     RequestStatus,
 )
 from sharing.selectors import recipients_preview
-from sharing.services import BulkOutcome, agreement_raise, agreement_requests_send
+from sharing.services.agreements import agreement_raise
+from sharing.services.outcomes import BulkOutcome
+from sharing.services.requests import agreement_requests_send
 from tests.factories import StaffProfileFactory, TrustFactory, UserFactory
 from tests.institutions.factories import add_school
 

@@ -19,7 +19,7 @@ from sharing.emails import (
     request_topic,
 )
 from sharing.models import RequestStatus
-from sharing.school_views import RequestDetailView
+from sharing.school.views import RequestDetailView
 from sharing.selectors import DeliverySummary, delivery_summaries
 from tests.notifications.factories import make_pair, make_reminder, make_request
 

@@ -5,21 +5,22 @@ import datetime
 import threading
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.audit import system_actor
+from accounts.audit import Actor, system_actor
 from accounts.models import AuditAction, AuditEvent
 from institutions.models import GroupMembership
-from sharing import services
 from sharing.models import AccessLevel, Agreement, AgreementRequest, RequestReminder, RequestStatus
-from sharing.services import (
+from sharing.services.agreements import agreement_raise
+from sharing.services.decisions import (
     Decision,
     RequestStateError,
-    agreement_raise,
     agreement_request_approve,
     agreement_request_decline,
+)
+from sharing.services.requests import (
     agreement_requests_remind,
     agreement_requests_send,
     agreement_requests_withdraw,
@@ -169,7 +170,7 @@ class TestApprove:
         with pytest.raises(PermissionDenied):  # nor from inside a hop
             agreement_request_approve(
                 request=request,
-                actor=services.Actor(user=admin.user, site=school, acting_from=group),
+                actor=Actor(user=admin.user, site=school, acting_from=group),
             )
 
 
@@ -216,7 +217,7 @@ class TestDecline:
             decline(request, school_staff(school, "Data Manager"))
 
     def test_the_reason_has_a_limit(self, group, school, head):
-        with pytest.raises(services.ValidationError):
+        with pytest.raises(ValidationError):
             decline(make_request(group, school), head, reason="x" * 501)
 
 

@@ -207,7 +207,7 @@ def test_the_overview_lists_pending_requests_first_then_agreements_and_history(p
 
 def test_the_overview_says_when_an_agreement_was_automated(pair, site_client):
     from accounts.audit import system_actor
-    from sharing.services import agreement_raise
+    from sharing.services.agreements import agreement_raise
 
     agreement_raise(
         group=pair.trust,

@@ -6,7 +6,6 @@ import json
 import pytest
 from django.http import Http404
 
-from sharing import services
 from sharing.models import AgreementRequest, RequestStatus
 from sharing.selectors import requests_for_selection
 from tests.factories import TrustFactory
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_mail(monkeypatch):
-    monkeypatch.setattr(services, "_emails_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("sharing.services.requests.request_emails_enqueue", lambda **kwargs: None)
 
 
 @pytest.fixture

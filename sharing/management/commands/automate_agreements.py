@@ -8,7 +8,7 @@ from accounts.audit import system_actor
 from institutions.models import Institution, InstitutionKind
 from institutions.selectors import current_schools
 from sharing.models import AccessLevel
-from sharing.services import agreements_automate
+from sharing.services.agreements import agreements_automate
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from accounts.models import RoleAssignment
 from accounts.permissions import DATA_SHARING_REQUEST, Access
 from institutions.models import Institution
 
-from .models import LEVEL_MEANINGS, AccessLevel, Agreement, AgreementRequest, RequestStatus
+from ..models import LEVEL_MEANINGS, AccessLevel, Agreement, AgreementRequest, RequestStatus
 
 
 def school_agreement_list(*, school: Institution) -> QuerySet[Agreement]:

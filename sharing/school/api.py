@@ -18,10 +18,10 @@ from accounts.permissions import DATA_SHARING_REQUEST, Access, request_has_permi
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.site_access import SiteKind
 
-from . import services
-from .access import agreement_level
-from .models import AccessLevel, AgreementRequest, RequestStatus
-from .school_selectors import level_explanation, school_request_for_id, school_request_list
+from ..access import agreement_level
+from ..models import AccessLevel, AgreementRequest, RequestStatus
+from ..services.decisions import agreement_request_approve, agreement_request_decline
+from .selectors import level_explanation, school_request_for_id, school_request_list
 
 DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
@@ -188,7 +188,7 @@ class SchoolSharingRequestApproveView(SiteApiView):
             request,
             request_id,
             target=RequestStatus.APPROVED,
-            act=lambda r: services.agreement_request_approve(request=r, actor=actor),
+            act=lambda r: agreement_request_approve(request=r, actor=actor),
         )
 
 
@@ -218,7 +218,7 @@ class SchoolSharingRequestDeclineView(SiteApiView):
             request,
             request_id,
             target=RequestStatus.DECLINED,
-            act=lambda r: services.agreement_request_decline(
+            act=lambda r: agreement_request_decline(
                 request=r, actor=actor, reason=data.validated_data["reason"]
             ),
         )

@@ -22,11 +22,11 @@ from accounts.permissions import (
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
-from . import services
-from .access import agreement_level
-from .models import AccessLevel, AgreementRequest, RequestStatus
-from .school_forms import SchoolRequestDeclineForm
-from .school_selectors import (
+from ..access import agreement_level
+from ..models import AccessLevel, AgreementRequest, RequestStatus
+from ..services.decisions import Decision, agreement_request_approve, agreement_request_decline
+from .forms import SchoolRequestDeclineForm
+from .selectors import (
     ALWAYS_VISIBLE,
     level_explanation,
     school_agreement_list,
@@ -159,13 +159,13 @@ class RequestApproveView(_DecisionView):
         if done:
             return done
         try:
-            outcome = services.agreement_request_approve(
+            outcome = agreement_request_approve(
                 request=sharing_request, actor=actor_from_request(request)
             )
         except (ValidationError, ValueError) as error:
             messages.error(request, _refusal(error))
             return redirect(_detail_url(sharing_request))
-        if outcome.decision == services.Decision.APPROVED:
+        if outcome.decision == Decision.APPROVED:
             messages.success(request, approved_message(sharing_request))
         else:  # superseded meanwhile, or approved already: the service says what happened
             messages.info(request, outcome.message)
@@ -187,7 +187,7 @@ class RequestDeclineView(_DecisionView):
         if not form.is_valid():
             return self._confirm(request, sharing_request, form, status=400)
         try:
-            outcome = services.agreement_request_decline(
+            outcome = agreement_request_decline(
                 request=sharing_request,
                 actor=actor_from_request(request),
                 reason=form.cleaned_data["reason"],
@@ -195,7 +195,7 @@ class RequestDeclineView(_DecisionView):
         except (ValidationError, ValueError) as error:
             messages.error(request, _refusal(error))
             return redirect(_detail_url(sharing_request))
-        if outcome.decision == services.Decision.DECLINED:
+        if outcome.decision == Decision.DECLINED:
             messages.success(request, declined_message(sharing_request))
         else:
             messages.info(request, outcome.message)

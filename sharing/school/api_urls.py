@@ -2,27 +2,27 @@
 
 from django.urls import path
 
-from . import school_api
+from . import api
 
 urlpatterns = [
     path(
         "data-sharing/requests/",
-        school_api.SchoolSharingRequestListView.as_view(),
+        api.SchoolSharingRequestListView.as_view(),
         name="school-sharing-requests",
     ),
     path(
         "data-sharing/requests/<int:request_id>/",
-        school_api.SchoolSharingRequestDetailView.as_view(),
+        api.SchoolSharingRequestDetailView.as_view(),
         name="school-sharing-request",
     ),
     path(
         "data-sharing/requests/<int:request_id>/approve/",
-        school_api.SchoolSharingRequestApproveView.as_view(),
+        api.SchoolSharingRequestApproveView.as_view(),
         name="school-sharing-request-approve",
     ),
     path(
         "data-sharing/requests/<int:request_id>/decline/",
-        school_api.SchoolSharingRequestDeclineView.as_view(),
+        api.SchoolSharingRequestDeclineView.as_view(),
         name="school-sharing-request-decline",
     ),
 ]

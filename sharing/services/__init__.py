@@ -1,0 +1,9 @@
+"""Writes to data sharing agreements and requests, one module per subject. Callers import
+from the subject's module; this package re-exports nothing.
+
+- ``agreements``: an agreement's level, raised and never lowered; automated agreements
+- ``requests``: the group side's bulk requests (send, remind, withdraw)
+- ``outcomes``: what a bulk action did at each school, and its summary in plain words
+- ``decisions``: the school side's answer to a request (approve, decline)
+- ``guards``: what the services check before writing (who may act, a valid level)
+"""
