@@ -16,11 +16,6 @@ from .factories import group_admin_profile, make_request, school_with_head
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def no_mail(monkeypatch):
-    monkeypatch.setattr("sharing.services.requests.request_emails_enqueue", lambda **kwargs: None)
-
-
 @pytest.fixture
 def requests(trust):
     beech = make_request(trust, add_school(trust, name="Beech Academy", urn="100002"))
