@@ -1,18 +1,10 @@
-"""REST endpoints of accounts: the audit trail, staff, roles and associations."""
+"""REST endpoints of accounts: staff, roles and associations."""
 
 from django.urls import path
 
 from . import api
 
-urlpatterns: list = []
-
-# Audit trail
-urlpatterns += [
-    path("audit-events/", api.AuditEventListView.as_view(), name="audit-events"),
-]
-
-# Staff, roles and associations
-urlpatterns += [
+urlpatterns: list = [
     path("staff/", api.StaffListApiView.as_view(), name="staff-list"),
     path("staff/<int:profile_id>/", api.StaffMemberApiView.as_view(), name="staff-detail"),
     path(

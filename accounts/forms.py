@@ -4,7 +4,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 
 from institutions.models import Institution
 
-from .models import AuditAction
 from .sign_in import SignInRefusal, password_reset_recipients
 from .two_factor import is_authenticator_code, is_backup_code, normalise_code
 
@@ -113,40 +112,3 @@ class NewPasswordForm(SetPasswordForm):
         self.fields["new_password1"].label = "New password"
         self.fields["new_password2"].label = "Type the new password again"
         self.fields["new_password1"].help_text = ""
-
-
-class AuditFilterForm(forms.Form):
-    """The audit page's filters, from the query string. Every field is optional."""
-
-    action = forms.ChoiceField(
-        label="Action", required=False, choices=[("", "All actions"), *AuditAction.choices]
-    )
-    person = forms.CharField(label="Email contains", required=False, max_length=254)
-    date_from = forms.DateField(
-        label="From",
-        required=False,
-        error_messages={"invalid": "Enter the start date as a real date."},
-    )
-    date_to = forms.DateField(
-        label="To", required=False, error_messages={"invalid": "Enter the end date as a real date."}
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end date must be the same as or after the start date.")
-        return cleaned
-
-    def filters(self) -> dict:
-        """The valid filters, ready for ``accounts.selectors.audit_events``."""
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
-        return {
-            "action": data.get("action") or None,
-            "person": (data.get("person") or "").strip() or None,
-            "date_from": data.get("date_from"),
-            "date_to": data.get("date_to"),
-        }

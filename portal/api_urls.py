@@ -58,6 +58,7 @@ urlpatterns = [
         institutions_api.ClusterSchoolsView.as_view(),
         name="cluster-schools",
     ),
+    path("", include("accounts.audit.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("hop.api_urls")),
     path("", include("sharing.api_urls")),

@@ -21,7 +21,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff_urls")),
-    path("audit/", include("accounts.audit_urls")),
+    path("audit/", include("accounts.audit.urls")),
     path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),
