@@ -13,10 +13,10 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.staff.selectors import staff_profile_for
 from institutions.models import Institution, InstitutionKind
 
 from .models import RoleGrant, User, in_force_q
-from .selectors import staff_profile_for
 from .two_factor import Gate, session_is_verified, two_factor_gate, user_has_two_factor
 
 

@@ -59,7 +59,7 @@ urlpatterns = [
         name="cluster-schools",
     ),
     path("", include("accounts.audit.api_urls")),
-    path("", include("accounts.api_urls")),
+    path("", include("accounts.staff.api_urls")),
     path("", include("hop.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("sharing.school_api_urls")),

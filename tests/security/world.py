@@ -27,7 +27,7 @@ from accounts.models import (
     StaffProfile,
     User,
 )
-from accounts.services import role_assign, roles_ensure_defaults
+from accounts.staff.services import role_assign, roles_ensure_defaults
 from accounts.views import PasswordResetConfirmView
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark

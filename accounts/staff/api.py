@@ -1,10 +1,20 @@
-"""REST endpoints of accounts. Each feature keeps its views in its own section below."""
+"""Staff, roles and associations over REST: /api/v1/staff/…, /api/v1/roles/.
+
+Anyone on the site reads the staff, their roles and the site's roles; a person's
+permissions need “User Details: Manage All Users” at View (or are one's own); changing
+roles and associations needs it at Administer. Associations exist on group sites only
+(a school site answers 404). Another site's profile id is the same 404 as a missing one;
+another site's role id, school URN or cluster id is the same 400 as a missing one.
+"""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from accounts.audit import actor_from_request
+from accounts.models import StaffProfile
+from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from institutions.selectors import (
     NOT_A_URN,
     clusters_for_selection,
@@ -14,9 +24,6 @@ from institutions.selectors import (
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.site_access import ANY_SITE, SiteKind
 
-from .audit import actor_from_request
-from .models import StaffProfile
-from .permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from .selectors import (
     association_detail,
     directory_association_summary,
@@ -28,16 +35,6 @@ from .selectors import (
     staff_profile_for_id,
 )
 from .services import association_replace, role_assignments_set, roles_ensure_defaults
-
-# =============================================================================================
-# Staff, roles and associations: /api/v1/staff/…, /api/v1/roles/
-#
-# Anyone on the site reads the staff, their roles and the site's roles; a person's
-# permissions need “User Details: Manage All Users” at View (or are one's own); changing
-# roles and associations needs it at Administer. Associations exist on group sites only
-# (a school site answers 404). Another site's profile id is the same 404 as a missing one;
-# another site's role id, school URN or cluster id is the same 400 as a missing one.
-# =============================================================================================
 
 MANAGE_STAFF = (USER_DETAILS, Access.ADMINISTER)
 STAFF_ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}

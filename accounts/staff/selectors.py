@@ -9,10 +9,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 from django.utils import timezone
 
-from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
-from institutions.selectors import RELEVANCE, current_schools, group_school_list
-
-from .models import (
+from accounts.models import (
     AssociatedCluster,
     AssociatedSchool,
     BusinessRole,
@@ -23,9 +20,11 @@ from .models import (
     User,
     dates_in_force,
 )
+from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
+from institutions.selectors import RELEVANCE, current_schools, group_school_list
 
 if TYPE_CHECKING:
-    from .permissions import Access
+    from accounts.permissions import Access
 
 
 def staff_profile_for(*, site: Institution, user: User) -> StaffProfile | None:
@@ -405,7 +404,7 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
     number of queries (four on a group site, two on a school site, once the profile's user
     is loaded)."""
     # Imported here: accounts.permissions imports this module (staff_profile_for).
-    from .permissions import REGISTRY, Access
+    from accounts.permissions import REGISTRY, Access
 
     if profile.site_id != site.pk:
         raise Http404("No such member of staff here.")

@@ -1,4 +1,5 @@
-"""REST endpoints of accounts: staff, roles and associations."""
+"""REST endpoints of staff, roles and associations (no namespace of their own: the roof
+mounts them in ``api``)."""
 
 from django.urls import path
 
