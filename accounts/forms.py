@@ -5,7 +5,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from institutions.models import Institution
 
 from .sign_in import SignInRefusal, password_reset_recipients
-from .two_factor import is_authenticator_code, is_backup_code, normalise_code
 
 
 class SignInForm(AuthenticationForm):
@@ -37,51 +36,6 @@ class SignInForm(AuthenticationForm):
         return self.has_error(NON_FIELD_ERRORS, "invalid_login") or self.has_error(
             NON_FIELD_ERRORS, "inactive"
         )
-
-
-class SignInCodeForm(forms.Form):
-    """The second step: a code from the authenticator app, or a backup code."""
-
-    code = forms.CharField(
-        label="Code",
-        max_length=20,
-        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
-    )
-
-    def clean_code(self):
-        code = normalise_code(self.cleaned_data["code"])
-        if not (is_authenticator_code(code) or is_backup_code(code)):
-            raise forms.ValidationError(
-                "Enter the 6-digit code from your authenticator app, or a backup code like "
-                "abcd-efgh."
-            )
-        return code
-
-
-class TwoFactorConfirmForm(forms.Form):
-    """Setting up: the code the app shows, proving it holds the secret."""
-
-    code = forms.CharField(
-        label="Code from the app",
-        max_length=10,
-        error_messages={"required": "Enter the 6-digit code your app shows."},
-    )
-
-    def clean_code(self):
-        code = normalise_code(self.cleaned_data["code"])
-        if not is_authenticator_code(code):
-            raise forms.ValidationError("Enter the 6 digits your app shows, like 123456.")
-        return code
-
-
-class TwoFactorRemoveForm(SignInCodeForm):
-    pass
-
-
-class SecurityPolicyForm(forms.Form):
-    require_two_factor = forms.BooleanField(
-        required=False, label="Require two-factor sign-in for all staff"
-    )
 
 
 class PasswordResetRequestForm(PasswordResetForm):

@@ -11,12 +11,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import AuditAction, AuditEvent, SignInFailure, SiteSecurityPolicy
 from accounts.permissions import USER_DETAILS, Access
 from accounts.sign_in import PENDING_SIGN_IN_KEY
-from accounts.two_factor import (
-    ENROLMENT_KEY_SESSION,
-    GATE_CLEAR_UNTIL_SESSION,
-    secret_for_display,
-    session_is_verified,
-)
+from accounts.two_factor.enrolment import ENROLMENT_KEY_SESSION, secret_for_display
+from accounts.two_factor.gate import GATE_CLEAR_UNTIL_SESSION
+from accounts.two_factor.selectors import session_is_verified
 from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, StaffProfileFactory, TrustFactory, grant_permission
 
