@@ -1,3 +1,5 @@
+"""Forms of signing in and of password reset."""
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -40,7 +42,8 @@ class SignInForm(AuthenticationForm):
 
 class PasswordResetRequestForm(PasswordResetForm):
     """Sends a link only to someone who works at this site (see
-    ``accounts.sign_in.password_reset_recipients``); the page says the same either way."""
+    ``accounts.identity.sign_in.password_reset_recipients``); the page says the same either
+    way."""
 
     email = forms.EmailField(
         label="Email address",

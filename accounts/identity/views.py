@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 
+from accounts.audit import actor_from_request, client_ip
 from accounts.two_factor.codes import backup_code_count_warning
 from accounts.two_factor.forms import SignInCodeForm
 from accounts.two_factor.selectors import (
@@ -26,7 +27,6 @@ from accounts.two_factor.selectors import (
 )
 from accounts.two_factor.services import two_factor_verify
 
-from .audit import actor_from_request, client_ip
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
