@@ -13,11 +13,12 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.staff.selectors import staff_profile_for
+from accounts.two_factor.gate import Gate, two_factor_gate
+from accounts.two_factor.selectors import session_is_verified, user_has_two_factor
 from institutions.models import Institution, InstitutionKind
 
 from .models import RoleGrant, User, in_force_q
-from .selectors import staff_profile_for
-from .two_factor import Gate, session_is_verified, two_factor_gate, user_has_two_factor
 
 
 class Access(IntEnum):
@@ -193,7 +194,7 @@ def request_may_access_site(request: HttpRequest) -> bool:
 
 def request_site_gate(request: HttpRequest, *, recheck_two_factor: bool = False) -> Gate | None:
     """How far a signed-in request may go at its site: None when the user may not use the
-    site at all; otherwise what two-factor sign-in says (``accounts.two_factor.Gate``).
+    site at all; otherwise what two-factor sign-in says (``accounts.two_factor.gate.Gate``).
 
     ``recheck_two_factor``: whoever has two-factor set up must have used it in this session,
     whatever the gate last concluded (the pages that manage one's own two-factor sign-in).

@@ -25,7 +25,7 @@ from django.db.models.functions import JSONObject, Lower
 from django.http import Http404
 
 from accounts.models import User
-from accounts.selectors import effective_schools, staff_profile_for
+from accounts.staff.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
 from institutions.selectors import URN_PATTERN, SchoolFilters, current_schools
 from mis.codes import SenProvision, year_group_label

@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.audit import actor_from_request, client_ip
-from accounts.two_factor import session_is_verified
+from accounts.two_factor.selectors import session_is_verified
 from institutions.selectors import current_schools
 from matmis.api import ErrorSerializer, SiteApiView
 from matmis.site_access import SiteKind

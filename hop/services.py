@@ -29,7 +29,7 @@ from accounts import audit
 from accounts.audit import Actor
 from accounts.models import AuditAction, HopToken, User
 from accounts.permissions import LOGIN_TO_MIS, Access, has_permission
-from accounts.selectors import effective_schools, staff_profile_for
+from accounts.staff.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
 from institutions.selectors import current_schools
 from sharing.access import (

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.audit import actor_from_request, client_ip
-from accounts.two_factor import session_is_verified
+from accounts.two_factor.selectors import session_is_verified
 from institutions.selectors import current_schools
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView

@@ -24,7 +24,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import system_actor
 from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
-from accounts.services import role_assign, roles_ensure_defaults, staff_profile_ensure, user_ensure
+from accounts.staff.services import (
+    role_assign,
+    roles_ensure_defaults,
+    staff_profile_ensure,
+    user_ensure,
+)
 from analytics.published_import import published_figures_import
 from bench.mis import generate_group_mis
 from bench.published import absence_csv, academic_years, suspensions_csv

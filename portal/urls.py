@@ -20,8 +20,8 @@ institutions_urls = (
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
-    path("staff/", include("accounts.staff_urls")),
-    path("audit/", include("accounts.audit_urls")),
+    path("staff/", include("accounts.staff.urls")),
+    path("audit/", include("accounts.audit.urls")),
     path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),

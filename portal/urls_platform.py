@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import urls as accounts_urls
-from accounts.views import SignInView
+from accounts.identity.views import SignInView
 from institutions import platform_views
 from matmis.views import healthz
 

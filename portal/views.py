@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 
-from accounts.two_factor import session_is_verified
+from accounts.two_factor.selectors import session_is_verified
 from analytics.selectors import national_figures, school_figures
 from hop.services import hop_allowed
 from institutions.browsing import browse_query, facet_groups, sortable_columns

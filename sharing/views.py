@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, REGISTRY, Access, request_has_permission
-from accounts.selectors import staff_profile_for
+from accounts.staff.selectors import staff_profile_for
 from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.selectors import (
     cluster_choices,

@@ -12,8 +12,8 @@ from accounts.models import (
     AuditEvent,
     StaffAssociation,
 )
-from accounts.selectors import association_detail, effective_school_ids, effective_schools
-from accounts.services import (
+from accounts.staff.selectors import association_detail, effective_school_ids, effective_schools
+from accounts.staff.services import (
     association_add_schools,
     association_remove_school,
     association_replace,

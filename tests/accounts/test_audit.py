@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.audit import Actor
+from accounts.identity.sign_in import SignInAttempt
 from accounts.models import AuditAction, AuditEvent
 from accounts.permissions import USER_DETAILS, Access
-from accounts.sign_in import SignInAttempt
 from tests.conftest import SiteClient
 from tests.factories import (
     InstitutionFactory,

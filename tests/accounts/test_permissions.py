@@ -14,7 +14,7 @@ from accounts.permissions import (
     access_level,
     has_permission,
 )
-from accounts.services import role_assign, roles_ensure_defaults
+from accounts.staff.services import role_assign, roles_ensure_defaults
 from tests.factories import InstitutionFactory, StaffProfileFactory, TrustFactory, grant_permission
 
 pytestmark = pytest.mark.django_db

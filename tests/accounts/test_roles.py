@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.audit import Actor
 from accounts.models import AuditAction, AuditEvent, BusinessRole, RoleAssignment
 from accounts.permissions import INSTITUTION_DETAILS, USER_DETAILS, Access, has_permission
-from accounts.services import role_assignments_set
+from accounts.staff.services import role_assignments_set
 from tests.accounts.factories import (
     another_trust,
     hold,

@@ -8,13 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEvent, SignInFailure
-from accounts.sign_in import (
+from accounts.identity.sign_in import (
     ACCOUNT_FAILURE_LIMIT,
     ACCOUNT_FAILURE_WINDOW,
     ACCOUNT_LOCKOUT,
     ADDRESS_FAILURE_LIMIT,
 )
+from accounts.models import AuditAction, AuditEvent, SignInFailure
 from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, StaffProfileFactory, TrustFactory
 

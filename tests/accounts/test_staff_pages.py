@@ -14,7 +14,7 @@ from accounts.permissions import (
     Access,
     access_level,
 )
-from accounts.selectors import permission_summary
+from accounts.staff.selectors import permission_summary
 from tests.accounts.factories import (
     add_school,
     another_trust,

@@ -8,15 +8,12 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.identity.sign_in import PENDING_SIGN_IN_KEY
 from accounts.models import AuditAction, AuditEvent, SignInFailure, SiteSecurityPolicy
 from accounts.permissions import USER_DETAILS, Access
-from accounts.sign_in import PENDING_SIGN_IN_KEY
-from accounts.two_factor import (
-    ENROLMENT_KEY_SESSION,
-    GATE_CLEAR_UNTIL_SESSION,
-    secret_for_display,
-    session_is_verified,
-)
+from accounts.two_factor.enrolment import ENROLMENT_KEY_SESSION, secret_for_display
+from accounts.two_factor.gate import GATE_CLEAR_UNTIL_SESSION
+from accounts.two_factor.selectors import session_is_verified
 from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, StaffProfileFactory, TrustFactory, grant_permission
 
@@ -262,7 +259,7 @@ class TestSignInWithACode:
         client = SiteClient(trust)
         password_step(client, staff)
         monkeypatch.setattr(
-            "accounts.sign_in.PENDING_SIGN_IN_LIFETIME", datetime.timedelta(seconds=-1)
+            "accounts.identity.sign_in.PENDING_SIGN_IN_LIFETIME", datetime.timedelta(seconds=-1)
         )
         response = client.post("/accounts/sign-in/code/", {"code": current_code(device)})
         assert response["Location"] == "/accounts/sign-in/"

@@ -64,7 +64,7 @@ def journey(settings, live_server, tmp_path, monkeypatch):
         }
     }
     from accounts.models import StaffProfile
-    from accounts.services import role_assign, roles_ensure_defaults
+    from accounts.staff.services import role_assign, roles_ensure_defaults
     from tests.factories import TrustFactory, UserFactory
     from tests.institutions.factories import add_school
     from tests.notifications.factories import school_staff

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AssociatedSchool, AuditAction, AuditEvent, HopToken, StaffAssociation
 from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
-from accounts.services import role_assign, roles_ensure_defaults
+from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Status
 from sharing.models import AccessLevel, Agreement
 from tests.conftest import SiteClient

@@ -4,7 +4,7 @@ what the notifications and school-side data sharing tests share."""
 from dataclasses import dataclass
 
 from accounts.models import StaffProfile, User
-from accounts.services import role_assign, roles_ensure_defaults
+from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, Status
 from sharing.models import (
     AccessLevel,

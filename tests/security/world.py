@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit
 from accounts.audit import Actor
+from accounts.identity.views import PasswordResetConfirmView
 from accounts.models import (
     AuditAction,
     HopToken,
@@ -27,8 +28,7 @@ from accounts.models import (
     StaffProfile,
     User,
 )
-from accounts.services import role_assign, roles_ensure_defaults
-from accounts.views import PasswordResetConfirmView
+from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
 from mis.models import AttendanceRollup, RollupState

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.sign_in import FAILURE_RETENTION, sign_in_failures_prune
+from accounts.identity.sign_in import FAILURE_RETENTION, sign_in_failures_prune
 
 
 class Command(BaseCommand):

@@ -19,12 +19,11 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import AuditAction, SignInFailure, User
+from accounts.permissions import may_access_site
 from institutions.models import Institution
-
-from . import audit
-from .audit import Actor
-from .models import AuditAction, SignInFailure, User
-from .permissions import may_access_site
 
 # --- Throttling: every limit in one place ---------------------------------------------
 # This many failures for one email address, each within WINDOW of the latest, lock that
@@ -42,6 +41,7 @@ FAILURE_RETENTION = datetime.timedelta(days=1)
 # Between a right password and a right code: how long the person has to type the code.
 PENDING_SIGN_IN_LIFETIME = datetime.timedelta(minutes=5)
 PENDING_SIGN_IN_KEY = "_matmis_pending_sign_in"
+# A signing salt, not a module path: changing it would void the sign-ins under way.
 _PENDING_SALT = "accounts.sign_in.pending"
 
 

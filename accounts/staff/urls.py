@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import staff_views as views
+from . import views
 
 app_name = "staff"
 

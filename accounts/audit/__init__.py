@@ -1,8 +1,12 @@
 """The audit trail: who did what, where, from which site and address.
 
-The one writer of audit events. Mutating services take ``actor=`` (an ``Actor``) and call
+This package's own module is the one writer of audit events, imported everywhere as
+``from accounts import audit``. Mutating services take ``actor=`` (an ``Actor``) and call
 ``audit.record`` (one event) or ``audit.record_many`` (many, in one INSERT) inside their own
 transaction, so an event exists exactly when its change does.
+
+Reading the trail: ``selectors`` (``audit_events``), the page (``views``, ``forms``,
+``urls``) and the API (``api``, ``api_urls``).
 """
 
 from collections.abc import Iterable
@@ -11,9 +15,8 @@ from typing import NamedTuple
 
 from django.http import HttpRequest
 
+from accounts.models import AuditAction, AuditEvent, User
 from institutions.models import Institution
-
-from .models import AuditAction, AuditEvent, User
 
 # Set by the hop machinery on a request made inside a hop: the group site it came from.
 HOP_GROUP_ATTR = "hop_group"

@@ -1,11 +1,20 @@
-"""REST endpoints of accounts. Each feature keeps its views in its own section below."""
+"""Staff, roles and associations over REST: /api/v1/staff/…, /api/v1/roles/.
+
+Anyone on the site reads the staff, their roles and the site's roles; a person's
+permissions need “User Details: Manage All Users” at View (or are one's own); changing
+roles and associations needs it at Administer. Associations exist on group sites only
+(a school site answers 404). Another site's profile id is the same 404 as a missing one;
+another site's role id, school URN or cluster id is the same 400 as a missing one.
+"""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from accounts.audit import actor_from_request
+from accounts.models import StaffProfile
+from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from institutions.selectors import (
     NOT_A_URN,
     clusters_for_selection,
@@ -15,12 +24,8 @@ from institutions.selectors import (
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.site_access import ANY_SITE, SiteKind
 
-from .audit import actor_from_request
-from .models import AuditAction, StaffProfile
-from .permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from .selectors import (
     association_detail,
-    audit_events,
     directory_association_summary,
     held_roles,
     permission_summary,
@@ -30,94 +35,6 @@ from .selectors import (
     staff_profile_for_id,
 )
 from .services import association_replace, role_assignments_set, roles_ensure_defaults
-
-# =============================================================================================
-# Audit trail: GET /api/v1/audit-events/
-# =============================================================================================
-
-
-class AuditActingFromSerializer(serializers.Serializer):
-    slug = serializers.SlugField()
-    name = serializers.CharField()
-
-
-class AuditEventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    at = serializers.DateTimeField()
-    action = serializers.ChoiceField(choices=AuditAction.choices)
-    action_label = serializers.CharField(source="get_action_display")
-    person = serializers.CharField(
-        source="actor_email",
-        help_text="Email of whoever acted; empty for a failed sign-in (the target is the "
-        "email that was tried).",
-    )
-    person_name = serializers.SerializerMethodField()
-    target = serializers.CharField()
-    acting_from = AuditActingFromSerializer(
-        allow_null=True, help_text="During a hop, the group site the person came from."
-    )
-    ip_address = serializers.IPAddressField(allow_null=True)
-    detail = serializers.DictField()
-
-    def get_person_name(self, event) -> str:
-        return event.actor.display_name if event.actor is not None else ""
-
-
-class AuditEventFilterSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
-    person = serializers.CharField(required=False, max_length=254)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-
-    def validate(self, attrs):
-        start, end = attrs.get("date_from"), attrs.get("date_to")
-        if start and end and end < start:
-            raise serializers.ValidationError(
-                {"date_to": "The end date must be the same as or after the start date."}
-            )
-        return attrs
-
-
-class AuditEventListView(SiteApiView, generics.ListAPIView):
-    """This site's audit trail, newest first. Needs “User Details: Manage All Users” at View."""
-
-    site_kind = ANY_SITE
-    method_permissions = {"GET": (USER_DETAILS, Access.VIEW)}
-    serializer_class = AuditEventSerializer
-
-    def get_queryset(self):
-        filters = AuditEventFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return audit_events(site=self.request.site, **filters.validated_data)
-
-    @extend_schema(
-        operation_id="audit_events_list",
-        parameters=[
-            OpenApiParameter("action", OpenApiTypes.STR, enum=AuditAction.values),
-            OpenApiParameter("person", OpenApiTypes.STR, description="Part of an email address."),
-            OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day, included."),
-            OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day, included."),
-        ],
-        responses={
-            200: AuditEventSerializer(many=True),
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,  # a page past the last
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-# =============================================================================================
-# Staff, roles and associations: /api/v1/staff/…, /api/v1/roles/
-#
-# Anyone on the site reads the staff, their roles and the site's roles; a person's
-# permissions need “User Details: Manage All Users” at View (or are one's own); changing
-# roles and associations needs it at Administer. Associations exist on group sites only
-# (a school site answers 404). Another site's profile id is the same 404 as a missing one;
-# another site's role id, school URN or cluster id is the same 400 as a missing one.
-# =============================================================================================
 
 MANAGE_STAFF = (USER_DETAILS, Access.ADMINISTER)
 STAFF_ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}

@@ -9,14 +9,9 @@ from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 from django.utils import timezone
 
-from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
-from institutions.selectors import RELEVANCE, current_schools, group_school_list
-
-from .models import (
+from accounts.models import (
     AssociatedCluster,
     AssociatedSchool,
-    AuditAction,
-    AuditEvent,
     BusinessRole,
     RoleAssignment,
     RoleGrant,
@@ -25,9 +20,11 @@ from .models import (
     User,
     dates_in_force,
 )
+from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
+from institutions.selectors import RELEVANCE, current_schools, group_school_list
 
 if TYPE_CHECKING:
-    from .permissions import Access
+    from accounts.permissions import Access
 
 
 def staff_profile_for(*, site: Institution, user: User) -> StaffProfile | None:
@@ -43,38 +40,6 @@ def staff_list(*, site: Institution) -> QuerySet[StaffProfile]:
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
-
-
-def audit_events(
-    *,
-    site: Institution,
-    action: str | None = None,
-    person: str | None = None,
-    date_from: datetime.date | None = None,
-    date_to: datetime.date | None = None,
-) -> QuerySet[AuditEvent]:
-    """The audit trail of ``site``, newest first, optionally narrowed.
-
-    ``person``: part of the email of whoever acted (for failed sign-ins, the email typed).
-    ``date_from`` and ``date_to``: local dates, both included.
-    """
-    events = AuditEvent.objects.filter(site=site)
-    if action:
-        events = events.filter(action=action)
-    if person:
-        events = events.filter(
-            Q(actor_email__icontains=person)
-            | Q(action=AuditAction.SIGN_IN_FAILED, target__icontains=person)
-        )
-    if date_from:
-        events = events.filter(at__gte=_start_of_day(date_from))
-    if date_to:
-        events = events.filter(at__lt=_start_of_day(date_to + datetime.timedelta(days=1)))
-    return events.select_related("actor", "acting_from").order_by("-at", "-id")
-
-
-def _start_of_day(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 # =============================================================================================
@@ -439,7 +404,7 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
     number of queries (four on a group site, two on a school site, once the profile's user
     is loaded)."""
     # Imported here: accounts.permissions imports this module (staff_profile_for).
-    from .permissions import REGISTRY, Access
+    from accounts.permissions import REGISTRY, Access
 
     if profile.site_id != site.pk:
         raise Http404("No such member of staff here.")

@@ -1,4 +1,5 @@
-"""Writes about people."""
+"""Writes about people: users, staff profiles, business roles, role assignments and
+associations."""
 
 import datetime
 from collections.abc import Iterable
@@ -9,12 +10,9 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from institutions.models import Cluster, Institution
-from institutions.selectors import current_schools
-
-from . import audit
-from .audit import Actor
-from .models import (
+from accounts import audit
+from accounts.audit import Actor
+from accounts.models import (
     AssociatedCluster,
     AssociatedSchool,
     AuditAction,
@@ -26,6 +24,15 @@ from .models import (
     User,
     dates_in_force,
 )
+from accounts.permissions import (
+    REGISTRY,
+    USER_DETAILS,
+    Access,
+    default_in_school_grants_for,
+    default_roles_for,
+)
+from institutions.models import Cluster, Institution
+from institutions.selectors import current_schools
 
 
 @transaction.atomic
@@ -64,8 +71,6 @@ def roles_ensure_defaults(*, site: Institution) -> dict[str, BusinessRole]:
     time (when it has no seeded role yet). Afterwards the site owns them: a seeded role it
     renamed or deleted stays so.
     """
-    from .permissions import default_in_school_grants_for, default_roles_for
-
     roles = list(BusinessRole.objects.filter(site=site))
     existing = {role.name: role for role in roles}
     if any(role.is_seeded for role in roles):
@@ -140,8 +145,6 @@ def _role_target(profile: StaffProfile, role: BusinessRole) -> str:
 
 def _administering_role_ids(site: Institution) -> set[int]:
     """The roles of ``site`` granting User Details: Manage All Users at Administer."""
-    from .permissions import USER_DETAILS, Access
-
     return set(
         RoleGrant.objects.filter(
             site=site, code=USER_DETAILS, access=int(Access.ADMINISTER), in_school=False
@@ -158,8 +161,6 @@ def _refuse_locking_out(
 ) -> None:
     """ValidationError when taking away ``profile``'s power to manage staff would leave
     nobody at the site who has it (the site would be locked out of its own staff pages)."""
-    from .permissions import REGISTRY, USER_DETAILS
-
     site, today = profile.site, timezone.localdate()
     administering = _administering_role_ids(site)
 

@@ -15,13 +15,21 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.audit import actor_from_request
+from accounts.models import StaffProfile
+from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from institutions.selectors import cluster_list, group_school_for_urn
 from matmis.site_access import ANY_SITE, SiteKind
 from matmis.views import SitePageView
 
-from .audit import actor_from_request
-from .models import StaffProfile
-from .permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
+from .forms import (
+    AssociationAllForm,
+    AssociationClustersForm,
+    AssociationSchoolsForm,
+    RoleAssignmentsForm,
+    RoleRow,
+    StaffSearchForm,
+)
 from .selectors import (
     AssociationSummary,
     HeldRole,
@@ -43,14 +51,6 @@ from .services import (
     association_set_clusters,
     role_assignments_set,
     roles_ensure_defaults,
-)
-from .staff_forms import (
-    AssociationAllForm,
-    AssociationClustersForm,
-    AssociationSchoolsForm,
-    RoleAssignmentsForm,
-    RoleRow,
-    StaffSearchForm,
 )
 
 STAFF_PAGE_SIZE = 50

@@ -1,5 +1,5 @@
 """Forms of the staff pages: they parse and check what a person sent; the rules about roles
-and associations live in ``accounts.services``."""
+and associations live in ``accounts.staff.services``."""
 
 import datetime
 from collections.abc import Iterable
@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django import forms
 
+from accounts.models import BusinessRole
 from institutions.models import Cluster, Institution
 from institutions.selectors import URN_PATTERN, current_schools
 
-from .models import BusinessRole
 from .services import not_the_groups_clusters, not_the_groups_schools
 
 SEARCH_MAX = 100

@@ -1,18 +1,11 @@
-"""REST endpoints of accounts: the audit trail, staff, roles and associations."""
+"""REST endpoints of staff, roles and associations (no namespace of their own: the roof
+mounts them in ``api``)."""
 
 from django.urls import path
 
 from . import api
 
-urlpatterns: list = []
-
-# Audit trail
-urlpatterns += [
-    path("audit-events/", api.AuditEventListView.as_view(), name="audit-events"),
-]
-
-# Staff, roles and associations
-urlpatterns += [
+urlpatterns: list = [
     path("staff/", api.StaffListApiView.as_view(), name="staff-list"),
     path("staff/<int:profile_id>/", api.StaffMemberApiView.as_view(), name="staff-detail"),
     path(

@@ -3,11 +3,11 @@
 from django.core.paginator import Paginator
 from django.views.generic import TemplateView
 
+from accounts.permissions import USER_DETAILS, Access
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 
 from .forms import AuditFilterForm
-from .permissions import USER_DETAILS, Access
 from .selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50

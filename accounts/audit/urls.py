@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import audit_views
+from . import views
 
 app_name = "audit"
 
 urlpatterns: list = [
-    path("", audit_views.AuditEventListView.as_view(), name="events"),
+    path("", views.AuditEventListView.as_view(), name="events"),
 ]
