@@ -153,7 +153,7 @@ def _build(bench: Bench):
 def _queue_deliveries(trust) -> list[dict]:
     """Every request's emails QUEUED afresh (untimed), as sharing queues them; returns the
     arguments of the task queueing publishes for each request."""
-    from notifications.models import EmailDelivery
+    from notifications.models import DeliveryStatus, EmailDelivery
     from sharing.emails import EmailKind, request_emails_enqueue
     from sharing.models import AgreementRequest
 
@@ -162,6 +162,11 @@ def _queue_deliveries(trust) -> list[dict]:
         AgreementRequest.objects.filter(group=trust).prefetch_related("recipients").order_by("pk")
     )
     request_emails_enqueue(requests=requests, kind=EmailKind.REQUEST)
+    # Without a broker (as here) queueing sends them at once, untimed, through the default
+    # mailer: back to QUEUED, so that the timed drain sends every one of them itself.
+    EmailDelivery.objects.filter(site=trust).update(
+        status=DeliveryStatus.QUEUED, attempts=0, claimed_at=None, sent_at=None, last_error=""
+    )
     keys: dict[str, list[str]] = {}
     for topic, key in (
         EmailDelivery.objects.filter(site=trust).order_by("pk").values_list("topic", "dedupe_key")
