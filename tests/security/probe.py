@@ -554,9 +554,11 @@ class Prober:
 
     @staticmethod
     def _found(text: str, haystack: str) -> bool:
-        if text.isdigit():  # a URN: as a whole number only
-            return re.search(rf"(?<![0-9A-Za-z]){text}(?![0-9A-Za-z])", haystack) is not None
-        return text.lower() in haystack
+        """``text`` as a whole word (a URN as a whole number): a five-letter name can occur
+        by chance inside a random token (a CSRF token was seen holding "aphra"), which is
+        no leak; a name or address shown on a page is delimited."""
+        pattern = rf"(?<![0-9a-z]){re.escape(text.lower())}(?![0-9a-z])"
+        return re.search(pattern, haystack) is not None
 
     # --- one request ----------------------------------------------------------------------------
 
@@ -598,7 +600,8 @@ class Prober:
         ).lower()
         for text in self.forbidden(role, host, route, method):
             if text.lower() not in sent and self._found(text, haystack):
-                at = haystack.find(text.lower())
+                match = re.search(rf"(?<![0-9a-z]){re.escape(text.lower())}", haystack)
+                at = match.start() if match else -1
                 context = haystack[max(at - 40, 0) : at + len(text) + 40] if at >= 0 else ""
                 outcome.problems.append(f"shows {text!r} in …{context!r}…")
         changed = [table for table in self.tables if after[table] != self.baseline[table]]
