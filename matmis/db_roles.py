@@ -1,17 +1,22 @@
 """The database role the application works as, apart from the role that owns the tables.
 
 Row-Level Security only binds a role that neither owns a table nor has BYPASSRLS (nor is a
-superuser). So the application works as ``DATABASE_APP_ROLE`` (default ``matmis_app``: no
-login, no superuser, no BYPASSRLS, owns nothing), while migrations run as the role that
-logs in (the owner of every table):
+superuser), and only the privileges a role holds limit what an injected statement can do.
+So the application works as ``DATABASE_APP_ROLE`` (default ``matmis_app``: no login, no
+superuser, no BYPASSRLS, owns nothing), which may do, table by table, only what the
+application needs (``APP_PRIVILEGES``), while migrations and maintenance commands run as the
+role that logs in (the owner of every table):
 
 - every application connection switches to the app role as it opens (``use_app_role``,
-  on ``connection_created``); the ``migrate`` command switches back to the owner for its
-  run (``owner_role``) and grants the app role what it needs on every table afterwards
-  (``grant_app_role``);
+  on ``connection_created``); ``migrate``, ``flush`` and ``import_gias`` switch back to the
+  owner for their run (``owner_role``);
 - the role is created when missing, if the login role may create roles (a development
-  server or CI); in production create it once, or log in as it directly with
-  ``DATABASE_APP_ROLE`` empty and run migrations with the owner's URL.
+  server or CI).
+
+After every ``migrate``, ``grant_app_role`` revokes everything the app role holds on the
+schema's tables and sequences and grants what ``APP_PRIVILEGES`` says, so a privilege that
+an earlier deployment granted (TRUNCATE, REFERENCES, TRIGGER) goes. A model without an
+entry stops ``migrate``: a new table gets a deliberate decision, never a default.
 
 The switch is per connection and the same for every request, so it carries nothing from
 one tenant to the next; the tenant itself (``matmis.tenancy.site_scope``) is set per
@@ -21,6 +26,7 @@ transaction, never per connection.
 import re
 from contextlib import contextmanager
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
@@ -28,6 +34,104 @@ from django.db.backends.base.base import NO_DB_ALIAS
 from psycopg import sql
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# --- What the application may do, table by table -----------------------------------------
+#
+# SELECT where it reads, INSERT and UPDATE where it writes, DELETE where it deletes or where
+# Django's cascade from a deletion it makes reaches (the support admin deletes users and
+# institutions, see the notes). Never TRUNCATE (Row-Level Security does not apply to it),
+# REFERENCES or TRIGGER. Row-Level Security still decides which rows of the personal-data
+# tables (matmis.personal_data) any of these reach.
+READ = ("SELECT",)
+APPEND = ("SELECT", "INSERT")  # rows are added, never changed or removed
+WRITE = ("SELECT", "INSERT", "UPDATE")  # rows are added and changed, never removed
+FULL = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+# Keyed by model label ("app_label.ModelName", many-to-many tables included); a model
+# missing here stops ``migrate`` (``grant_app_role``) and fails
+# tests/security/test_database_roles.py.
+APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    # Django and django-otp
+    "admin.LogEntry": ("SELECT", "INSERT", "DELETE"),  # the admin's history; goes with a user
+    "auth.Permission": READ,  # written by migrate (post_migrate), as the owner
+    "auth.Group": FULL,  # the support admin manages groups
+    "auth.Group_permissions": FULL,
+    "contenttypes.ContentType": READ,  # written by migrate (post_migrate), as the owner
+    "sessions.Session": FULL,  # sign-out and key cycling delete; so does clearsessions
+    "otp_totp.TOTPDevice": FULL,  # two-factor set-up and reset replace devices
+    "otp_static.StaticDevice": FULL,
+    "otp_static.StaticToken": FULL,  # a backup code is deleted when used
+    # accounts
+    "accounts.User": FULL,  # the support admin may delete a person who never acted
+    "accounts.User_groups": FULL,
+    "accounts.User_user_permissions": FULL,
+    "accounts.StaffProfile": FULL,  # cascades: user, site (support admin)
+    "accounts.BusinessRole": FULL,
+    "accounts.RoleGrant": FULL,
+    "accounts.RoleAssignment": FULL,  # a role is taken away
+    "accounts.SiteSecurityPolicy": FULL,  # cascade: site
+    "accounts.StaffAssociation": FULL,
+    "accounts.AssociatedSchool": FULL,  # associations change
+    "accounts.AssociatedCluster": FULL,
+    "accounts.SignInFailure": FULL,  # pruned by prune_sign_in_failures, the app's own counters
+    "accounts.HopToken": FULL,  # cascades: user, site
+    "accounts.AuditEvent": APPEND,  # the audit trail: the application only ever adds to it
+    # institutions
+    "institutions.Institution": FULL,  # the support admin may delete a site that has no history
+    "institutions.GroupMembership": FULL,  # the support admin's membership inline
+    "institutions.Cluster": FULL,  # a group deletes its clusters
+    "institutions.ClusterMembership": FULL,
+    "institutions.RegisterImport": WRITE,  # uploads are kept
+    # sharing: agreements only rise (and the database refuses lowering, deleting, emptying)
+    "sharing.Agreement": WRITE,
+    "sharing.AgreementRequest": WRITE,
+    "sharing.RequestRecipient": APPEND,
+    "sharing.RequestReminder": APPEND,
+    # notifications
+    "notifications.EmailDelivery": FULL,  # cascade: site
+    # mis: a school's own records, each write bound to its site by Row-Level Security (the
+    # MIS generator of the demo replaces a school's records); the roll-ups are rebuilt
+    "mis.Pupil": FULL,
+    "mis.AttendanceMark": FULL,
+    "mis.Exclusion": FULL,
+    "mis.RollupState": FULL,
+    "mis.AttendanceRollup": FULL,
+    # analytics
+    "analytics.PublishedFigures": FULL,  # cascade: site
+}
+
+# Tables without a model.
+APP_PRIVILEGES_OTHER_TABLES: dict[str, tuple[str, ...]] = {
+    "django_migrations": READ,  # runserver reads which migrations are applied
+}
+
+
+def app_table_privileges() -> dict[str, tuple[str, ...]]:
+    """Table name -> the privileges of the application there, for every installed model.
+
+    Raises ImproperlyConfigured naming each model with no entry in ``APP_PRIVILEGES``.
+    """
+    privileges = dict(APP_PRIVILEGES_OTHER_TABLES)
+    missing = []
+    for model in apps.get_models(include_auto_created=True):
+        if not model._meta.managed or model._meta.proxy:
+            continue
+        label = model._meta.label
+        if label not in APP_PRIVILEGES:
+            missing.append(f"{label} (table {model._meta.db_table})")
+            continue
+        privileges[model._meta.db_table] = APP_PRIVILEGES[label]
+    if missing:
+        raise ImproperlyConfigured(
+            "matmis.db_roles.APP_PRIVILEGES says nothing about "
+            + ", ".join(missing)
+            + ": add an entry with what the application may do there (READ, APPEND, WRITE "
+            "or FULL)."
+        )
+    return privileges
+
+
+# --- Which role ------------------------------------------------------------------------------
 
 
 def app_role() -> str:
@@ -68,7 +172,8 @@ def _set_role(cursor, role: str) -> None:
 
 @contextmanager
 def owner_role(alias: str = "default"):
-    """Work as the login role (the tables' owner) for the block: for migrations only."""
+    """Work as the login role (the tables' owner) for the block: migrations and maintenance
+    commands only."""
     connection = connections[alias]
     role = app_role()
     connection._matmis_owner = True
@@ -85,29 +190,61 @@ def owner_role(alias: str = "default"):
                 _set_role(cursor, role)
 
 
+# --- Grants -----------------------------------------------------------------------------------
+
+
 def grant_app_role(using: str = "default") -> None:
-    """After ``migrate``: the app role may read and write every table and sequence (Row-Level
-    Security still decides which rows of the personal-data tables), and change nothing in
-    the schema."""
+    """After ``migrate``, as the owner: the app role gets exactly ``APP_PRIVILEGES``
+    (everything it held before is revoked first) and changes nothing in the schema."""
     role = app_role()
     connection = connections[using]
     if not role or connection.vendor != "postgresql":
         return
-    identifier = sql.Identifier(role)
+    privileges = app_table_privileges()
     with connection.cursor() as cursor:
         _ensure_role(cursor, role)
         cursor.execute(
-            sql.SQL("GRANT {} TO CURRENT_USER").format(identifier)
+            sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role))
         )  # so the login role may SET ROLE to it without being a superuser
-        cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(identifier))
+        app_privileges_grant(cursor, role, privileges)
+
+
+def app_privileges_grant(cursor, role: str, privileges: dict[str, tuple[str, ...]]) -> None:
+    """Revoke all ``role`` holds on the public schema's tables and sequences, then grant
+    ``privileges`` (table -> privileges) on the tables that exist, and USAGE on the
+    sequences of the tables it may insert into."""
+    identifier = sql.Identifier(role)
+    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(identifier))
+    cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(identifier))
+    cursor.execute(
+        sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {}").format(identifier)
+    )
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+    )
+    existing = {name for (name,) in cursor.fetchall()}
+    inserted_into = []
+    for table, granted in sorted(privileges.items()):
+        if table not in existing:  # a migration not applied yet
+            continue
         cursor.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES "
-                "ON ALL TABLES IN SCHEMA public TO {}"
-            ).format(identifier)
-        )
-        cursor.execute(
-            sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
-                identifier
+            sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in granted), sql.Identifier(table), identifier
             )
+        )
+        if "INSERT" in granted:
+            inserted_into.append(table)
+    # Identity columns need no privilege on their sequence; serial columns do.
+    cursor.execute(
+        "SELECT DISTINCT s.relname FROM pg_class s "
+        "JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid "
+        "AND d.deptype = 'a' JOIN pg_class t ON t.oid = d.refobjid "
+        "JOIN pg_namespace n ON n.oid = s.relnamespace "
+        "WHERE s.relkind = 'S' AND n.nspname = 'public' AND t.relname = ANY(%s)",
+        [inserted_into],
+    )
+    for (sequence,) in cursor.fetchall():
+        cursor.execute(
+            sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(sequence), identifier)
         )

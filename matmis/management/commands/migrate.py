@@ -1,6 +1,6 @@
 """``migrate`` as the tables' owner: the application's connections work as the app role
 (``matmis.db_roles``), which may not change the schema; afterwards the app role is granted
-what it needs on every table, new ones included."""
+exactly what ``APP_PRIVILEGES`` says on every table, new ones included, and nothing else."""
 
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
