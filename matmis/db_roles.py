@@ -2,16 +2,22 @@
 
 Row-Level Security only binds a role that neither owns a table nor has BYPASSRLS (nor is a
 superuser), and only the privileges a role holds limit what an injected statement can do.
-So the application works as ``DATABASE_APP_ROLE`` (default ``matmis_app``: no login, no
-superuser, no BYPASSRLS, owns nothing), which may do, table by table, only what the
-application needs (``APP_PRIVILEGES``), while migrations and maintenance commands run as the
-role that logs in (the owner of every table):
+So the application works as a role that owns nothing and may do, table by table, only what
+the application needs (``APP_PRIVILEGES``); the tables' owner runs migrations and the
+maintenance commands. Two ways to set that up:
 
-- every application connection switches to the app role as it opens (``use_app_role``,
-  on ``connection_created``); ``migrate``, ``flush`` and ``import_gias`` switch back to the
-  owner for their run (``owner_role``);
-- the role is created when missing, if the login role may create roles (a development
-  server or CI).
+- **production**: the application logs in as its role (``DATABASE_URL``, with
+  ``DATABASE_APP_ROLE`` empty) and the owner has a login of its own
+  (``DATABASE_OWNER_URL``), used only by ``migrate``, ``flush`` and ``import_gias``
+  (``owner_role`` reconnects as the owner for their run). Nothing the application's
+  connection can say makes it the owner.
+- **development and tests** (``DATABASE_APP_ROLE``, default ``matmis_app``): the
+  application logs in as the owner and switches to the app role as each connection opens
+  (``use_app_role``, ``SET ROLE``); ``owner_role`` switches back. ``RESET ROLE`` undoes the
+  switch, so this is not a boundary against injected SQL: ``manage.py check --deploy``
+  warns in production when the login role owns tables or bypasses Row-Level Security
+  (``matmis.checks``). The no-login role is created when missing, if the login role may
+  create roles.
 
 After every ``migrate``, ``grant_app_role`` revokes everything the app role holds on the
 schema's tables and sequences and grants what ``APP_PRIVILEGES`` says, so a privilege that
@@ -26,6 +32,7 @@ transaction, never per connection.
 import re
 from contextlib import contextmanager
 
+import dj_database_url
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -135,10 +142,38 @@ def app_table_privileges() -> dict[str, tuple[str, ...]]:
 
 
 def app_role() -> str:
+    """The role the application switches to with SET ROLE ('' in production: no switch)."""
     role = getattr(settings, "DATABASE_APP_ROLE", "")
     if role and not _ROLE_NAME.match(role):
         raise ImproperlyConfigured(f"DATABASE_APP_ROLE must be a plain role name, not {role!r}.")
     return role
+
+
+def owner_login() -> dict | None:
+    """Login settings of the tables' owner (``DATABASE_OWNER_URL``), None when unset."""
+    url = getattr(settings, "DATABASE_OWNER_URL", "")
+    if not url:
+        return None
+    owner = dj_database_url.parse(url)
+    return {key: owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
+
+
+def application_role(using: str = "default") -> str:
+    """The role the grants are for: ``DATABASE_APP_ROLE``, or the login role of
+    ``DATABASE_URL`` when the application logs in as itself; '' when neither (one role
+    does everything, nothing to grant)."""
+    role = app_role()
+    if role:
+        return role
+    if owner_login() is not None:
+        return _application_login(using)["USER"]
+    return ""
+
+
+def _application_login(using: str) -> dict:
+    """The database settings of ``DATABASE_URL`` (the connection's own may be the owner's
+    for the moment: ``owner_role``)."""
+    return connections.settings[using]
 
 
 def _ensure_role(cursor, role: str) -> None:
@@ -172,9 +207,26 @@ def _set_role(cursor, role: str) -> None:
 
 @contextmanager
 def owner_role(alias: str = "default"):
-    """Work as the login role (the tables' owner) for the block: migrations and maintenance
-    commands only."""
+    """Work as the tables' owner for the block: migrations and maintenance commands only.
+
+    With ``DATABASE_OWNER_URL`` the connection is closed and opened again with the owner's
+    login for the block (same database), and closed again after it; otherwise the login
+    role is the owner and the block runs without the SET ROLE switch.
+    """
     connection = connections[alias]
+    owner = owner_login()
+    if owner is not None:
+        if connection.in_atomic_block:
+            raise RuntimeError("owner_role() cannot change the login inside a transaction.")
+        application_login = connection.settings_dict
+        connection.close()
+        connection.settings_dict = {**application_login, **owner}
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict = application_login
+        return
     role = app_role()
     connection._matmis_owner = True
     try:
@@ -194,18 +246,23 @@ def owner_role(alias: str = "default"):
 
 
 def grant_app_role(using: str = "default") -> None:
-    """After ``migrate``, as the owner: the app role gets exactly ``APP_PRIVILEGES``
-    (everything it held before is revoked first) and changes nothing in the schema."""
-    role = app_role()
+    """After ``migrate``, as the owner: the application's role gets exactly
+    ``APP_PRIVILEGES`` (everything it held before is revoked first) and changes nothing in
+    the schema. With the application logging in as itself, its login role is created
+    (or its password brought in line with ``DATABASE_URL``) when the owner may."""
+    role = application_role(using)
     connection = connections[using]
     if not role or connection.vendor != "postgresql":
         return
     privileges = app_table_privileges()
     with connection.cursor() as cursor:
-        _ensure_role(cursor, role)
-        cursor.execute(
-            sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role))
-        )  # so the login role may SET ROLE to it without being a superuser
+        if app_role():
+            _ensure_role(cursor, role)
+            cursor.execute(
+                sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role))
+            )  # so the login role may SET ROLE to it without being a superuser
+        else:
+            _ensure_login_role(cursor, role, _application_login(using).get("PASSWORD") or "")
         app_privileges_grant(cursor, role, privileges)
 
 
@@ -248,3 +305,37 @@ def app_privileges_grant(cursor, role: str, privileges: dict[str, tuple[str, ...
         cursor.execute(
             sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(sequence), identifier)
         )
+
+
+def _ensure_login_role(cursor, role: str, password: str) -> None:
+    """The application's own login role, as ``DATABASE_URL`` names it: created when
+    missing, its password set to the URL's (sent already hashed), if the owner may manage
+    roles; left as it is otherwise."""
+    cursor.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    may_manage_roles = cursor.fetchone()[0]
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    exists = cursor.fetchone() is not None
+    if not may_manage_roles:
+        if exists:
+            return
+        raise ImproperlyConfigured(
+            f"The database role {role!r} of DATABASE_URL does not exist and the owner of "
+            "DATABASE_OWNER_URL may not create roles: create it once as a LOGIN role with "
+            "NOSUPERUSER NOBYPASSRLS, then run migrate again."
+        )
+    if not password:
+        raise ImproperlyConfigured(
+            "DATABASE_URL has no password for the application's own login role."
+        )
+    hashed = cursor.connection.pgconn.encrypt_password(
+        password.encode(), role.encode(), b"scram-sha-256"
+    ).decode()
+    statement = (
+        "ALTER ROLE {} WITH LOGIN PASSWORD {}"
+        if exists
+        else (
+            "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOINHERIT NOCREATEDB "
+            "NOCREATEROLE"
+        )
+    )
+    cursor.execute(sql.SQL(statement).format(sql.Identifier(role), sql.Literal(hashed)))

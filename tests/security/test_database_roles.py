@@ -8,8 +8,12 @@ a trigger, whoever asks. In production the application logs in as that role itse
 """
 
 import datetime
+import os
+import subprocess
+import sys
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -311,3 +315,88 @@ def test_in_production_reset_role_leaves_the_application_powerless(records, appl
         cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = session_user")
         assert cursor.fetchone() == (False, False)
     assert _counts(records["schools"]) == before
+
+
+# --- Production: migrate and import_gias log in as the owner (DATABASE_OWNER_URL) -------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _url(user: str, password: str = "") -> str:
+    settings_dict = connection.settings_dict
+    login = user + (f":{password}" if password else "")
+    host = settings_dict["HOST"] or "127.0.0.1"
+    return f"postgres://{login}@{host}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+
+
+def _manage_in_production_arrangement(args: list[str], role: str, password: str):
+    """``manage.py`` with the application's own login in DATABASE_URL and the owner's (this
+    suite's login) in DATABASE_OWNER_URL, on the test database."""
+    owner = connection.settings_dict
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_APP_ROLE", "DATABASE_OWNER_URL", "MATMIS_ENV"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="matmis.settings.base",
+        DATABASE_URL=_url(role, password),
+        DATABASE_OWNER_URL=_url(owner["USER"], owner["PASSWORD"] or ""),
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def new_login_name():
+    """A role name of this run's own, for migrate to create; dropped afterwards."""
+    role = f"matmis_test_login_{uuid.uuid4().hex[:12]}"
+    yield role
+    with _owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone():
+            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_as_the_owner_creates_the_applications_login_and_grants_it(new_login_name):
+    role, password = new_login_name, uuid.uuid4().hex
+    for _ in range(2):  # creates the role, then finds it and sets its password again
+        result = _manage_in_production_arrangement(["migrate", "--no-input"], role, password)
+        assert result.returncode == 0, result.stdout + result.stderr
+    with _owner_connection() as owner, owner.cursor() as cursor:  # pg_authid: the owner only
+        cursor.execute(
+            "SELECT rolcanlogin, rolsuper, rolbypassrls, rolpassword LIKE 'SCRAM-SHA-256$%%' "
+            "FROM pg_authid WHERE rolname = %s",
+            [role],
+        )
+        assert cursor.fetchone() == (True, False, False, True)
+    expected = {table: set(p) for table, p in app_table_privileges().items()}
+    assert {t: p for t, p in _held(role).items() if t in expected} == expected
+    with (
+        _login_as(role, password) as app,
+        app.cursor() as cursor,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
+        cursor.execute("TRUNCATE accounts_auditevent")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_gias_works_as_the_owner_through_its_own_login(application_login):
+    role, password = application_login
+    result = _manage_in_production_arrangement(
+        ["import_gias", str(ROOT / "tests" / "data" / "gias-sample.csv")], role, password
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Created: " in result.stdout
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM institutions_institution")
+        assert cursor.fetchone()[0] > 0
