@@ -339,3 +339,37 @@ def _ensure_login_role(cursor, role: str, password: str) -> None:
         )
     )
     cursor.execute(sql.SQL(statement).format(sql.Identifier(role), sql.Literal(hashed)))
+
+
+# --- Emptying tables, as the owner ------------------------------------------------------------
+
+# Triggers that fire on TRUNCATE (pg_trigger.tgtype bit 5), other than PostgreSQL's own:
+# the guards of the tables whose rows must never go (agreements, the audit trail).
+_TRUNCATE_GUARDS_SQL = """
+SELECT c.relname, t.tgname FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 AND t.tgenabled <> 'D'
+ORDER BY c.relname, t.tgname
+"""
+
+
+@contextmanager
+def truncate_guards_lifted(cursor):
+    """As the tables' owner, inside a transaction: the TRUNCATE guards are off for the
+    block and on again after it. The switch is part of the transaction, so no other
+    connection ever sees a table unguarded, and a rollback puts the guards back too. For
+    ``manage.py flush`` and the bench's emptying of its own database only."""
+    cursor.execute(_TRUNCATE_GUARDS_SQL)
+    guards = cursor.fetchall()
+    _switch_triggers(cursor, guards, "DISABLE")
+    yield
+    _switch_triggers(cursor, guards, "ENABLE")
+
+
+def _switch_triggers(cursor, triggers, state: str) -> None:
+    for table, trigger in triggers:
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                sql.Identifier(table), sql.SQL(state), sql.Identifier(trigger)
+            )
+        )

@@ -33,6 +33,7 @@ from matmis.db_roles import (
     app_table_privileges,
     grant_app_role,
     owner_role,
+    truncate_guards_lifted,
 )
 from mis.models import AttendanceMark, Exclusion, Pupil
 from sharing.models import AccessLevel, Agreement
@@ -231,6 +232,18 @@ def test_flush_empties_every_table_and_leaves_the_truncate_guards_on(records):
             "accounts_auditevent",
             "sharing_agreement",
         ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_lifts_the_truncate_guards_for_one_transaction_only(records):
+    # As the bench empties its database: the cascade reaches agreements and the trail.
+    with _owner_connection() as owner:
+        with owner.transaction(), owner.cursor() as cursor, truncate_guards_lifted(cursor):
+            cursor.execute("TRUNCATE institutions_institution RESTART IDENTITY CASCADE")
+        assert not Agreement.objects.exists()
+        assert not AuditEvent.objects.exists()
+        with owner.cursor() as cursor, pytest.raises(errors.IntegrityConstraintViolation):
+            cursor.execute("TRUNCATE sharing_agreement")
 
 
 # --- Production: the application logs in as its own role ----------------------------------
