@@ -82,7 +82,9 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "accounts.AssociatedCluster": FULL,
     "accounts.SignInFailure": FULL,  # pruned by prune_sign_in_failures, the app's own counters
     "accounts.HopToken": FULL,  # cascades: user, site
-    "accounts.AuditEvent": APPEND,  # the audit trail: the application only ever adds to it
+    # The audit trail: the application only ever adds to it. Nothing prunes it; a retention
+    # job would have to run as the owner (owner_role).
+    "accounts.AuditEvent": APPEND,
     # institutions
     "institutions.Institution": FULL,  # the support admin may delete a site that has no history
     "institutions.GroupMembership": FULL,  # the support admin's membership inline
