@@ -275,8 +275,9 @@ def application_login():
                 "NOCREATEROLE"
             ).format(sql.Identifier(role), sql.Literal(password))
         )
-        app_privileges_grant(cursor, role, app_table_privileges())
     try:
+        with _owner_connection() as owner, owner.cursor() as cursor:
+            app_privileges_grant(cursor, role, app_table_privileges())
         yield role, password
     finally:
         with _owner_connection() as owner, owner.cursor() as cursor:
