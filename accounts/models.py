@@ -369,8 +369,10 @@ class AuditEvent(models.Model):
         related_name="+",
         help_text="During a hop, the group site the person came from.",
     )
+    # PROTECT: the application may only add to the trail (matmis.db_roles), so a person who
+    # acted is deactivated, never deleted (SET_NULL would rewrite their events).
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=40, choices=AuditAction.choices)

@@ -228,8 +228,16 @@ class Bench:
 
     def empty_institutions(self) -> None:
         """Remove every institution and what hangs off them (the bench database only)."""
+        from matmis.db_roles import truncate_guards_lifted
+
         self.set_state(REGISTER_STATE, None)
-        with self.connection().cursor() as cursor:
+        connection = self.connection()
+        # The cascade reaches agreements and the audit trail, which refuse TRUNCATE.
+        with (
+            connection.transaction(),
+            connection.cursor() as cursor,
+            truncate_guards_lifted(cursor),
+        ):
             cursor.execute("TRUNCATE institutions_institution RESTART IDENTITY CASCADE")
 
     def ensure_register_imported(self, path: Path) -> None:

@@ -1,17 +1,28 @@
 """The database role the application works as, apart from the role that owns the tables.
 
 Row-Level Security only binds a role that neither owns a table nor has BYPASSRLS (nor is a
-superuser). So the application works as ``DATABASE_APP_ROLE`` (default ``matmis_app``: no
-login, no superuser, no BYPASSRLS, owns nothing), while migrations run as the role that
-logs in (the owner of every table):
+superuser), and only the privileges a role holds limit what an injected statement can do.
+So the application works as a role that owns nothing and may do, table by table, only what
+the application needs (``APP_PRIVILEGES``); the tables' owner runs migrations and the
+maintenance commands. Two ways to set that up:
 
-- every application connection switches to the app role as it opens (``use_app_role``,
-  on ``connection_created``); the ``migrate`` command switches back to the owner for its
-  run (``owner_role``) and grants the app role what it needs on every table afterwards
-  (``grant_app_role``);
-- the role is created when missing, if the login role may create roles (a development
-  server or CI); in production create it once, or log in as it directly with
-  ``DATABASE_APP_ROLE`` empty and run migrations with the owner's URL.
+- **production**: the application logs in as its role (``DATABASE_URL``, with
+  ``DATABASE_APP_ROLE`` empty) and the owner has a login of its own
+  (``DATABASE_OWNER_URL``), used only by ``migrate``, ``flush`` and ``import_gias``
+  (``owner_role`` reconnects as the owner for their run). Nothing the application's
+  connection can say makes it the owner.
+- **development and tests** (``DATABASE_APP_ROLE``, default ``matmis_app``): the
+  application logs in as the owner and switches to the app role as each connection opens
+  (``use_app_role``, ``SET ROLE``); ``owner_role`` switches back. ``RESET ROLE`` undoes the
+  switch, so this is not a boundary against injected SQL: ``manage.py check --deploy``
+  warns in production when the login role owns tables or bypasses Row-Level Security
+  (``matmis.checks``). The no-login role is created when missing, if the login role may
+  create roles.
+
+After every ``migrate``, ``grant_app_role`` revokes everything the app role holds on the
+schema's tables and sequences and grants what ``APP_PRIVILEGES`` says, so a privilege that
+an earlier deployment granted (TRUNCATE, REFERENCES, TRIGGER) goes. A model without an
+entry stops ``migrate``: a new table gets a deliberate decision, never a default.
 
 The switch is per connection and the same for every request, so it carries nothing from
 one tenant to the next; the tenant itself (``matmis.tenancy.site_scope``) is set per
@@ -21,6 +32,8 @@ transaction, never per connection.
 import re
 from contextlib import contextmanager
 
+import dj_database_url
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
@@ -29,12 +42,140 @@ from psycopg import sql
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+# --- What the application may do, table by table -----------------------------------------
+#
+# SELECT where it reads, INSERT and UPDATE where it writes, DELETE where it deletes or where
+# Django's cascade from a deletion it makes reaches (the support admin deletes users and
+# institutions, see the notes). Never TRUNCATE (Row-Level Security does not apply to it),
+# REFERENCES or TRIGGER. Row-Level Security still decides which rows of the personal-data
+# tables (matmis.personal_data) any of these reach.
+READ = ("SELECT",)
+APPEND = ("SELECT", "INSERT")  # rows are added, never changed or removed
+WRITE = ("SELECT", "INSERT", "UPDATE")  # rows are added and changed, never removed
+FULL = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+# Keyed by model label ("app_label.ModelName", many-to-many tables included); a model
+# missing here stops ``migrate`` (``grant_app_role``) and fails
+# tests/security/test_database_roles.py.
+APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    # Django and django-otp
+    "admin.LogEntry": ("SELECT", "INSERT", "DELETE"),  # the admin's history; goes with a user
+    "auth.Permission": READ,  # written by migrate (post_migrate), as the owner
+    "auth.Group": FULL,  # the support admin manages groups
+    "auth.Group_permissions": FULL,
+    "contenttypes.ContentType": READ,  # written by migrate (post_migrate), as the owner
+    "sessions.Session": FULL,  # sign-out and key cycling delete; so does clearsessions
+    "otp_totp.TOTPDevice": FULL,  # two-factor set-up and reset replace devices
+    "otp_static.StaticDevice": FULL,
+    "otp_static.StaticToken": FULL,  # a backup code is deleted when used
+    # accounts
+    "accounts.User": FULL,  # the support admin may delete a person who never acted
+    "accounts.User_groups": FULL,
+    "accounts.User_user_permissions": FULL,
+    "accounts.StaffProfile": FULL,  # cascades: user, site (support admin)
+    "accounts.BusinessRole": FULL,
+    "accounts.RoleGrant": FULL,
+    "accounts.RoleAssignment": FULL,  # a role is taken away
+    "accounts.SiteSecurityPolicy": FULL,  # cascade: site
+    "accounts.StaffAssociation": FULL,
+    "accounts.AssociatedSchool": FULL,  # associations change
+    "accounts.AssociatedCluster": FULL,
+    "accounts.SignInFailure": FULL,  # pruned by prune_sign_in_failures, the app's own counters
+    "accounts.HopToken": FULL,  # cascades: user, site
+    # The audit trail: the application only ever adds to it. Nothing prunes it; a retention
+    # job would have to run as the owner (owner_role).
+    "accounts.AuditEvent": APPEND,
+    # institutions
+    "institutions.Institution": FULL,  # the support admin may delete a site that has no history
+    "institutions.GroupMembership": FULL,  # the support admin's membership inline
+    "institutions.Cluster": FULL,  # a group deletes its clusters
+    "institutions.ClusterMembership": FULL,
+    "institutions.RegisterImport": WRITE,  # uploads are kept
+    # sharing: agreements only rise (and the database refuses lowering, deleting, emptying)
+    "sharing.Agreement": WRITE,
+    "sharing.AgreementRequest": WRITE,
+    "sharing.RequestRecipient": APPEND,
+    "sharing.RequestReminder": APPEND,
+    # notifications
+    "notifications.EmailDelivery": FULL,  # cascade: site
+    # mis: a school's own records, each write bound to its site by Row-Level Security (the
+    # MIS generator of the demo replaces a school's records); the roll-ups are rebuilt
+    "mis.Pupil": FULL,
+    "mis.AttendanceMark": FULL,
+    "mis.Exclusion": FULL,
+    "mis.RollupState": FULL,
+    "mis.AttendanceRollup": FULL,
+    # analytics
+    "analytics.PublishedFigures": FULL,  # cascade: site
+}
+
+# Tables without a model.
+APP_PRIVILEGES_OTHER_TABLES: dict[str, tuple[str, ...]] = {
+    "django_migrations": READ,  # runserver reads which migrations are applied
+}
+
+
+def app_table_privileges() -> dict[str, tuple[str, ...]]:
+    """Table name -> the privileges of the application there, for every installed model.
+
+    Raises ImproperlyConfigured naming each model with no entry in ``APP_PRIVILEGES``.
+    """
+    privileges = dict(APP_PRIVILEGES_OTHER_TABLES)
+    missing = []
+    for model in apps.get_models(include_auto_created=True):
+        if not model._meta.managed or model._meta.proxy:
+            continue
+        label = model._meta.label
+        if label not in APP_PRIVILEGES:
+            missing.append(f"{label} (table {model._meta.db_table})")
+            continue
+        privileges[model._meta.db_table] = APP_PRIVILEGES[label]
+    if missing:
+        raise ImproperlyConfigured(
+            "matmis.db_roles.APP_PRIVILEGES says nothing about "
+            + ", ".join(missing)
+            + ": add an entry with what the application may do there (READ, APPEND, WRITE "
+            "or FULL)."
+        )
+    return privileges
+
+
+# --- Which role ------------------------------------------------------------------------------
+
 
 def app_role() -> str:
+    """The role the application switches to with SET ROLE ('' in production: no switch)."""
     role = getattr(settings, "DATABASE_APP_ROLE", "")
     if role and not _ROLE_NAME.match(role):
         raise ImproperlyConfigured(f"DATABASE_APP_ROLE must be a plain role name, not {role!r}.")
     return role
+
+
+def owner_login() -> dict | None:
+    """Login settings of the tables' owner (``DATABASE_OWNER_URL``), None when unset."""
+    url = getattr(settings, "DATABASE_OWNER_URL", "")
+    if not url:
+        return None
+    owner = dj_database_url.parse(url)
+    return {key: owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
+
+
+def application_role(using: str = "default") -> str:
+    """The role the grants are for: ``DATABASE_APP_ROLE``, or the login role of
+    ``DATABASE_URL`` when the application logs in as itself; '' when neither (one role
+    does everything, nothing to grant)."""
+    role = app_role()
+    if role:
+        return role
+    if owner_login() is not None:
+        return _application_login(using)["USER"]
+    return ""
+
+
+def _application_login(using: str) -> dict:
+    """The database settings of ``DATABASE_URL`` (the connection's own may be the owner's
+    for the moment: ``owner_role``)."""
+    return connections.settings[using]
 
 
 def _ensure_role(cursor, role: str) -> None:
@@ -68,8 +209,26 @@ def _set_role(cursor, role: str) -> None:
 
 @contextmanager
 def owner_role(alias: str = "default"):
-    """Work as the login role (the tables' owner) for the block: for migrations only."""
+    """Work as the tables' owner for the block: migrations and maintenance commands only.
+
+    With ``DATABASE_OWNER_URL`` the connection is closed and opened again with the owner's
+    login for the block (same database), and closed again after it; otherwise the login
+    role is the owner and the block runs without the SET ROLE switch.
+    """
     connection = connections[alias]
+    owner = owner_login()
+    if owner is not None:
+        if connection.in_atomic_block:
+            raise RuntimeError("owner_role() cannot change the login inside a transaction.")
+        application_login = connection.settings_dict
+        connection.close()
+        connection.settings_dict = {**application_login, **owner}
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict = application_login
+        return
     role = app_role()
     connection._matmis_owner = True
     try:
@@ -85,29 +244,134 @@ def owner_role(alias: str = "default"):
                 _set_role(cursor, role)
 
 
+# --- Grants -----------------------------------------------------------------------------------
+
+
 def grant_app_role(using: str = "default") -> None:
-    """After ``migrate``: the app role may read and write every table and sequence (Row-Level
-    Security still decides which rows of the personal-data tables), and change nothing in
-    the schema."""
-    role = app_role()
+    """After ``migrate``, as the owner: the application's role gets exactly
+    ``APP_PRIVILEGES`` (everything it held before is revoked first) and changes nothing in
+    the schema. With the application logging in as itself, its login role is created
+    (or its password brought in line with ``DATABASE_URL``) when the owner may."""
+    role = application_role(using)
     connection = connections[using]
     if not role or connection.vendor != "postgresql":
         return
-    identifier = sql.Identifier(role)
+    privileges = app_table_privileges()
     with connection.cursor() as cursor:
-        _ensure_role(cursor, role)
+        if app_role():
+            _ensure_role(cursor, role)
+            cursor.execute(
+                sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role))
+            )  # so the login role may SET ROLE to it without being a superuser
+        else:
+            _ensure_login_role(cursor, role, _application_login(using).get("PASSWORD") or "")
+        app_privileges_grant(cursor, role, privileges)
+
+
+def app_privileges_grant(cursor, role: str, privileges: dict[str, tuple[str, ...]]) -> None:
+    """Revoke all ``role`` holds on the public schema's tables and sequences, then grant
+    ``privileges`` (table -> privileges) on the tables that exist, and USAGE on the
+    sequences of the tables it may insert into."""
+    identifier = sql.Identifier(role)
+    cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(identifier))
+    cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(identifier))
+    cursor.execute(
+        sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {}").format(identifier)
+    )
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+    )
+    existing = {name for (name,) in cursor.fetchall()}
+    inserted_into = []
+    for table, granted in sorted(privileges.items()):
+        if table not in existing:  # a migration not applied yet
+            continue
         cursor.execute(
-            sql.SQL("GRANT {} TO CURRENT_USER").format(identifier)
-        )  # so the login role may SET ROLE to it without being a superuser
-        cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(identifier))
-        cursor.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES "
-                "ON ALL TABLES IN SCHEMA public TO {}"
-            ).format(identifier)
+            sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in granted), sql.Identifier(table), identifier
+            )
         )
+        if "INSERT" in granted:
+            inserted_into.append(table)
+    # Identity columns need no privilege on their sequence; serial columns do.
+    cursor.execute(
+        "SELECT DISTINCT s.relname FROM pg_class s "
+        "JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid "
+        "AND d.deptype = 'a' JOIN pg_class t ON t.oid = d.refobjid "
+        "JOIN pg_namespace n ON n.oid = s.relnamespace "
+        "WHERE s.relkind = 'S' AND n.nspname = 'public' AND t.relname = ANY(%s)",
+        [inserted_into],
+    )
+    for (sequence,) in cursor.fetchall():
         cursor.execute(
-            sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
-                identifier
+            sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(sequence), identifier)
+        )
+
+
+def _ensure_login_role(cursor, role: str, password: str) -> None:
+    """The application's own login role, as ``DATABASE_URL`` names it: created when
+    missing, its password set to the URL's (sent already hashed), if the owner may manage
+    roles; left as it is otherwise."""
+    cursor.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    may_manage_roles = cursor.fetchone()[0]
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    exists = cursor.fetchone() is not None
+    if not may_manage_roles:
+        if exists:
+            return
+        raise ImproperlyConfigured(
+            f"The database role {role!r} of DATABASE_URL does not exist and the owner of "
+            "DATABASE_OWNER_URL may not create roles: create it once as a LOGIN role with "
+            "NOSUPERUSER NOBYPASSRLS, then run migrate again."
+        )
+    if not password:
+        raise ImproperlyConfigured(
+            "DATABASE_URL has no password for the application's own login role."
+        )
+    hashed = cursor.connection.pgconn.encrypt_password(
+        password.encode(), role.encode(), b"scram-sha-256"
+    ).decode()
+    statement = (
+        "ALTER ROLE {} WITH LOGIN PASSWORD {}"
+        if exists
+        else (
+            "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOINHERIT NOCREATEDB "
+            "NOCREATEROLE"
+        )
+    )
+    cursor.execute(sql.SQL(statement).format(sql.Identifier(role), sql.Literal(hashed)))
+
+
+# --- Emptying tables, as the owner ------------------------------------------------------------
+
+# Triggers that fire on TRUNCATE (pg_trigger.tgtype bit 5), other than PostgreSQL's own:
+# the guards of the tables whose rows must never go (agreements, the audit trail).
+_TRUNCATE_GUARDS_SQL = """
+SELECT c.relname, t.tgname FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 AND t.tgenabled <> 'D'
+ORDER BY c.relname, t.tgname
+"""
+
+
+@contextmanager
+def truncate_guards_lifted(cursor):
+    """As the tables' owner, inside a transaction: the TRUNCATE guards are off for the
+    block and on again after it. The switch is part of the transaction, so no other
+    connection ever sees a table unguarded, and a rollback puts the guards back too. For
+    ``manage.py flush`` and the bench's emptying of its own database only."""
+    cursor.execute(_TRUNCATE_GUARDS_SQL)
+    guards = cursor.fetchall()
+    _switch_triggers(cursor, guards, "DISABLE")
+    yield
+    _switch_triggers(cursor, guards, "ENABLE")
+
+
+def _switch_triggers(cursor, triggers, state: str) -> None:
+    for table, trigger in triggers:
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                sql.Identifier(table), sql.SQL(state), sql.Identifier(trigger)
             )
         )

@@ -100,13 +100,15 @@ def _trust(bench: Bench, schools: int) -> Trust:
     from accounts.models import BusinessRole, RoleAssignment, RoleGrant, StaffProfile, User
     from accounts.permissions import INSTITUTION_DETAILS, Access
     from institutions.models import GroupMembership, Institution, InstitutionKind, Status
+    from matmis.db_roles import owner_role
     from notifications.models import EmailDelivery
     from sharing.models import AgreementRequest
 
     group, _ = Institution.objects.get_or_create(
         slug=f"{SLUG}-trust", defaults={"kind": InstitutionKind.TRUST, "name": "Bench Faults"}
     )
-    AgreementRequest.objects.filter(group=group).delete()  # and their recipients
+    with owner_role():  # the application never deletes requests (matmis.db_roles)
+        AgreementRequest.objects.filter(group=group).delete()  # and their recipients
     EmailDelivery.objects.filter(site=group).delete()  # the outbox holds ids: no cascade
     have = Institution.objects.filter(slug__startswith=f"{SLUG}-school-").count()
     if have < schools:
@@ -165,11 +167,13 @@ def _trust(bench: Bench, schools: int) -> Trust:
 def _bulk_send(trust: Trust) -> float:
     """The bulk send (``agreement_requests_send``, every recipient role): its transaction,
     and the tasks published after it commits. Returns the wall time."""
+    from matmis.db_roles import owner_role
     from notifications.models import EmailDelivery
     from sharing.models import AgreementRequest
     from sharing.services.requests import agreement_requests_send
 
-    AgreementRequest.objects.filter(group=trust.group).delete()
+    with owner_role():  # the application never deletes requests (matmis.db_roles)
+        AgreementRequest.objects.filter(group=trust.group).delete()
     EmailDelivery.objects.filter(site=trust.group).delete()
     started = time.perf_counter()
     outcome = agreement_requests_send(

@@ -146,9 +146,32 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("matmis runs on PostgreSQL only: DATABASE_URL must be postgres://")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The role the application works as (matmis.db_roles): subject to Row-Level Security on the
-# personal-data tables. Empty: work as the login role itself (log in as the app role then).
-DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", "matmis_app")
+# Who is who in the database (matmis.db_roles). Production: DATABASE_URL logs in as the
+# application's own role (owns nothing, cannot bypass Row-Level Security) and
+# DATABASE_OWNER_URL as the tables' owner, for migrate, flush and import_gias only.
+# Development and tests: DATABASE_URL logs in as the owner and the application switches to
+# DATABASE_APP_ROLE with SET ROLE (not a boundary: check --deploy warns in production).
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL")
+if DATABASE_OWNER_URL:
+    _owner = dj_database_url.parse(DATABASE_OWNER_URL)
+    if _owner["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_OWNER_URL must be postgres://, like DATABASE_URL.")
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same database as DATABASE_URL "
+            f"({DATABASES['default']['NAME']!r}), not {_owner['NAME']!r}."
+        )
+    if _owner["USER"] == DATABASES["default"]["USER"]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL and DATABASE_URL log in as the same role: DATABASE_URL is for "
+            "the application's own role, which owns no table."
+        )
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", "" if DATABASE_OWNER_URL else "matmis_app")
+if DATABASE_OWNER_URL and DATABASE_APP_ROLE:
+    raise ImproperlyConfigured(
+        "DATABASE_APP_ROLE must be empty when DATABASE_OWNER_URL is set: the application then "
+        "logs in as its own role (DATABASE_URL) and switches to no other."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,8 +1,9 @@
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from accounts.audit import system_actor
 from institutions.models import Status
+from matmis.db_roles import owner_role
 from sharing.access import (
     agreement_level,
     effective_level,
@@ -79,8 +80,17 @@ def test_the_database_refuses_to_lower_a_level_even_from_raw_sql(pair):
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE sharing_agreement SET level = 1 WHERE id = %s", [agreement.pk])
+    # The application may not delete an agreement at all (db_roles); not even the tables'
+    # owner may.
+    with (
+        pytest.raises(ProgrammingError, match="permission denied"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM sharing_agreement WHERE id = %s", [agreement.pk])
     with (
         pytest.raises(IntegrityError, match="cannot be deleted"),
+        owner_role(),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
