@@ -67,7 +67,7 @@ SITE_PORT = env("SITE_PORT", "" if PRODUCTION else "8000")
 LIST_SITES_ON_BASE_DOMAIN = env_bool("LIST_SITES_ON_BASE_DOMAIN", default=not PRODUCTION)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.SupportAdminConfig",  # django.contrib.admin, as the support admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
