@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "hop.middleware.HopMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Development only (DEBUG): the product's 404 page instead of Django's list of URLs.
+    "matmis.not_found.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
