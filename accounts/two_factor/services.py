@@ -145,9 +145,8 @@ def two_factor_remove(*, user: User, code: str, actor: Actor) -> None:
     """Turn off ``user``'s two-factor sign-in, given a current code or a backup code.
 
     Refused for platform staff, and while any site where the person works requires
-    two-factor sign-in. The code is
-    checked in its own transaction so that a wrong one still counts towards the device's
-    throttling.
+    two-factor sign-in. The code is checked in its own transaction so that a wrong one
+    still counts towards the device's throttling.
     """
     requiring = two_factor_required_by(user=user)
     if requiring:
