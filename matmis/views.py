@@ -15,7 +15,7 @@ from django.views import View, defaults
 
 from accounts.permissions import REGISTRY, Access
 
-from .site_access import Outcome, SiteCheckedView
+from .site_access import Outcome, Requirement, SiteCheckedView, Verdict
 
 
 class SitePageView(SiteCheckedView, View):
@@ -45,27 +45,40 @@ class SitePageView(SiteCheckedView, View):
 
     def dispatch(self, request, *args, **kwargs):
         verdict = self.site_verdict(request)
-        match verdict.outcome:
-            case Outcome.ALLOWED:
-                return super().dispatch(request, *args, **kwargs)
-            case Outcome.NOT_FOUND:
-                raise Http404(verdict.message)
-            case Outcome.SIGN_IN:
-                return redirect_to_login(request.get_full_path())
-            case Outcome.NO_ACCESS:
-                return render(request, "404.html", status=404)
-            case Outcome.SIGN_IN_AGAIN:
-                logout(request)
-                return redirect_to_login(request.get_full_path())
-            case Outcome.ENROL:
-                return redirect("accounts:two-factor")
-            case Outcome.FORBIDDEN:
-                code, access = self.requirement_for(request.method)
-                return permission_denied_page(request, code, access)
-        raise AssertionError(verdict)
+        if verdict.allowed:
+            return super().dispatch(request, *args, **kwargs)
+        return refusal_page(
+            request,
+            verdict,
+            next_url=request.get_full_path(),
+            requirement=self.requirement_for(request.method),
+        )
 
 
 SitePageView._check_owner = SitePageView
+
+
+def refusal_page(
+    request: HttpRequest, verdict: Verdict, *, next_url: str, requirement: Requirement = None
+) -> HttpResponse:
+    """What a page answers when the site check refuses (``verdict`` is not allowed): the
+    same for every page, and for the support admin (``portal.admin_site``). ``next_url``:
+    where signing in leads back to."""
+    match verdict.outcome:
+        case Outcome.NOT_FOUND:
+            raise Http404(verdict.message)
+        case Outcome.SIGN_IN:
+            return redirect_to_login(next_url)
+        case Outcome.NO_ACCESS:
+            return render(request, "404.html", status=404)
+        case Outcome.SIGN_IN_AGAIN:
+            logout(request)
+            return redirect_to_login(next_url)
+        case Outcome.ENROL:
+            return redirect("accounts:two-factor")
+        case Outcome.FORBIDDEN if requirement is not None:
+            return permission_denied_page(request, *requirement)
+    raise AssertionError(verdict)
 
 
 def permission_denied_page(request: HttpRequest, code: str, access: Access) -> HttpResponse:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
@@ -6,3 +7,12 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Portal"
+
+
+class SupportAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, whose ``admin.site`` (where every app registers its models) is the
+    support admin behind the platform's sign-in and site check (``portal.admin_site``).
+    Named in INSTALLED_APPS in place of ``django.contrib.admin``."""
+
+    default = False  # not the configuration of the portal app itself
+    default_site = "portal.admin_site.SupportAdminSite"

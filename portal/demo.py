@@ -3,11 +3,12 @@
 The demo is a generated national register (``bench.register``, profile ``demo``: about
 4,000 establishments around the local authority Northshire and the Oak Ridge Trust),
 imported by the register importer exactly as a real export would be, plus a platform
-support admin; staff on the trust (one per role) and on each trust school (head, deputy,
-data manager); approved agreements at each level, so Data Sharing has something in every
-tab and the trust administrator can Log in to MIS at Oak Ridge Primary School; and MIS
-records at each of the trust's schools (``bench.mis``: pupils, this term's attendance up to
-today, suspensions), with their roll-ups refreshed, so the dashboards show this term.
+support admin (with two-factor sign-in, which the platform requires); staff on the trust
+(one per role) and on each trust school (head, deputy, data manager); approved agreements
+at each level, so Data Sharing has something in every tab and the trust administrator can
+Log in to MIS at Oak Ridge Primary School; and MIS records at each of the trust's schools
+(``bench.mis``: pupils, this term's attendance up to today, suspensions), with their
+roll-ups refreshed, so the dashboards show this term.
 """
 
 import base64
@@ -58,10 +59,12 @@ DEMO_MIS_MAX_PUPILS = 400
 # The latest academic year the DfE has published figures for, in the demo.
 DEMO_PUBLISHED_LATEST = "202425"
 DEMO_MIS_WORKERS = 2
-# The trust administrator's second factor: an authenticator key anyone can add to an app,
-# and single-use backup codes that every run of seed_demo restores.
+# The second factor of the trust administrator and of platform support: an authenticator
+# key anyone can add to an app, and single-use backup codes that every run of seed_demo
+# restores.
 DEMO_TOTP_KEY_HEX = "6d61746d69732d64656d6f2d32303236"
 DEMO_BACKUP_CODES = tuple(f"demo{letter * 4}" for letter in "abcdefghij")
+DEMO_SUPPORT_EMAIL = "support@matmis.test"
 TRUST_STAFF = (
     ("Chief Executive / Executive Head Teacher", "ceo@oak-ridge.test", "Margaret Ellis"),
     ("Trust Administrator", "trust.admin@oak-ridge.test", "Priya Shah"),
@@ -144,12 +147,13 @@ def _seed_sites_and_staff() -> tuple[list[DemoLogin], list[Institution]]:
     la = Institution.objects.get(kind=InstitutionKind.LOCAL_AUTHORITY, group_code=DEMO_LA_CODE)
     school = current_schools(group=trust).get(name=DEMO_HEAD_SCHOOL)
 
-    user_ensure(
-        email="support@matmis.test",
+    support = user_ensure(
+        email=DEMO_SUPPORT_EMAIL,
         full_name="Platform Support",
         password=DEMO_PASSWORD,
         is_platform_staff=True,
     )
+    _seed_two_factor(support)  # the platform requires it of all its staff
     logins = _seed_group_staff(trust, TRUST_STAFF)
     logins += _seed_group_staff(la, [("Data Lead", "data.lead@northshire.test", "Tom Okafor")])
     trust_admin = User.objects.get(email="trust.admin@oak-ridge.test")
@@ -192,7 +196,7 @@ def _seed_group_staff(group: Institution, people) -> list[DemoLogin]:
 
 def _seed_two_factor(user: User) -> None:
     """A known authenticator key and backup codes, so a person can pass the second factor
-    (needed for Log in to MIS) without setting it up first."""
+    (needed for Log in to MIS and on the platform) without setting it up first."""
     TOTPDevice.objects.update_or_create(
         user=user, name="Authenticator app", defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True}
     )

@@ -11,14 +11,20 @@ from matmis.views import healthz
 
 from . import views
 
-admin.site.site_header = "matmis platform support"
-admin.site.site_title = "matmis support"
-
 # Named like the sites' own sign-in pages ("accounts:sign-in"), so LOGIN_URL works here too:
 # the same views, with the platform's sign-in template and landing page. The other steps of
-# signing in (such as a two-factor code, where accounts has one) come from accounts' own
-# URLs. Only platform staff can sign in on the bare domain (SiteStaffBackend).
-_SIGN_IN_STEPS = {"sign-in-code", "sign-out"}
+# signing in (the two-factor code) and setting up two-factor sign-in, which the platform
+# requires of all its staff, come from accounts' own URLs. Only platform staff can sign in
+# on the bare domain (SiteStaffBackend). The support admin has no sign-in of its own: its
+# login page sends people here (``portal.admin_site``).
+_SIGN_IN_STEPS = {
+    "sign-in-code",
+    "sign-out",
+    "two-factor",
+    "two-factor-qr",
+    "two-factor-backup-codes",
+    "two-factor-remove",
+}
 platform_accounts_urls = (
     [
         path(

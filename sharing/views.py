@@ -58,6 +58,8 @@ from .services.requests import (
 )
 
 PAGE_SIZE = 50
+# The send form's "Update the preview" button (without JavaScript).
+PREVIEW_BUTTON = "preview"
 ACT = (INSTITUTION_DETAILS, Access.ADMINISTER)
 ACT_LABEL = REGISTRY[INSTITUTION_DETAILS].label
 OUTCOME_SESSION_KEY = "sharing_bulk_outcome"
@@ -263,7 +265,8 @@ class SendView(AgreementsActionView):
     def get(self, request: HttpRequest) -> HttpResponse:
         selection = _selection(request, request.GET)
         schools = _selected_schools(request, selection)
-        # "Update preview" without JavaScript sends the form back here by GET.
+        # A level and roles in the address (a link from before the preview was a POST)
+        # fill the form in.
         data = request.GET if "level" in request.GET or "roles" in request.GET else None
         form = self._form(request, data, selection, schools)
         if data is not None:
@@ -275,7 +278,11 @@ class SendView(AgreementsActionView):
         selection = _selection(request, request.POST)
         schools = _selected_schools(request, selection)
         form = self._form(request, request.POST, selection, schools)
-        if not schools:
+        if PREVIEW_BUTTON in request.POST:
+            # "Update the preview" without JavaScript: the form back with its preview, and
+            # nothing sent (a POST, so the form's CSRF token stays out of the address).
+            form.errors.clear()
+        elif not schools:
             form.add_error(None, "Choose at least one school.")
         elif form.is_valid():
             try:

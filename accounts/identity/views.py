@@ -21,6 +21,7 @@ from accounts.audit import actor_from_request, client_ip
 from accounts.two_factor.codes import backup_code_count_warning
 from accounts.two_factor.forms import SignInCodeForm
 from accounts.two_factor.selectors import (
+    PLATFORM_SUPPORT_NAME,
     backup_codes_left,
     site_requires_two_factor,
     user_has_two_factor,
@@ -85,14 +86,16 @@ class SignInView(auth_views.LoginView):
         request = self.request
         user = form.get_user()
         if user_has_two_factor(user=user):
-            pending_sign_in_start(request, user=user, next_url=self.get_redirect_url())
+            # Where this sign-in goes once the code is given: the page asked for, or this
+            # host's landing page (the platform has no "home").
+            pending_sign_in_start(request, user=user, next_url=self.get_success_url())
             return redirect("accounts:sign-in-code")
         auth_login(request, user)
         sign_in_record(actor=actor_from_request(request), second_factor=SecondFactor.NONE)
         if site_requires_two_factor(site=request.site):
+            requirer = request.site.name if request.site else PLATFORM_SUPPORT_NAME
             messages.info(
-                request,
-                f"{request.site.name} requires two-factor sign-in. Set it up now to continue.",
+                request, f"{requirer} requires two-factor sign-in. Set it up now to continue."
             )
             return redirect("accounts:two-factor")
         return HttpResponseRedirect(self.get_success_url())

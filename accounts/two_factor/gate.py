@@ -6,7 +6,9 @@ the kernel's site check (``matmis.site_access``, after the kind of host and site
 by way of ``accounts.permissions.request_site_gate``):
 - a verified session passes;
 - a person with a device whose session is not verified is not treated as signed in;
-- a person without a device at a site that requires two-factor sign-in may only set it up.
+- a person without a device at a site that requires two-factor sign-in may only set it up;
+- the platform (the bare base domain: the support admin, the register imports) requires it
+  of all its staff, always.
 """
 
 import enum
@@ -19,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import SiteSecurityPolicy, User
 from institutions.models import Institution
 
-from .selectors import session_is_verified
+from .selectors import session_is_verified, user_has_two_factor
 
 GATE_CLEAR_UNTIL_SESSION = "_matmis_two_factor_clear_until"
 # An unverified session that was found to need no second factor is asked again after this
@@ -52,8 +54,10 @@ def two_factor_gate(request: HttpRequest) -> Gate:
     """What a signed-in request at a site may do, as far as two-factor sign-in goes."""
     user = request.user
     site = getattr(request, "site", None)
-    if site is None or not user.is_authenticated or session_is_verified(request):
+    if not user.is_authenticated or session_is_verified(request):
         return Gate.OPEN
+    if site is None:  # the platform: no unverified session of its staff goes any further
+        return Gate.SIGN_IN_AGAIN if user_has_two_factor(user=user) else Gate.ENROL
     now = time.time()
     if request.session.get(GATE_CLEAR_UNTIL_SESSION, 0) > now:
         return Gate.OPEN

@@ -33,8 +33,10 @@ def backup_codes_left(*, user: User) -> int:
 
 
 def site_requires_two_factor(*, site: Institution | None) -> bool:
+    """Whether ``site`` requires two-factor sign-in of all its staff; ``site`` None is the
+    platform (the bare base domain), which always does."""
     if site is None:
-        return False
+        return True
     return SiteSecurityPolicy.objects.filter(site=site, require_two_factor=True).exists()
 
 
@@ -47,6 +49,16 @@ def sites_requiring_two_factor_of(*, user: User) -> list[Institution]:
             security_policy__require_two_factor=True,
         ).order_by("name")
     )
+
+
+PLATFORM_SUPPORT_NAME = "Platform support"
+
+
+def two_factor_required_by(*, user: User) -> list[str]:
+    """Who requires ``user`` to use two-factor sign-in, by name: platform support (of all
+    its staff), then the sites where the person works that require it."""
+    names = [PLATFORM_SUPPORT_NAME] if user.is_staff else []
+    return names + [site.name for site in sites_requiring_two_factor_of(user=user)]
 
 
 def staff_two_factor_counts(*, site: Institution) -> tuple[int, int]:

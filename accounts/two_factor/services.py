@@ -24,7 +24,7 @@ from .codes import (
     is_backup_code,
     normalise_code,
 )
-from .selectors import sites_requiring_two_factor_of, user_has_two_factor
+from .selectors import two_factor_required_by, user_has_two_factor
 
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_CODES_NAME = "Backup codes"
@@ -144,13 +144,13 @@ def backup_codes_regenerate(*, user: User, actor: Actor) -> list[str]:
 def two_factor_remove(*, user: User, code: str, actor: Actor) -> None:
     """Turn off ``user``'s two-factor sign-in, given a current code or a backup code.
 
-    Refused while any site where the person works requires two-factor sign-in. The code is
-    checked in its own transaction so that a wrong one still counts towards the device's
-    throttling.
+    Refused for platform staff, and while any site where the person works requires
+    two-factor sign-in. The code is checked in its own transaction so that a wrong one
+    still counts towards the device's throttling.
     """
-    requiring = sites_requiring_two_factor_of(user=user)
+    requiring = two_factor_required_by(user=user)
     if requiring:
-        names = ", ".join(site.name for site in requiring)
+        names = ", ".join(requiring)
         raise TwoFactorRefused(
             f"You cannot turn off two-factor sign-in: {names} "
             f"{'requires' if len(requiring) == 1 else 'require'} it for all staff."

@@ -4,6 +4,7 @@ backup codes or make new ones, turn it off; and the site's security settings."""
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -11,7 +12,7 @@ from django_otp import login as otp_login
 
 from accounts.audit import actor_from_request
 from accounts.permissions import USER_DETAILS, Access
-from matmis.site_access import ANY_SITE
+from matmis.site_access import ANY_SITE, SiteKind
 from matmis.views import SitePageView
 
 from .codes import BACKUP_CODE_COUNT, format_backup_code
@@ -29,8 +30,8 @@ from .selectors import (
     backup_codes_left,
     security_policy_for,
     site_requires_two_factor,
-    sites_requiring_two_factor_of,
     staff_two_factor_counts,
+    two_factor_required_by,
     user_has_two_factor,
 )
 from .services import (
@@ -54,12 +55,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 class TwoFactorPageView(SitePageView):
-    """Pages that manage the signed-in person's own two-factor sign-in, on any site.
+    """Pages that manage the signed-in person's own two-factor sign-in, on any site and on
+    the platform (whose staff must all use it).
 
     Someone who has it set up must have used it in this session to manage it, whatever the
     site-wide gate last concluded."""
 
-    site_kind = ANY_SITE
+    site_kind = ANY_SITE | {SiteKind.PLATFORM}
     two_factor_recheck = True
     view_decorators = (never_cache,)
 
@@ -124,7 +126,6 @@ class TwoFactorView(TwoFactorPageView):
         )
 
     def _render_status(self, request, device):
-        requiring = sites_requiring_two_factor_of(user=request.user)
         return render(
             request,
             "accounts/two_factor_status.html",
@@ -132,7 +133,7 @@ class TwoFactorView(TwoFactorPageView):
                 "device": device,
                 "backup_codes_left": backup_codes_left(user=request.user),
                 "backup_code_count": BACKUP_CODE_COUNT,
-                "requiring_sites": requiring,
+                "required_by": two_factor_required_by(user=request.user),
             },
         )
 
@@ -171,6 +172,8 @@ class BackupCodesView(TwoFactorPageView):
                     "codes": [format_backup_code(code) for code in codes or []],
                     "backup_codes_left": backup_codes_left(user=request.user),
                     "backup_code_count": BACKUP_CODE_COUNT,
+                    # Where to go on: the site's home; on the platform, the support admin.
+                    "continue_url": reverse("home" if request.site else "admin:index"),
                 },
             )
         )
@@ -199,7 +202,7 @@ class TwoFactorRemoveView(TwoFactorPageView):
         return render(
             request,
             self.template_name,
-            {"form": form, "requiring_sites": sites_requiring_two_factor_of(user=request.user)},
+            {"form": form, "required_by": two_factor_required_by(user=request.user)},
             status=status,
         )
 

@@ -67,7 +67,7 @@ SITE_PORT = env("SITE_PORT", "" if PRODUCTION else "8000")
 LIST_SITES_ON_BASE_DOMAIN = env_bool("LIST_SITES_ON_BASE_DOMAIN", default=not PRODUCTION)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.SupportAdminConfig",  # django.contrib.admin, as the support admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "hop.middleware.HopMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Development only (DEBUG): the product's 404 page instead of Django's list of URLs.
+    "matmis.not_found.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -129,6 +129,8 @@ def test_a_trust_asks_three_schools_and_a_head_approves(journey, browser):
     admin_context = browser.new_context()
     admin_context.set_default_timeout(TIMEOUT_MS)
     admin = admin_context.new_page()
+    requested: list[str] = []  # every address the browser asks for
+    admin.on("request", lambda request: requested.append(request.url))
     admin.goto(f"{trust_url}/data-sharing/")
     expect(admin).to_have_url(re.compile(r"/accounts/sign-in/\?next=/data-sharing/"))
     sign_in(admin, "priya@oak-ridge.test")
@@ -145,6 +147,10 @@ def test_a_trust_asks_three_schools_and_a_head_approves(journey, browser):
     if not head_teacher.is_checked():
         head_teacher.check()
     expect(panel.get_by_text("Will be sent to")).to_contain_text("3 schools")
+    # The preview followed the choices, and no address carried the form's CSRF token
+    # (it would end up in logs and Referer headers).
+    assert any("/data-sharing/send/preview/?" in url for url in requested), requested
+    assert not [url for url in requested if "csrfmiddlewaretoken" in url]
     check_page(admin, "02-trust-send-panel")
     panel.get_by_role("button", name="Send requests").click()
     expect(admin.get_by_text("Requests sent to 3 schools")).to_be_visible()

@@ -180,6 +180,21 @@ def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):
     assert "Signed in from Oak Ridge Trust" in school_client.get("/").content.decode()
 
 
+def test_demo_platform_support_signs_in_with_a_backup_code_and_uses_the_admin(site_client):
+    from portal.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD, DEMO_SUPPORT_EMAIL
+
+    seed_demo()
+    client = site_client()
+    password_step = client.post(
+        "/sign-in/?next=/support/", {"username": DEMO_SUPPORT_EMAIL, "password": DEMO_PASSWORD}
+    )
+    assert password_step["Location"] == "/sign-in/code/"
+    code_step = client.post("/sign-in/code/", {"code": DEMO_BACKUP_CODES[1]})
+    assert code_step["Location"] == "/support/"
+    assert client.get("/support/").status_code == 200
+    assert client.get("/imports/").status_code == 200
+
+
 def test_the_trust_schools_have_this_terms_records_and_figures():
     from portal.demo import seed_demo as seed
 

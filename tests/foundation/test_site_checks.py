@@ -2,6 +2,7 @@
 import time, that every route goes through it, and the order of its answers."""
 
 import pytest
+from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.views.decorators.cache import never_cache
 
@@ -10,6 +11,7 @@ from matmis.api import SiteApiView
 from matmis.api_permissions import SiteRequestPermission
 from matmis.site_access import ANY_SITE, SiteCheckedView, SiteKind
 from matmis.views import SitePageView
+from portal.admin_site import SupportAdminSite
 from tests.factories import InstitutionFactory, MembershipFactory, StaffProfileFactory
 
 MANAGE = (INSTITUTION_DETAILS, Access.ADMINISTER)
@@ -180,7 +182,7 @@ def test_every_route_is_a_checked_view_or_named_as_outside_the_check(urlconf):
         if name in OUTSIDE_THE_CHECK:
             continue
         if name.startswith("admin:"):
-            continue  # the support admin (platform only): Django's admin checks is_staff
+            continue  # the support admin (platform only) runs the site check itself
         unchecked.append(name)
     assert unchecked == []
 
@@ -189,6 +191,12 @@ def test_the_support_admin_lives_on_the_platform_only():
     names = {name for name, _ in _routes(get_resolver("portal.urls"))}
     assert not any(name.startswith("admin:") for name in names)
     assert "admin:index" in {name for name, _ in _routes(get_resolver("portal.urls_platform"))}
+
+
+def test_the_support_admin_is_behind_the_site_check():
+    """``admin.site``, where every app registers, asks the site check, not only ``is_staff``
+    (``portal.admin_site``; its behaviour: tests/portal/test_admin_site.py)."""
+    assert isinstance(admin.site, SupportAdminSite)
 
 
 # --- The order of the answers ------------------------------------------------------------------

@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from institutions import platform_forms
 from institutions.models import Institution, RegisterImport
 from institutions.platform_forms import RegisterUploadForm
+from tests.accounts.test_two_factor import current_code, give_two_factor
+from tests.conftest import SiteClient, sign_in_verified
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.institutions.test_gias_reader import SAMPLE, good_row, make_csv, sample_header
 
@@ -54,10 +56,13 @@ def test_anonymous_visitors_are_sent_to_the_platform_sign_in(site_client, platfo
 def test_platform_staff_sign_in_on_the_bare_domain_and_land_on_the_imports(
     site_client, platform_staff
 ):
+    device, _ = give_two_factor(platform_staff)  # the platform requires it of its staff
     client = site_client()
     response = client.post(
         "/sign-in/?next=/imports/", {"username": platform_staff.email, "password": TEST_PASSWORD}
     )
+    assert response["Location"] == "/sign-in/code/"
+    response = client.post("/sign-in/code/", {"code": current_code(device)})
     assert response.status_code == 302
     assert response["Location"] == "/imports/"
     page = client.get("/imports/")
@@ -86,9 +91,20 @@ def test_signed_in_users_who_are_not_platform_staff_get_not_found(
     assert not RegisterImport.objects.exclude(pk=record.pk).exists()
 
 
-def test_platform_staff_see_the_pages(site_client, platform_staff):
+def test_platform_staff_without_two_factor_are_sent_to_set_it_up(site_client, platform_staff):
+    """Before: the password alone opened the imports (and the support admin)."""
     record = queued_import(platform_staff)
-    client = site_client(user=platform_staff)
+    client = site_client(user=platform_staff)  # password only
+    for url in ("/imports/", f"/imports/{record.pk}/"):
+        assert client.get(url)["Location"] == "/two-factor/"
+    upload = client.post("/imports/", {"file": csv_upload(make_csv([good_row()]))})
+    assert upload["Location"] == "/two-factor/"
+    assert not RegisterImport.objects.exclude(pk=record.pk).exists()
+
+
+def test_platform_staff_see_the_pages(platform_staff):
+    record = queued_import(platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     assert client.get("/imports/").status_code == 200
     assert client.get(f"/imports/{record.pk}/").status_code == 200
     assert client.get("/imports/999999/").status_code == 404
@@ -125,7 +141,7 @@ def upload(client, file) -> str:
 def test_a_bad_upload_says_what_is_wrong_and_creates_nothing(
     site_client, platform_staff, file, message
 ):
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     page = upload(client, file or "")
     assert message in page
     assert "There is a problem" in page
@@ -136,7 +152,7 @@ def test_a_bad_upload_says_what_is_wrong_and_creates_nothing(
 def test_a_file_too_large_is_refused(site_client, platform_staff, monkeypatch):
     monkeypatch.setattr(platform_forms, "MAX_UPLOAD_BYTES", 1000)
     monkeypatch.setattr(platform_forms, "MAX_UPLOAD_LABEL", "1 KB")
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     page = upload(client, csv_upload(SAMPLE.read_bytes()))
     assert "The selected file must be smaller than 1 KB" in page
     assert not RegisterImport.objects.exists()
@@ -152,7 +168,7 @@ def test_a_body_larger_than_allowed_is_refused_before_it_is_read(
     monkeypatch.setattr(
         RegisterUploadForm, "clean_file", lambda form: pytest.fail("the body was read")
     )
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     page = upload(client, csv_upload(SAMPLE.read_bytes()))
     assert "The selected file must be smaller than 100 MB" in page
     assert not RegisterImport.objects.exists()
@@ -162,7 +178,7 @@ def test_a_good_upload_is_imported_and_its_page_shows_the_outcome(
     site_client, platform_staff, django_capture_on_commit_callbacks
 ):
     rows = [good_row(URN="100001"), good_row(URN="100002", NumberOfPupils="many")]
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post("/imports/", {"file": csv_upload(make_csv(rows))})
@@ -189,7 +205,7 @@ def test_a_good_upload_is_imported_and_its_page_shows_the_outcome(
 def test_the_sample_file_uploads_and_imports(
     site_client, platform_staff, django_capture_on_commit_callbacks
 ):
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/imports/", {"file": csv_upload(SAMPLE.read_bytes())})
     record = RegisterImport.objects.get()
@@ -202,7 +218,7 @@ def test_the_sample_file_uploads_and_imports(
 
 def test_a_running_import_polls_with_htmx_and_offers_a_refresh_link(site_client, platform_staff):
     record = queued_import(platform_staff, status=RegisterImport.State.RUNNING, rows_read=12000)
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     url = f"/imports/{record.pk}/"
 
     page = client.get(url).content.decode()
@@ -223,13 +239,14 @@ def test_a_failed_import_shows_why(site_client, platform_staff):
     record = queued_import(
         platform_staff, status=RegisterImport.State.FAILED, error="The file is empty."
     )
-    page = site_client(user=platform_staff).get(f"/imports/{record.pk}/").content.decode()
+    page = sign_in_verified(SiteClient(), platform_staff).get(f"/imports/{record.pk}/")
+    page = page.content.decode()
     assert "The file was not imported" in page
     assert "The file is empty." in page
 
 
 def test_the_list_page_runs_the_same_queries_for_few_or_many_imports(site_client, platform_staff):
-    client = site_client(user=platform_staff)
+    client = sign_in_verified(SiteClient(), platform_staff)
     queued_import(platform_staff)
     client.get("/imports/")
     with CaptureQueriesContext(connection) as few:

@@ -41,8 +41,19 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from matmis.db_roles import owner_role
+from tests.factories import TEST_PASSWORD
 
-from .world import MISSING_INT, PLATFORM, SCHOOL_A1, SCHOOL_A2, SITE_HOSTS, TRUST_A, Ids, World
+from .world import (
+    MISSING_INT,
+    PLATFORM,
+    PLATFORM_STAFF_EMAIL,
+    SCHOOL_A1,
+    SCHOOL_A2,
+    SITE_HOSTS,
+    TRUST_A,
+    Ids,
+    World,
+)
 
 SITE_URLCONF = "portal.urls"
 PLATFORM_URLCONF = "portal.urls_platform"
@@ -79,6 +90,14 @@ class Route:
     @property
     def is_api(self) -> bool:
         return self.text.startswith("api/")
+
+    @property
+    def platform_staff_only(self) -> bool:
+        """The support admin and the register imports: for platform staff whose session is
+        verified with a device, and refused to everyone else."""
+        return self.urlconf == PLATFORM_URLCONF and (
+            self.text.startswith("support/") or self.text.startswith("imports/")
+        )
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -296,8 +315,10 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
     "platform accounts:sign-in": {
         "POST": lambda i: ({}, {"username": i.email, "password": i.password}),
     },
+    # The admin's own login page, tried with a platform superuser's real password: it must
+    # sign nobody in (the platform's sign-in, with lock-out and two-factor, is the door).
     "platform admin:login": {
-        "POST": lambda i: ({}, {"username": i.email, "password": i.password}),
+        "POST": lambda i: ({}, {"username": PLATFORM_STAFF_EMAIL, "password": TEST_PASSWORD}),
     },
 }
 # Bodies without identifiers: enough to pass validation, so that only the permission
@@ -395,6 +416,16 @@ ROLES = (
         "platform support staff signed in at a site's host (no staff profile there)",
         (TRUST_A, SCHOOL_A1),
     ),
+    Role(
+        "platform_unverified",
+        "a platform superuser with an authenticator, whose session never gave a code",
+        (PLATFORM,),
+    ),
+    Role(
+        "platform_no_two_factor",
+        "a platform superuser who has not set up two-factor sign-in, signed in by password",
+        (PLATFORM,),
+    ),
 )
 
 
@@ -416,7 +447,7 @@ class Allowance:
 
 ALLOWANCES = (
     Allowance(
-        routes=frozenset({"accounts:sign-in", "platform accounts:sign-in", "platform admin:login"}),
+        routes=frozenset({"accounts:sign-in", "platform accounts:sign-in"}),
         methods=frozenset({"POST"}),
         tables=frozenset({"accounts_signinfailure", "accounts_auditevent"}),
         audit_actions=frozenset({"sign_in_failed"}),
@@ -592,6 +623,10 @@ class Prober:
             transaction.set_rollback(True)
         if outcome.status >= 500:
             outcome.problems.append(f"server error {outcome.status}")
+        if route.platform_staff_only and host not in role.inside and outcome.status < 300:
+            outcome.problems.append(
+                f"answered {outcome.status}: only verified platform staff may use this page"
+            )
         content = b"".join(response.streaming_content) if response.streaming else response.content
         haystack = (
             content.decode("utf-8", "replace")
@@ -617,6 +652,18 @@ class Prober:
                     outcome.problems.append(f"sent mail about {marker.text!r}")
         del mail.outbox[mail_before:]
         return outcome
+
+    def get_as_verified_platform_staff(self, route: Route) -> tuple[str, object]:
+        """GET a platform page with its own identifiers as a platform superuser whose session
+        gave a code (rolled back like a probe): the one person the platform pages are for."""
+        path = build_path(route, path_values(route, self.world.ids_for(PLATFORM, "own")))
+        client = self.client
+        client.cookies = SimpleCookie()
+        client.cookies[settings.SESSION_COOKIE_NAME] = self.world.platform_staff_session
+        with transaction.atomic():
+            response = client.get(path, HTTP_HOST=settings.BASE_DOMAIN)
+            transaction.set_rollback(True)
+        return path, response
 
     @staticmethod
     def _send(client, route, method, path, query, body, http_host):

@@ -20,7 +20,7 @@ from rest_framework.authentication import SessionAuthentication
 from accounts.models import StaffProfile
 from accounts.permissions import REGISTRY, Access
 from institutions.models import RegisterImport
-from tests.conftest import host_of
+from tests.conftest import host_of, sign_in_verified
 from tests.factories import TrustFactory, UserFactory, grant_permission
 from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
 from tests.sharing.factories import head_teacher, make_request
@@ -160,7 +160,7 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(world, w
     clients = []
     for host, user, urlconf in world["hosts"]:
         client = Client(enforce_csrf_checks=True, HTTP_HOST=host)
-        client.force_login(user)  # before the snapshot: signing in sets last_login
+        sign_in_verified(client, user)  # before the snapshot: signing in sets last_login
         clients.append((host, client, urlconf))
     before = database_state()
     probed = 0

@@ -10,7 +10,7 @@ from django.test import Client
 
 from institutions import platform_forms
 from institutions.models import Cluster, RegisterImport
-from tests.conftest import host_of
+from tests.conftest import host_of, sign_in_verified
 from tests.factories import TrustFactory, UserFactory
 from tests.institutions.factories import group_admin
 from tests.institutions.test_gias_reader import good_row, make_csv
@@ -37,7 +37,7 @@ def staff_client():
     """Platform staff on the bare domain, with CSRF enforced as in production and the
     form's token in hand."""
     client = Client(enforce_csrf_checks=True, HTTP_HOST=settings.BASE_DOMAIN)
-    client.force_login(UserFactory(is_staff=True))
+    sign_in_verified(client, UserFactory(is_staff=True))
     assert client.get("/imports/").status_code == 200
     return client
 

@@ -77,6 +77,46 @@ def test_route_refuses_every_role_and_foreign_identifier(prober, route):
     assert not leaks, "\n".join(leaks)
 
 
+# Where the platform's sign-in, two-factor set-up and site check send whom they refuse.
+THE_DOOR = ("/support/login/", "/sign-in/", "/two-factor/")
+# Platform pages that answer a verified platform superuser 404 by themselves.
+NOT_FOUND_FOR_ANYONE = {
+    "platform admin:view_on_site",  # an institution has no page on the platform
+    "platform support/(?P<url>.*)$",  # the admin's catch-all, for an unknown address
+}
+PLATFORM_STAFF_PAGES = [
+    route for route in PROBED if route.platform_staff_only and "GET" in route.methods
+]
+
+
+def test_the_platform_staff_pages_include_the_support_admin():
+    keys = {route.key for route in PLATFORM_STAFF_PAGES}
+    assert {"platform admin:index", "platform admin:login", "platform register-imports"} <= keys
+    assert keys >= NOT_FOUND_FOR_ANYONE
+
+
+@pytest.mark.parametrize("route", PLATFORM_STAFF_PAGES, ids=lambda route: route.key)
+def test_a_verified_platform_superuser_gets_past_the_door_of_every_platform_page(prober, route):
+    """The other side of the matrix's refusals at the platform: the person the support admin
+    and the register imports are for is let in. Past the door, the admin answers as it
+    does for anyone (a missing object: back to the index; a read-only model: 403)."""
+    path, response = prober.get_as_verified_platform_staff(route)
+    status = response.status_code
+    assert status < 500, path
+    if 300 <= status < 400:
+        assert not response["Location"].startswith(THE_DOOR), f"{path} -> {response['Location']}"
+    if route.key in NOT_FOUND_FOR_ANYONE:
+        assert status == 404, path
+    elif route.name in {"admin:index", "register-imports"} or (route.name or "").endswith(
+        "_changelist"
+    ):
+        assert status == 200, path
+    elif route.name == "admin:login":
+        assert response["Location"] == "/support/"  # nothing to sign in to: on to the admin
+    else:
+        assert status != 404, path
+
+
 def test_mail_pages_do_not_exist_in_production(prober):
     client = SiteClient()
     with override_settings(PRODUCTION=True):

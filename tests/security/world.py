@@ -1,6 +1,6 @@
 """One world for the probe matrix: trust A (the site under attack) and trust B (the foreign
 one), with schools, clusters, staff holding every permission, agreements, pending requests,
-audit events, email deliveries, hop tokens, a register import and a platform staff user.
+audit events, email deliveries, hop tokens, a register import and platform staff.
 
 Every object a response must not show carries a distinctive marker string, so a probe can
 search the body for it: trust A's are "Probe"/"Aardvark" names and ``@oakridge-probe.test``
@@ -55,6 +55,7 @@ MISSING_INT = 2_000_000_000  # an id no row has (still a valid PostgreSQL intege
 MISSING_URN = "123450"
 MISSING_EMAIL = "nobody-probe@nowhere-probe.test"
 MISSING_TOKEN = "not-a-real-hop-token"
+PLATFORM_STAFF_EMAIL = "pp-platform@probe-platform.test"  # a platform superuser's address
 
 
 @dataclass(frozen=True)
@@ -237,8 +238,8 @@ class World:
         store.create()
         return store.session_key
 
-    def sign_in(self, role: str, slug: str, user, site) -> None:
-        self.sessions[(role, slug)] = self.session(user, site)
+    def sign_in(self, role: str, slug: str, user, site, *, verified=True) -> None:
+        self.sessions[(role, slug)] = self.session(user, site, verified=verified)
         self.people[(role, slug)] = user
 
     def signed_out(self, user, site) -> str:
@@ -344,9 +345,20 @@ class World:
         w.audit(w.b_admin, "Zebra foreign audit entry", "B")
         w.audit(w.b1_head, "Zebra foreign school audit entry", "B")
 
-        # The platform: a support user and one register import.
+        # The platform: a support superuser (with an authenticator, like the demo's), one
+        # who has not set up two-factor sign-in yet, and one register import.
         w.platform_staff = UserFactory(
-            full_name="Pat Platform", email="pp-platform@probe-platform.test", is_staff=True
+            full_name="Pat Platform",
+            email=PLATFORM_STAFF_EMAIL,
+            is_staff=True,
+            is_superuser=True,
+        )
+        TOTPDevice.objects.create(user=w.platform_staff, name="phone", confirmed=True)
+        w.platform_newcomer = UserFactory(
+            full_name="Nadia Newsupport",
+            email="pn-platform@probe-platform.test",
+            is_staff=True,
+            is_superuser=True,
         )
         w.register_import = RegisterImport.objects.create(
             uploaded_by=w.platform_staff,
@@ -390,6 +402,13 @@ class World:
         self.sign_in("no_permission", PLATFORM, self.a_noperm.user, None)
         for host in (ta, a1):
             self.sign_in("platform_staff", host.slug, self.platform_staff, host)
+        # On the platform: a password-only session of staff with an authenticator, and of
+        # staff without one; and a verified session, which may use every platform page.
+        self.sign_in("platform_unverified", PLATFORM, self.platform_staff, None, verified=False)
+        self.sign_in(
+            "platform_no_two_factor", PLATFORM, self.platform_newcomer, None, verified=False
+        )
+        self.platform_staff_session = self.session(self.platform_staff, None)
         self.sessions[("signed_out", ta.slug)] = self.signed_out(self.a_leaver.user, ta)
         self.sessions[("signed_out", a1.slug)] = self.signed_out(self.a1_head.user, a1)
         self.sessions[("signed_out", PLATFORM)] = self.signed_out(self.platform_staff, None)

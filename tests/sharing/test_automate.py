@@ -14,6 +14,7 @@ from institutions.models import GroupMembership, Institution, Status
 from notifications.models import EmailDelivery
 from sharing.models import AccessLevel, Agreement, AgreementRequest, RequestStatus
 from sharing.services.agreements import agreement_raise, agreements_automate
+from tests.conftest import sign_in_verified
 from tests.factories import LocalAuthorityFactory, TrustFactory, UserFactory
 from tests.institutions.factories import add_school
 
@@ -121,7 +122,7 @@ class TestCommand:
 @pytest.mark.django_db
 def test_admin_action(client, settings, trust, schools):
     support = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(support)
+    sign_in_verified(client, support)
     response = client.post(
         "/support/institutions/institution/",
         {

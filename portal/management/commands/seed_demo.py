@@ -6,6 +6,7 @@ from portal.demo import (
     DEMO_BACKUP_CODES,
     DEMO_MIS_MAX_PUPILS,
     DEMO_PASSWORD,
+    DEMO_SUPPORT_EMAIL,
     demo_totp_secret,
     seed_demo,
 )
@@ -41,14 +42,15 @@ class Command(BaseCommand):
         )
         rows = [("All sites", f"{base}{port}/")]
         rows += [(login.role, f"{login.site.url}  {login.email}") for login in logins]
-        rows.append(("Platform support", f"{base}{port}/support/  support@matmis.test"))
+        rows.append(("Platform support", f"{base}{port}/support/  {DEMO_SUPPORT_EMAIL}"))
         width = max(len(label) for label, _ in rows) + 1
         for label, text in rows:
             self.stdout.write(f"  {label + ':':<{width}} {text}")
         self.stdout.write(f"  Password for every demo account: {DEMO_PASSWORD}")
         codes = ", ".join(f"{code[:4]}-{code[4:]}" for code in DEMO_BACKUP_CODES[:3])
         self.stdout.write(
-            "  The trust administrator signs in with two-factor (needed for Log in to MIS):\n"
+            "  The trust administrator (for Log in to MIS) and platform support (always) sign "
+            "in with two-factor:\n"
             f"    backup codes (each works once; seed_demo restores them): {codes}, ...\n"
             f"    or add this key to an authenticator app: {demo_totp_secret()}"
         )
