@@ -206,6 +206,13 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "matmis.views.csrf_failure"
 SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# --- Client addresses behind proxies (matmis.client_address) --------------------------------
+# How many proxies in front of the application append to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and the header is ignored (anyone can write it).
+MATMIS_TRUSTED_PROXIES = env_int("MATMIS_TRUSTED_PROXIES", 0)
+if MATMIS_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("MATMIS_TRUSTED_PROXIES must be 0 or more.")
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
