@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import StaffProfileFactory, TrustFactory
@@ -21,6 +22,15 @@ class SiteClient(Client):
         host = host_of(site) if site is not None else settings.BASE_DOMAIN
         super().__init__(HTTP_HOST=host, **defaults)
         self.site = site
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache: rate limits (API throttles, password reset)
+    count nothing from the tests before it."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

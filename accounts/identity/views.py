@@ -34,6 +34,7 @@ from .sign_in import (
     FailureReason,
     SecondFactor,
     SignInAttempt,
+    password_reset_allowed,
     password_reset_recipients,
     pending_sign_in_clear,
     pending_sign_in_get,
@@ -231,6 +232,12 @@ class PasswordResetView(auth_views.PasswordResetView):
         return kwargs
 
     def form_valid(self, form):
+        if not password_reset_allowed(
+            email=form.cleaned_data["email"], ip_address=client_ip(self.request)
+        ):
+            # Too many requests for this address or from this network: the same page as
+            # ever, and no email.
+            return HttpResponseRedirect(self.get_success_url())
         self.extra_email_context = {
             "site": self.request.site,
             "site_name": self.request.site.name if self.request.site else "matmis",

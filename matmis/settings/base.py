@@ -6,6 +6,7 @@ See ``.env.example`` for the variables.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,14 @@ def env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as ``300/minute`` (per second, minute, hour or day)."""
+    value = env(name, default)
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 300/minute, not {value!r}.")
+    return value
 
 
 ENVIRONMENT = env("MATMIS_ENV", "development")
@@ -305,6 +314,20 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 
+# --- Cache: shared by every process through Redis, so that rate limits count together -----
+# (API throttles, password reset requests). Without REDIS_URL, each process keeps its own.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "matmis-cache",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -321,6 +344,15 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits per signed-in person and per client address (matmis.api_throttles).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "matmis.api_throttles.SignedInUserThrottle",
+        "matmis.api_throttles.ClientAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_RATE_PER_USER", "300/minute"),
+        "client": env_rate("API_RATE_PER_CLIENT", "1200/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "matmis API",
