@@ -2,18 +2,18 @@
 where the level does not allow a figure), then the group's totals, the number of schools
 each total counts, and England.
 
-School names come from an external register and end up in spreadsheets: any cell that a
-spreadsheet could read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return) is written with a leading apostrophe. No figure written here is negative,
-so the rule applies to every cell without exception.
+School names come from an external register and end up in spreadsheets: the file is written
+by ``matmis.csv_export.spreadsheet_csv``, which writes any cell a spreadsheet could read as a
+formula with a leading apostrophe. No figure written here is negative, so the rule applies
+to every cell without exception.
 """
 
-import csv
 import datetime
-import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
+
+from matmis.csv_export import spreadsheet_csv
 
 from .selectors import (
     Dashboard,
@@ -26,14 +26,7 @@ from .selectors import (
 
 NOT_SHARED = "Not shared"
 NO_MIS_DATA = "No MIS data yet"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TENTH = Decimal("0.1")
-
-
-def safe_cell(value) -> str:
-    """``value`` as CSV text that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def one_place(value: Decimal | None) -> str:
@@ -160,13 +153,9 @@ def _national_row(dashboard: Dashboard) -> list[str]:
 
 
 def dashboard_csv(dashboard: Dashboard) -> str:
-    """The whole file, with a byte-order mark so that spreadsheets read it as UTF-8."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    """The whole file (``matmis.csv_export``: a byte-order mark, every cell guarded)."""
     rows = [header(dashboard)]
     rows += [_school_row(row) for row in dashboard.rows]
     rows += _totals_rows(dashboard)
     rows.append(_national_row(dashboard))
-    writer.writerows([[safe_cell(cell) for cell in row] for row in rows])
-    return buffer.getvalue()
+    return spreadsheet_csv(rows)

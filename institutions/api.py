@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
-from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
 from matmis.site_access import ANY_SITE, SiteKind
 
 from .forms import BrowseForm
@@ -61,17 +61,6 @@ MANAGE_CLUSTERS = (INSTITUTION_DETAILS, Access.ADMINISTER)
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 WRITE_ERRORS = {400: ErrorSerializer, **ERRORS}
-
-
-def _invalid(error: DjangoValidationError, *, rename: dict[str, str] | None = None):
-    """A service's ValidationError as the API's validation error."""
-    if hasattr(error, "error_dict"):
-        rename = rename or {}
-        detail = {
-            rename.get(field, field): messages for field, messages in error.message_dict.items()
-        }
-        return exceptions.ValidationError(detail)
-    return exceptions.ValidationError(error.messages)
 
 
 def ofsted_summary(school: Institution) -> str:
@@ -298,7 +287,7 @@ class ClusterListView(SiteApiView):
                 actor=actor_from_request(request),
             )
         except DjangoValidationError as error:
-            raise _invalid(error) from None
+            raise validation_error(error) from None
         return Response(_cluster_detail(request, cluster.pk), status=status.HTTP_201_CREATED)
 
 
@@ -332,7 +321,7 @@ class ClusterDetailView(SiteApiView):
                 cluster=cluster, name=data.validated_data["name"], actor=actor_from_request(request)
             )
         except DjangoValidationError as error:
-            raise _invalid(error) from None
+            raise validation_error(error) from None
         return Response(_cluster_detail(request, cluster.pk))
 
     @extend_schema(operation_id="clusters_destroy", responses={204: None, **ERRORS})
@@ -381,7 +370,7 @@ class ClusterSchoolsView(SiteApiView):
                 cluster=cluster, schools=schools, actor=actor_from_request(request)
             )
         except DjangoValidationError as error:
-            raise _invalid(error, rename={"schools": "urns"}) from None
+            raise validation_error(error, rename={"schools": "urns"}) from None
         return Response(
             {
                 "added": change.added,

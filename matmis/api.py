@@ -8,6 +8,7 @@ Every error, whatever raised it, is answered as::
 """
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
@@ -36,6 +37,20 @@ def _flatten(detail) -> list[str]:
     if isinstance(detail, list):
         return [message for item in detail for message in _flatten(item)]
     return [str(detail)]
+
+
+def validation_error(
+    error: DjangoValidationError, *, rename: dict[str, str] | None = None
+) -> exceptions.ValidationError:
+    """A service's (Django) ValidationError as the API's validation error: its messages by
+    field, each field named as the API names it (``rename``: service name -> API name), or
+    its messages alone when it names no field."""
+    if hasattr(error, "error_dict"):
+        rename = rename or {}
+        return exceptions.ValidationError(
+            {rename.get(name, name): messages for name, messages in error.message_dict.items()}
+        )
+    return exceptions.ValidationError(error.messages)
 
 
 def exception_handler(exc, context):

@@ -121,9 +121,13 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def _api_error(code: str, message: str, status: int) -> JsonResponse:
+def _api_error(
+    code: str, message: str, status: int, *, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
     """The API's one error shape (see ``matmis.api``) for errors raised outside DRF."""
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
 
 
 def bad_request(request: HttpRequest, exception=None) -> HttpResponse:

@@ -136,10 +136,10 @@ UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it. Raises ValueError if ``body`` is
     not 11 digits followed by a digit or one of ``UPN_LETTERS``."""
-    if len(body) != 12 or not body[:11].isdigit():
+    if len(body) != 12 or not (body[:11].isascii() and body[:11].isdecimal()):
         raise ValueError("A UPN has 11 digits after its check letter, then a digit or letter.")
     last = body[11]
-    if last.isdigit():
+    if last in "0123456789":
         last_value = int(last)
     elif last in UPN_LETTERS:
         last_value = UPN_LETTERS.index(last)

@@ -8,6 +8,11 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
 
+    def ready(self) -> None:
+        # Imported here, once the apps' models are loaded: joins the password reset request
+        # (accounts) to the outbox (notifications) and registers its message builder.
+        from . import password_reset_emails  # noqa: F401
+
 
 class SupportAdminConfig(admin_apps.AdminConfig):
     """Django's admin, whose ``admin.site`` (where every app registers its models) is the

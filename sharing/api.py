@@ -32,7 +32,7 @@ from institutions.selectors import (
     malformed_urns,
     schools_for_selection,
 )
-from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
 from matmis.site_access import SiteKind
 
 from .models import AccessLevel
@@ -83,12 +83,6 @@ def _query(data: dict) -> QueryDict:
     for key in ("phase", "type", "ofsted", "cluster"):
         query.setlist(key, [str(value) for value in data.get(key) or []])
     return query
-
-
-def _invalid(error: DjangoValidationError):
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return exceptions.ValidationError(error.messages)
 
 
 # --- Shared serializers ------------------------------------------------------------------------
@@ -362,7 +356,7 @@ class AgreementRequestSendView(SiteApiView):
                 actor=actor_from_request(request),
             )
         except DjangoValidationError as error:
-            raise _invalid(error) from None
+            raise validation_error(error) from None
         return Response(_outcome_data(outcome))
 
 

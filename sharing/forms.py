@@ -8,6 +8,7 @@ from django.http import QueryDict
 
 from institutions.forms import BrowseForm
 from institutions.selectors import URN_PATTERN
+from matmis.client_input import whole_number
 
 from .models import LEVEL_MEANINGS, AccessLevel
 from .rules import ALL_ROLES, RECIPIENT_ROLES, recipient_roles_chosen
@@ -81,11 +82,12 @@ def selection_parse(data: QueryDict, *, type_names, clusters) -> Selection:
         if cleaned.get(key):
             query.setlist(key, cleaned[key])
     urns = list(dict.fromkeys(u for u in data.getlist("school") if URN_PATTERN.match(u)))
-    ids = list(dict.fromkeys(int(v) for v in data.getlist("request") if v.isdigit()))
-    if len(urns) != len(set(data.getlist("school"))) or len(ids) != len(
-        set(data.getlist("request"))
-    ):
+    numbers = [whole_number(value) for value in data.getlist("request")]
+    ids = list(dict.fromkeys(number for number in numbers if number is not None))
+    if len(urns) != len(set(data.getlist("school"))):
         problems.append("Some of the chosen schools were not recognised and were left out.")
+    if None in numbers:
+        problems.append("Some of the chosen requests were not recognised and were left out.")
     return Selection(
         tab=form.tab_key(),
         all_matching=data.get("all") in ("1", "true", "on"),

@@ -356,14 +356,27 @@ class _RequestsActionView(AgreementsActionView):
             "post_url": request.path,
         }
 
+    def _refused(self, request, selection) -> HttpResponse:
+        """A selection holding values that are not requests (or filters): 400, nothing
+        done, rather than acting on what is left of it."""
+        error = " ".join([*selection.problems, "Nothing was done."])
+        context = self._context(request, selection, [], error=error)
+        response = _bulk_render(request, self.page_template, self.panel_template, context)
+        response.status_code = 400
+        return response
+
     def get(self, request: HttpRequest) -> HttpResponse:
         selection = _selection(request, request.GET)
+        if selection.problems:
+            return self._refused(request, selection)
         requests = _selected_requests(request, selection)
         context = self._context(request, selection, requests)
         return _bulk_render(request, self.page_template, self.panel_template, context)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         selection = _selection(request, request.POST)
+        if selection.problems:
+            return self._refused(request, selection)
         requests = _selected_requests(request, selection)
         if not requests:
             context = self._context(

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 
 from accounts.models import AuditAction, AuditEvent, User
 from institutions.models import Institution
+from matmis.client_address import client_address
 
 # Set by the hop machinery on a request made inside a hop: the group site it came from.
 HOP_GROUP_ATTR = "hop_group"
@@ -37,8 +38,8 @@ class Actor:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as seen by this server (the proxy must set REMOTE_ADDR right)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: ``matmis.client_address`` decides (trusted proxies)."""
+    return client_address(request)
 
 
 def actor_from_request(request: HttpRequest) -> Actor:

@@ -9,11 +9,13 @@ simply age out of the window.
 """
 
 import datetime
+import hashlib
 import math
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -37,6 +39,13 @@ ADDRESS_FAILURE_WINDOW = datetime.timedelta(minutes=15)
 ADDRESS_LOCKOUT = datetime.timedelta(minutes=15)
 # Failures older than this are of no further use (see prune_sign_in_failures).
 FAILURE_RETENTION = datetime.timedelta(days=1)
+
+# Password reset: at most this many requests for one email address (whether or not anyone
+# has it), and from one network address, in each window. Beyond them no email is sent, and
+# the page says exactly what it says otherwise (see password_reset_allowed).
+PASSWORD_RESET_ACCOUNT_LIMIT = 3
+PASSWORD_RESET_ADDRESS_LIMIT = 10
+PASSWORD_RESET_WINDOW = datetime.timedelta(hours=1)
 
 # Between a right password and a right code: how long the person has to type the code.
 PENDING_SIGN_IN_LIFETIME = datetime.timedelta(minutes=5)
@@ -259,6 +268,34 @@ def pending_sign_in_expired(request: HttpRequest) -> bool:
 
 
 # --- Password reset ----------------------------------------------------------------------
+
+
+def _count_in_window(key: str, *, window: datetime.timedelta) -> int:
+    """Add one to the counter ``key`` of the shared cache and return it. The counter starts
+    with the first request and lapses ``window`` later (a fixed window)."""
+    cache.add(key, 0, timeout=window.total_seconds())
+    try:
+        return cache.incr(key)
+    except ValueError:  # lapsed between the two calls: this request starts a new window
+        cache.add(key, 1, timeout=window.total_seconds())
+        return 1
+
+
+def password_reset_allowed(*, email: str, ip_address: str | None) -> bool:
+    """Count a request for a reset link for ``email`` from ``ip_address``; False once either
+    has asked more than its limit within ``PASSWORD_RESET_WINDOW`` (then send nothing).
+
+    Counted in the shared cache (``CACHES``: Redis when there is one, so every process
+    counts together), by the email as typed (hashed: no address is kept in the cache),
+    never by whether it belongs to anyone, so the limit reveals no account."""
+    digest = hashlib.sha256(normalise_email(email).encode()).hexdigest()
+    by_account = _count_in_window(f"password-reset:account:{digest}", window=PASSWORD_RESET_WINDOW)
+    by_address = (
+        _count_in_window(f"password-reset:address:{ip_address}", window=PASSWORD_RESET_WINDOW)
+        if ip_address
+        else 0
+    )
+    return by_account <= PASSWORD_RESET_ACCOUNT_LIMIT and by_address <= PASSWORD_RESET_ADDRESS_LIMIT
 
 
 def password_reset_recipients(*, email: str, site: Institution | None) -> QuerySet[User]:

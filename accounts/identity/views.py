@@ -1,7 +1,5 @@
 """Signing in and out, and password reset."""
 
-import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -9,9 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.timesince import timeuntil
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -29,12 +25,14 @@ from accounts.two_factor.selectors import (
 from accounts.two_factor.services import two_factor_verify
 
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
+from .reset_link import password_reset_request
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
     PENDING_SIGN_IN_LIFETIME,
     FailureReason,
     SecondFactor,
     SignInAttempt,
+    password_reset_allowed,
     password_reset_recipients,
     pending_sign_in_clear,
     pending_sign_in_get,
@@ -205,27 +203,13 @@ class SignOutView(auth_views.LogoutView):
 # --- Password reset --------------------------------------------------------------------------
 
 
-def _base_url(site) -> str:
-    """This site's address, from settings rather than the request's Host header."""
-    if site is not None:
-        return site.url.rstrip("/")
-    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
-    return f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{port}"
-
-
-def _reset_link_lifetime() -> str:
-    now = timezone.now()
-    return timeuntil(now + datetime.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), now)
-
-
 class PasswordResetView(auth_views.PasswordResetView):
-    """Ask for a link. The next page says the same whether or not a link was sent."""
+    """Ask for a link. The next page says the same whether or not a link was sent, and
+    whether or not this address or network has asked too often (then nothing is sent).
+    The email goes through the outbox (``reset_link``)."""
 
     template_name = "registration/password_reset_form.html"
     form_class = PasswordResetRequestForm
-    subject_template_name = "accounts/email/password_reset_subject.txt"
-    email_template_name = "accounts/email/password_reset.txt"
-    html_email_template_name = "accounts/email/password_reset.html"
     success_url = reverse_lazy("accounts:password-reset-done")
 
     def get_form_kwargs(self):
@@ -234,13 +218,10 @@ class PasswordResetView(auth_views.PasswordResetView):
         return kwargs
 
     def form_valid(self, form):
-        self.extra_email_context = {
-            "site": self.request.site,
-            "site_name": self.request.site.name if self.request.site else "matmis",
-            "base_url": _base_url(self.request.site),
-            "valid_for": _reset_link_lifetime(),
-        }
-        return super().form_valid(form)
+        email = form.cleaned_data["email"]
+        if password_reset_allowed(email=email, ip_address=client_ip(self.request)):
+            password_reset_request(users=list(form.get_users(email)), site=self.request.site)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

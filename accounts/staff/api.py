@@ -21,7 +21,7 @@ from institutions.selectors import (
     malformed_urns,
     schools_for_selection,
 )
-from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
 from matmis.site_access import ANY_SITE, SiteKind
 
 from .selectors import (
@@ -284,16 +284,6 @@ def _staff_member_data(site, profile: StaffProfile, *, detail: bool = False) -> 
     return data
 
 
-def _staff_invalid(error: DjangoValidationError, *, rename: dict[str, str] | None = None):
-    """A service's ValidationError as the API's validation error."""
-    if hasattr(error, "error_dict"):
-        rename = rename or {}
-        return exceptions.ValidationError(
-            {rename.get(name, name): messages for name, messages in error.message_dict.items()}
-        )
-    return exceptions.ValidationError(error.messages)
-
-
 class StaffListApiView(SiteApiView):
     """The site's active staff by name, with their roles and (group sites) associations."""
 
@@ -515,7 +505,7 @@ class StaffAssociationsApiView(SiteApiView):
                 actor=actor_from_request(request),
             )
         except DjangoValidationError as error:
-            raise _staff_invalid(
+            raise validation_error(
                 error, rename={"schools": "school_urns", "clusters": "cluster_ids"}
             ) from None
         detail = association_detail(group=group, profile=profile)

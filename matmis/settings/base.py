@@ -6,6 +6,7 @@ See ``.env.example`` for the variables.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,14 @@ def env_int(name: str, default: int) -> int:
         return int(value) if value else default
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as ``300/minute`` (per second, minute, hour or day)."""
+    value = env(name, default)
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 300/minute, not {value!r}.")
+    return value
 
 
 ENVIRONMENT = env("MATMIS_ENV", "development")
@@ -104,6 +113,8 @@ MIDDLEWARE = [
     "matmis.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After the CSRF check: a NUL in the query or a form field is a 400 for every view.
+    "matmis.client_input.NulCharacterMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "hop.middleware.HopMiddleware",
@@ -231,6 +242,13 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "matmis.views.csrf_failure"
 SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+# --- Client addresses behind proxies (matmis.client_address) --------------------------------
+# How many proxies in front of the application append to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and the header is ignored (anyone can write it).
+MATMIS_TRUSTED_PROXIES = env_int("MATMIS_TRUSTED_PROXIES", 0)
+if MATMIS_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("MATMIS_TRUSTED_PROXIES must be 0 or more.")
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
@@ -321,6 +339,20 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 
+# --- Cache: shared by every process through Redis, so that rate limits count together -----
+# (API throttles, password reset requests). Without REDIS_URL, each process keeps its own.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "matmis-cache",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -330,7 +362,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "matmis.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a nesting limit and no NUL characters (matmis.api_parsers); forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "matmis.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits per signed-in person and per client address (matmis.api_throttles).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "matmis.api_throttles.SignedInUserThrottle",
+        "matmis.api_throttles.ClientAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_RATE_PER_USER", "300/minute"),
+        "client": env_rate("API_RATE_PER_CLIENT", "1200/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "matmis API",

@@ -5,10 +5,12 @@ import re
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
-from django.test import override_settings
+from django.core.cache import cache
+from django.test import TestCase, override_settings
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.identity.sign_in import PASSWORD_RESET_ACCOUNT_LIMIT, PASSWORD_RESET_ADDRESS_LIMIT
 from tests.accounts.test_two_factor import give_two_factor
 from tests.conftest import SiteClient
 from tests.factories import StaffProfileFactory, TrustFactory, UserFactory
@@ -19,8 +21,15 @@ NEW_PASSWORD = "a-brand-new-passphrase-42"
 SENT = "If an account exists with a profile at Oak Ridge Trust"
 
 
+def asked(site, data, **extra):
+    """Ask for a link, with the request's transaction committed (its email is queued in
+    the outbox and sent once it commits: eager Celery, the locmem backend)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return SiteClient(site).post("/accounts/password-reset/", data, follow=True, **extra)
+
+
 def request_link(site, email):
-    return SiteClient(site).post("/accounts/password-reset/", {"email": email}, follow=True)
+    return asked(site, {"email": email})
 
 
 def link_in(message) -> str:
@@ -42,6 +51,54 @@ def choose_password(client, link, password=NEW_PASSWORD):
     if response.status_code != 302:
         return response
     return client.post(response["Location"], {"new_password1": password, "new_password2": password})
+
+
+class TestTooManyRequests:
+    """Issue 12: fifteen requests in a row sent fifteen emails. Now each email address and
+    each network address may ask a few times an hour; beyond that nothing is sent, and the
+    page says what it always says."""
+
+    def ask(self, site, email, address="203.0.113.4"):
+        return asked(site, {"email": email}, REMOTE_ADDR=address)
+
+    def test_fifteen_in_a_row_send_only_the_limit(self, trust, trust_staff):
+        answers = [self.ask(trust, trust_staff.email) for _ in range(15)]
+        assert len(mail.outbox) == PASSWORD_RESET_ACCOUNT_LIMIT
+        first, last = answers[0], answers[-1]
+        assert last.redirect_chain == first.redirect_chain
+        assert without_csrf(last) == without_csrf(first)
+        assert SENT in last.content.decode()
+
+    def test_the_account_limit_holds_from_any_address(self, trust, trust_staff):
+        for n in range(PASSWORD_RESET_ACCOUNT_LIMIT + 2):
+            self.ask(trust, trust_staff.email.upper(), address=f"198.51.100.{n + 1}")
+        assert len(mail.outbox) == PASSWORD_RESET_ACCOUNT_LIMIT
+
+    def test_the_address_limit_holds_for_any_account(self, trust):
+        staff = [
+            StaffProfileFactory(site=trust).user for _ in range(PASSWORD_RESET_ADDRESS_LIMIT + 2)
+        ]
+        for user in staff:
+            self.ask(trust, user.email)
+        assert len(mail.outbox) == PASSWORD_RESET_ADDRESS_LIMIT
+        self.ask(trust, staff[-1].email, address="198.51.100.77")
+        assert len(mail.outbox) == PASSWORD_RESET_ADDRESS_LIMIT + 1
+
+    def test_unknown_addresses_count_the_same(self, trust, trust_staff):
+        """Asking for a stranger uses up the network's allowance like asking for a member
+        of staff: the limit says nothing about who has an account."""
+        for n in range(PASSWORD_RESET_ADDRESS_LIMIT):
+            self.ask(trust, f"nobody{n}@example.test")
+        self.ask(trust, trust_staff.email)
+        assert not mail.outbox
+
+    def test_the_window_ends(self, trust, trust_staff):
+        for _ in range(PASSWORD_RESET_ACCOUNT_LIMIT + 1):
+            self.ask(trust, trust_staff.email)
+        assert len(mail.outbox) == PASSWORD_RESET_ACCOUNT_LIMIT
+        cache.clear()  # the window lapsing (the counters are its only state)
+        self.ask(trust, trust_staff.email)
+        assert len(mail.outbox) == PASSWORD_RESET_ACCOUNT_LIMIT + 1
 
 
 class TestAskingForALink:

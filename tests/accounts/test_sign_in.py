@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.identity.sign_in import (
@@ -190,6 +191,39 @@ class TestAddressBlock:
         assert (
             attempt(trust, trust_staff.email, TEST_PASSWORD, ip="198.51.100.9").status_code == 302
         )
+
+
+class TestBehindAProxy:
+    """Every client reaches the application from the proxy's address: the lock-out counts
+    the client's own address (``matmis.client_address``) once the proxy is trusted."""
+
+    PROXY = "10.0.0.2"
+
+    def through_proxy(self, site, email, password, client):
+        return SiteClient(site).post(
+            "/accounts/sign-in/",
+            {"username": email, "password": password},
+            REMOTE_ADDR=self.PROXY,
+            HTTP_X_FORWARDED_FOR=client,
+        )
+
+    @override_settings(MATMIS_TRUSTED_PROXIES=1)
+    def test_one_clients_failures_do_not_lock_out_everyone_behind_the_proxy(
+        self, trust, trust_staff
+    ):
+        for n in range(ADDRESS_FAILURE_LIMIT):
+            self.through_proxy(trust, f"guess{n}@example.test", WRONG, "198.51.100.9")
+        assert set(SignInFailure.objects.values_list("ip_address", flat=True)) == {"198.51.100.9"}
+        blocked = self.through_proxy(trust, trust_staff.email, TEST_PASSWORD, "198.51.100.9")
+        assert blocked.status_code == 429
+        assert "from your network" in error_of(blocked)
+        colleague = self.through_proxy(trust, trust_staff.email, TEST_PASSWORD, "203.0.113.4")
+        assert colleague.status_code == 302
+        assert AuditEvent.objects.get(action=AuditAction.SIGN_IN).ip_address == "203.0.113.4"
+
+    def test_without_a_trusted_proxy_the_header_is_not_believed(self, trust, trust_staff):
+        self.through_proxy(trust, trust_staff.email, WRONG, "203.0.113.4")
+        assert SignInFailure.objects.get().ip_address == self.PROXY
 
 
 def test_sign_in_needs_a_profile_at_this_site_with_the_same_message(trust, trust_staff):

@@ -384,7 +384,19 @@ class TestChooseSchools:
         assert response.status_code == 302
         assert links(north) == set()
 
-    @pytest.mark.parametrize("posted", [["100003", "200001"], ["999999"], ["1 OR 1=1"], ["\x00"]])
+    def test_a_nul_is_refused_before_the_page_and_nothing_changes(
+        self, site_client, trust, north, foreign
+    ):
+        """A NUL in any form field is refused for every view (matmis.client_input): a 400
+        naming the field, before this page's own check could say anything."""
+        response = site_client(trust, group_admin(trust)).post(
+            page(north, "schools"), {"schools": ["\x00"]}
+        )
+        assert response.status_code == 400
+        assert "“schools” holds a NUL character" in response.content.decode()
+        assert links(north) == {"100001", "100002"}
+
+    @pytest.mark.parametrize("posted", [["100003", "200001"], ["999999"], ["1 OR 1=1"]])
     def test_a_school_not_of_the_group_is_refused_and_nothing_changes(
         self, site_client, trust, north, foreign, posted
     ):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.test import Client, TestCase
 
 from tests.factories import InstitutionFactory, StaffProfileFactory, TrustFactory
 
@@ -137,7 +137,8 @@ def test_password_reset_links_use_the_sites_own_address_whatever_the_host_says(
     headers = {"HTTP_HOST": host}
     if forwarded:
         headers |= {"HTTP_X_FORWARDED_HOST": forwarded, "HTTP_FORWARDED": f"host={forwarded}"}
-    response = Client().post("/accounts/password-reset/", {"email": staff.email}, **headers)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the outbox sends on commit
+        response = Client().post("/accounts/password-reset/", {"email": staff.email}, **headers)
 
     assert response.status_code == 302
     assert_no_redirect_elsewhere(response)
