@@ -7,11 +7,14 @@ Allowed only when all hold (DESIGN.md, "Log in to MIS"):
 - the school is a current member school of the group;
 - the group's approved agreement with the school is at level 3.
 
+The last four are ``hop.selectors.hop_standing``, one query, asked when the token is
+issued, when it is redeemed, and again on every request inside the hop.
+
 The group site issues a single-use, 60-second random token bound to user, group, school
 and the group session (only its hash is stored). The school host redeems it by POST, checks
 everything again, and starts a fresh session there marked as a hop. That session carries
 the group session's two-factor verification, shows a banner naming the group, and ends
-when the group session ends.
+when the group session ends or any of the four conditions stops holding (``HopMiddleware``).
 """
 
 import datetime
@@ -31,12 +34,9 @@ from accounts.models import AuditAction, HopToken, User
 from accounts.permissions import LOGIN_TO_MIS, Access, has_permission
 from accounts.staff.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
-from institutions.selectors import current_schools
-from sharing.access import (
-    GROUP_ACTIONS_LABEL,
-    group_may_take_group_actions,
-    schools_with_group_actions,
-)
+from sharing.access import schools_with_group_actions
+
+from .selectors import GROUP_SESSION_ENDED, HopStanding, hop_standing
 
 HOP_TOKEN_LIFETIME = datetime.timedelta(seconds=60)
 # On the school host: which group session this hop hangs from.
@@ -72,29 +72,15 @@ def hop_targets(*, user: User, group: Institution) -> QuerySet[Institution]:
 def hop_check(
     *, user: User, group: Institution, school: Institution, session_verified: bool
 ) -> None:
-    """Raise HopRefused, naming the first condition that fails."""
+    """Raise HopRefused, naming the first condition that fails (``hop_standing``)."""
     if not session_verified:
         raise HopRefused(
             "Logging in to a school's MIS needs two-factor sign-in. Set it up, sign in "
             "again with your code, then try again."
         )
-    profile = staff_profile_for(site=group, user=user)
-    if profile is None or not has_permission(
-        user=user, site=group, code=LOGIN_TO_MIS, access=Access.ADMINISTER
-    ):
-        raise HopRefused(
-            "You need the permission “Login to MIS: Associated institutions” to log in to "
-            "a school's MIS."
-        )
-    if not current_schools(group=group).filter(pk=school.pk).exists():
-        raise HopRefused(f"{school.name} is not one of {group.name}'s current schools.")
-    if not effective_schools(group=group, profile=profile).filter(pk=school.pk).exists():
-        raise HopRefused(f"You are not associated with {school.name}.")
-    if not group_may_take_group_actions(group=group, school=school):
-        raise HopRefused(
-            f"{school.name} has not agreed to “{GROUP_ACTIONS_LABEL}”, "
-            "which logging in to its MIS needs."
-        )
+    refusal = hop_standing(user=user, group_id=group.pk, school=school).refusal
+    if refusal is not None:
+        raise HopRefused(refusal)
 
 
 @transaction.atomic
@@ -179,7 +165,7 @@ def hop_token_redeem(*, token: str, school: Institution, ip_address: str | None)
     hop = _spend_token(token=token, school=school)
     session = group_session_alive(key=hop.group_session_key, user=hop.user)
     if session is None or not hop.user.is_active:
-        raise HopRefused("Your session on your group's site has ended. Sign in there again.")
+        raise HopRefused(f"{GROUP_SESSION_ENDED} Sign in there again.")
     hop_check(
         user=hop.user,
         group=hop.group,
@@ -206,21 +192,21 @@ def hop_end(*, actor: Actor, school: Institution, group: Institution, reason: st
             )
 
 
-def hop_group_for_request(request) -> Institution | None:
-    """The group a school-host request came from through a live hop, or None.
+def hop_standing_for_request(request) -> HopStanding | None:
+    """For a request inside a hop (a school host's session marked by ``hop_session_start``):
+    whether it may go on, asked again in one query. None outside a hop.
 
     Used by ``HopMiddleware`` only; everything else reads ``request.hop_group``.
     """
     hop = request.session.get(HOP_SESSION_KEY)
     if not hop or request.site is None or not request.user.is_authenticated:
         return None
-    group = Institution.objects.filter(pk=hop.get("group")).first()
-    if (
-        group is None
-        or group_session_alive(key=hop.get("group_session", ""), user=request.user) is None
-    ):
-        raise HopRefused("Your session on your group's site has ended.")
-    return group
+    return hop_standing(
+        user=request.user,
+        group_id=hop.get("group"),
+        school=request.site,
+        group_session_key=hop.get("group_session") or "",
+    )
 
 
 def hop_allowed(
