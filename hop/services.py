@@ -29,7 +29,8 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts import audit
-from accounts.audit import Actor
+from accounts.audit import Actor, actor_from_request
+from accounts.identity.sign_in import sign_out_record
 from accounts.models import AuditAction, HopToken, User
 from accounts.permissions import LOGIN_TO_MIS, Access, has_permission
 from accounts.staff.selectors import effective_schools, staff_profile_for
@@ -156,13 +157,77 @@ def _spend_token(*, token: str, school: Institution) -> HopToken:
     return hop
 
 
-def hop_token_redeem(*, token: str, school: Institution, ip_address: str | None):
+NOT_FROM_THE_GROUP_MESSAGE = (
+    "This Log in to MIS request did not come from your group's site, so nothing was "
+    "changed. Start again from your group's site."
+)
+
+
+def site_origin(site: Institution) -> str:
+    """``site``'s pages' origin as a browser names it in ``Origin``: scheme, host, port."""
+    return site.url.removesuffix("/")
+
+
+def hop_sender_check(
+    *,
+    group: Institution,
+    school: Institution,
+    origin: str | None,
+    fetch_site: str | None,
+    from_school_page: bool = False,
+) -> None:
+    """Raise HopRefused unless the browser's own account of where the redemption came from
+    (``Origin``, ``Sec-Fetch-Site``) is the group's site, whose Log in to MIS page posts it
+    (``from_school_page``: the school's own page asking whether to replace who is signed
+    in here, which Django's CSRF check has already tied to this host). A request that
+    carries neither header is no browser's cross-site form, and the token decides."""
+    if fetch_site == "cross-site":
+        raise HopRefused(NOT_FROM_THE_GROUP_MESSAGE)
+    expected = site_origin(school if from_school_page else group)
+    if origin is not None and origin != expected:
+        raise HopRefused(NOT_FROM_THE_GROUP_MESSAGE)
+
+
+def hop_token_unspent(*, token: str, school: Institution) -> HopToken | None:
+    """The hop ``token`` would start at ``school`` (valid here, unused, unexpired), without
+    spending it: to ask first when someone else is signed in here. None otherwise, and
+    ``hop_token_redeem`` then says why."""
+    return (
+        HopToken.objects.select_related("user", "group")
+        .filter(
+            token_hash=_hash(token or ""),
+            school=school,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+def hop_token_redeem(
+    *,
+    token: str,
+    school: Institution,
+    ip_address: str | None,
+    origin: str | None,
+    fetch_site: str | None,
+    from_school_page: bool = False,
+):
     """Check and spend ``token`` at ``school``. Returns (hop token, group session).
 
     Every condition is checked again here: the token alone proves nothing beyond the
-    user's intent a few seconds ago.
+    user's intent a few seconds ago. The request must come from the group's site (see
+    ``hop_sender_check``): a token posted from anywhere else is spent and refused, so that
+    nobody can sign a school's browser in as themselves from their own page.
     """
     hop = _spend_token(token=token, school=school)
+    hop_sender_check(
+        group=hop.group,
+        school=school,
+        origin=origin,
+        fetch_site=fetch_site,
+        from_school_page=from_school_page,
+    )
     session = group_session_alive(key=hop.group_session_key, user=hop.user)
     if session is None or not hop.user.is_active:
         raise HopRefused(f"{GROUP_SESSION_ENDED} Sign in there again.")
@@ -223,9 +288,13 @@ def hop_allowed(
 def hop_session_start(request, *, hop: HopToken, group_session: GroupSession) -> None:
     """A fresh session on the school host for the hop: signed in as the person, marked
     with the group session it hangs from, carrying that session's second factor, and
-    expiring when it does."""
-    from django.contrib.auth import login
+    expiring when it does. Whoever was signed in here is signed out first (recorded, and
+    their own hop ended): the views ask before replacing someone else."""
+    from django.contrib.auth import login, logout
 
+    if request.user.is_authenticated:
+        sign_out_record(actor=actor_from_request(request))
+        logout(request)
     request.session.flush()
     login(request, hop.user, backend="accounts.backends.SiteStaffBackend")
     request.session[HOP_SESSION_KEY] = {"group": hop.group_id, "group_session": group_session.key}

@@ -275,6 +275,7 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
         "POST": lambda i: ({}, {"school": i.urn}),
     },
     "hop:redeem": {"POST": lambda i: ({}, {"token": i.hop_token})},
+    "hop:continue": {"POST": lambda i: ({}, {"token": i.hop_token})},
     "accounts:sign-in": {
         "POST": lambda i: ({}, {"username": i.email, "password": i.password}),
     },
