@@ -177,14 +177,21 @@ def hop_sender_check(
     from_school_page: bool = False,
 ) -> None:
     """Raise HopRefused unless the browser's own account of where the redemption came from
-    (``Origin``, ``Sec-Fetch-Site``) is the group's site, whose Log in to MIS page posts it
-    (``from_school_page``: the school's own page asking whether to replace who is signed
-    in here, which Django's CSRF check has already tied to this host). A request that
-    carries neither header is no browser's cross-site form, and the token decides."""
-    if fetch_site == "cross-site":
-        raise HopRefused(NOT_FROM_THE_GROUP_MESSAGE)
+    is the group's site, whose Log in to MIS page posts it (``from_school_page``: the
+    school's own page asking whether to replace who is signed in here, which Django's CSRF
+    check has already tied to this host).
+
+    ``Origin`` decides when it is there: it names the one site allowed. Without it,
+    ``Sec-Fetch-Site: cross-site`` is refused; ``Sec-Fetch-Site`` alone cannot tell the
+    group's host from any other, and a group's host and its school's are cross-site
+    whenever the base domain is itself a registrable suffix (``localhost`` in
+    development). A request with neither header is no browser's cross-site form (an API
+    client), and the token decides."""
     expected = site_origin(school if from_school_page else group)
-    if origin is not None and origin != expected:
+    if origin is not None:
+        if origin != expected:
+            raise HopRefused(NOT_FROM_THE_GROUP_MESSAGE)
+    elif fetch_site == "cross-site":
         raise HopRefused(NOT_FROM_THE_GROUP_MESSAGE)
 
 

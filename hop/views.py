@@ -80,11 +80,16 @@ class HopChooseView(SitePageView):
             return render(
                 request, self.template_name, {"form": form, "targets": targets}, status=403
             )
-        return render(
+        response = render(
             request,
             "hop/continue.html",
             {"school": school, "token": token, "action": f"{school.url}hop/"},
         )
+        # The school's host checks that this form came from here by its Origin header,
+        # which a browser sends as "null" across origins under the site's "same-origin"
+        # policy: this page names its origin (never its path) to the school.
+        response["Referrer-Policy"] = "strict-origin"
+        return response
 
 
 def _sent_from(request) -> dict:

@@ -72,10 +72,17 @@ def test_a_redemption_from_anywhere_but_the_group_is_refused_and_spends_the_toke
     assert HopToken.objects.get().used_at is not None
 
 
-def test_from_the_groups_site_the_hop_starts(world):
+@pytest.mark.parametrize("fetch_site", ["same-site", "cross-site", None])
+def test_from_the_groups_site_the_hop_starts(world, fetch_site):
+    """The group's origin decides: ``<slug>.localhost`` hosts are cross-site to one
+    another (``localhost`` is a suffix of its own), and so are any two sites under a base
+    domain that is one."""
     _, token = world.start()
     client = SiteClient(world.school)
-    response = client.post("/hop/", {"token": token}, **from_group(world))
+    headers = {"HTTP_ORIGIN": site_origin(world.trust)}
+    if fetch_site:
+        headers["HTTP_SEC_FETCH_SITE"] = fetch_site
+    response = client.post("/hop/", {"token": token}, **headers)
     assert response.status_code == 302
     assert client.get("/").wsgi_request.hop_group == world.trust
 
@@ -156,3 +163,11 @@ def test_the_same_person_is_not_asked(world):
     response = school_client.post("/hop/", {"token": token}, **from_group(world))
     assert response.status_code == 302
     assert school_client.get("/").wsgi_request.hop_group == world.trust
+
+
+def test_the_groups_form_names_its_origin_to_the_school(world):
+    """The site's "same-origin" referrer policy would make the browser send ``Origin:
+    null`` with the group's form to the school's host (test_hop_browser shows it)."""
+    response, _ = world.start()
+    assert response["Referrer-Policy"] == "strict-origin"
+    assert world.group_client().get("/")["Referrer-Policy"] == "same-origin"  # elsewhere
