@@ -9,7 +9,7 @@ permissions from the registry below at Off, View or Administer.
 from dataclasses import dataclass
 from enum import IntEnum
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -143,16 +143,26 @@ def access_level(
         raise KeyError(f"Unknown permission {code!r}")
     if not user.is_authenticated or not user.is_active:
         return Access.OFF
-    today = timezone.localdate()
-    level = RoleGrant.objects.filter(
-        in_force_q(today, prefix="role__assignments__"),
+    grants = permission_grants(user=user, site=site, code=code, via_group=via_group)
+    level = grants.aggregate(level=Max("access"))["level"]
+    return Access(level or 0)
+
+
+def permission_grants(
+    *, user: User, site: Institution, code: str, via_group: Institution | None = None
+) -> QuerySet[RoleGrant]:
+    """The grants of ``code`` that ``user`` holds at ``site`` today, through roles assigned
+    to their active profile (``via_group``: see ``access_level``, which takes the highest).
+    A queryset, so that a larger query can ask ``Exists`` of it in the same round trip;
+    the caller checks ``user.is_active`` as ``access_level`` does."""
+    return RoleGrant.objects.filter(
+        in_force_q(timezone.localdate(), prefix="role__assignments__"),
         site=via_group if via_group is not None else site,
         in_school=via_group is not None,
         code=code,
         role__assignments__profile__user=user,
         role__assignments__profile__is_active=True,
-    ).aggregate(level=Max("access"))["level"]
-    return Access(level or 0)
+    )
 
 
 def has_permission(

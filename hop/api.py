@@ -3,6 +3,7 @@
 On the group host: list the schools one may enter, and ask for a token. On the school
 host: redeem it, which starts the hop session (a session cookie, like the page)."""
 
+from django.contrib.auth import get_user
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,6 +22,7 @@ from .services import (
     hop_targets,
     hop_token_issue,
     hop_token_redeem,
+    hop_token_unspent,
 )
 
 
@@ -103,7 +105,9 @@ class HopStartApiView(SiteApiView):
 
 
 class HopRedeemApiView(SiteApiView):
-    """School site: spend the token and start the hop session."""
+    """School site: spend the token and start the hop session. A browser's request must
+    come from the group's site (``Origin``, ``Sec-Fetch-Site``: ``hop_sender_check``), and a
+    session signed in here as someone else is not replaced."""
 
     site_kind = SiteKind.SCHOOL
     public = True  # not signed in here yet: the single-use token is the credential
@@ -130,11 +134,29 @@ class HopRedeemApiView(SiteApiView):
     def post(self, request):
         data = self.HopRedeemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        token = data.validated_data["token"]
+        # Who the session is signed in as: this endpoint authenticates nobody itself.
+        signed_in = get_user(request._request)
+        pending = hop_token_unspent(token=token, school=request.site)
+        if (
+            pending is not None
+            and signed_in.is_authenticated
+            and signed_in.pk != pending.user_id
+        ):
+            # No page to ask on: the page form (``hop:redeem``) asks; here, refuse.
+            return _refused(
+                HopRefused(
+                    f"Someone else is signed in at {request.site.name} with this session. "
+                    "Sign out there first, then start again from your group's site."
+                )
+            )
         try:
             hop, group_session = hop_token_redeem(
-                token=data.validated_data["token"],
+                token=token,
                 school=request.site,
                 ip_address=client_ip(request),
+                origin=request.headers.get("Origin"),
+                fetch_site=request.headers.get("Sec-Fetch-Site"),
             )
         except HopRefused as refusal:
             return _refused(refusal)

@@ -1,18 +1,22 @@
 from django.contrib.auth import logout
-from django.shortcuts import redirect
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 
 from accounts import audit
 from accounts.audit import Actor, client_ip
 from accounts.models import AuditAction
-from institutions.models import Institution
 
-from .services import HOP_SESSION_KEY, HopBanner, HopRefused, hop_end, hop_group_for_request
+from .selectors import HopStanding
+from .services import HopBanner, hop_end, hop_standing_for_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class HopMiddleware:
-    """On a school host, a hop session lives only as long as its group session.
+    """On a school host, a hop session lives only as long as its group session and its
+    right: every request inside one asks ``hop_standing`` again (one query), and the first
+    that finds a condition gone ends the hop, in the audit trail of both sites, signs the
+    person out here and tells them why.
 
     Sets ``request.hop_group`` (the group the user came from) and ``request.hop_banner``;
     records every write made during the hop in the audit trail of both sites.
@@ -23,12 +27,12 @@ class HopMiddleware:
 
     def __call__(self, request):
         request.hop_group = None
-        try:
-            group = hop_group_for_request(request)
-        except HopRefused:
-            return self._end_orphaned_hop(request)
-        if group is None:
+        standing = hop_standing_for_request(request)
+        if standing is None:
             return self.get_response(request)
+        if standing.refusal is not None:
+            return self._end_hop(request, standing)
+        group = standing.group
         request.hop_group = group
         request.hop_banner = HopBanner(group_name=group.name, return_url=group.url)
         actor = Actor(
@@ -52,21 +56,31 @@ class HopMiddleware:
         return response
 
     @staticmethod
-    def _end_orphaned_hop(request):
-        """The group session has gone: so does this one, and the person goes back."""
-        hop = request.session.get(HOP_SESSION_KEY, {})
-        group = Institution.objects.filter(pk=hop.get("group")).first()
+    def _end_hop(request, standing: HopStanding):
+        """Record the end at both sites, sign out here, and answer this request with why:
+        the group's site when the group session has gone (sign in there again), otherwise
+        a page (or the API's error) naming the condition that no longer holds."""
+        group, school, reason = standing.group, request.site, standing.refusal
         if group is not None:
             hop_end(
                 actor=Actor(
                     user=request.user,
-                    site=request.site,
+                    site=school,
                     ip_address=client_ip(request),
                     acting_from=group,
                 ),
-                school=request.site,
+                school=school,
                 group=group,
-                reason="The group session ended.",
+                reason=reason,
             )
         logout(request)
-        return redirect(group.url if group is not None else "/")
+        if request.path.startswith("/api/"):
+            message = f"Your Log in to MIS session at {school.name} has ended. {reason}"
+            return JsonResponse(
+                {"error": {"code": "hop_ended", "message": message, "fields": {}}}, status=403
+            )
+        if standing.group_session_ended:
+            return redirect(group.url if group is not None else "/")
+        return render(
+            request, "hop/ended.html", {"reason": reason, "group": group}, status=403
+        )

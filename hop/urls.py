@@ -7,4 +7,5 @@ app_name = "hop"
 urlpatterns = [
     path("log-in-to-mis/", views.HopChooseView.as_view(), name="choose"),
     path("hop/", views.HopRedeemView.as_view(), name="redeem"),
+    path("hop/continue/", views.HopContinueView.as_view(), name="continue"),
 ]

@@ -14,10 +14,12 @@ from matmis.views import SitePageView
 
 from .services import (
     HopRefused,
+    hop_sender_check,
     hop_session_start,
     hop_targets,
     hop_token_issue,
     hop_token_redeem,
+    hop_token_unspent,
 )
 
 
@@ -78,11 +80,28 @@ class HopChooseView(SitePageView):
             return render(
                 request, self.template_name, {"form": form, "targets": targets}, status=403
             )
-        return render(
+        response = render(
             request,
             "hop/continue.html",
             {"school": school, "token": token, "action": f"{school.url}hop/"},
         )
+        # The school's host checks that this form came from here by its Origin header,
+        # which a browser sends as "null" across origins under the site's "same-origin"
+        # policy: this page names its origin (never its path) to the school.
+        response["Referrer-Policy"] = "strict-origin"
+        return response
+
+
+def _sent_from(request) -> dict:
+    """Where the browser says the request came from (``hop_sender_check``)."""
+    return {
+        "origin": request.headers.get("Origin"),
+        "fetch_site": request.headers.get("Sec-Fetch-Site"),
+    }
+
+
+def _signed_in_as_someone_else(request, user) -> bool:
+    return request.user.is_authenticated and request.user.pk != user.pk
 
 
 class HopRedeemView(SitePageView):
@@ -90,7 +109,10 @@ class HopRedeemView(SitePageView):
     never in a URL, and a GET (a link scanner, a prefetch) changes nothing.
 
     Public: the visitor is not signed in here yet; the single-use token is the credential
-    (and the CSRF token of the group site's form cannot be checked on this host)."""
+    (and the CSRF token of the group site's form cannot be checked on this host). What
+    stands in for the CSRF check is the browser's ``Origin`` and ``Sec-Fetch-Site``: the
+    group's site, or refused (``hop_sender_check``). When someone else is signed in here,
+    nothing happens until the person confirms on this host (``HopContinueView``)."""
 
     site_kind = SiteKind.SCHOOL
     public = True
@@ -101,11 +123,48 @@ class HopRedeemView(SitePageView):
         return HttpResponseNotAllowed(["POST"])
 
     def post(self, request):
+        token = request.POST.get("token", "")
+        pending = hop_token_unspent(token=token, school=request.site)
+        try:
+            if pending is not None and _signed_in_as_someone_else(request, pending.user):
+                hop_sender_check(group=pending.group, school=request.site, **_sent_from(request))
+                return render(
+                    request,
+                    "hop/confirm.html",
+                    {"token": token, "continue_as": pending.user, "group": pending.group},
+                )
+            hop, group_session = hop_token_redeem(
+                token=token,
+                school=request.site,
+                ip_address=client_ip(request),
+                **_sent_from(request),
+            )
+        except HopRefused as refusal:
+            return render(request, "hop/refused.html", {"message": str(refusal)}, status=403)
+        hop_session_start(request, hop=hop, group_session=group_session)
+        return redirect("home")
+
+
+class HopContinueView(SitePageView):
+    """School site: the answer to “You are signed in here as X: continue as Y?”. A form of
+    this host's own, so Django's CSRF check applies; the hop then starts as on
+    ``HopRedeemView``, replacing the person signed in here."""
+
+    site_kind = SiteKind.SCHOOL
+    public = True
+    method_permissions = {"GET": None, "POST": None}
+
+    def get(self, request):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request):
         try:
             hop, group_session = hop_token_redeem(
                 token=request.POST.get("token", ""),
                 school=request.site,
                 ip_address=client_ip(request),
+                from_school_page=True,
+                **_sent_from(request),
             )
         except HopRefused as refusal:
             return render(request, "hop/refused.html", {"message": str(refusal)}, status=403)

@@ -209,7 +209,25 @@ def effective_schools(*, group: Institution, profile: StaffProfile) -> QuerySet[
     chosen clusters, in both cases only the group's current schools. One query."""
     if profile.site_id != group.pk or not group.is_group:
         return Institution.objects.none()
-    association = StaffAssociation.objects.filter(site=group, profile=profile)
+    return _schools_of_associations(
+        group=group, association=StaffAssociation.objects.filter(site=group, profile=profile)
+    )
+
+
+def user_effective_schools(*, group: Institution, user: User) -> QuerySet[Institution]:
+    """``effective_schools`` of ``user``'s active staff profile at ``group`` (none without
+    one), without fetching the profile first: one queryset, so that a larger query can ask
+    ``Exists`` of it in the same round trip."""
+    association = StaffAssociation.objects.filter(
+        site=group, profile__site=group, profile__user=user, profile__is_active=True
+    )
+    return _schools_of_associations(group=group, association=association)
+
+
+def _schools_of_associations(
+    *, group: Institution, association: QuerySet[StaffAssociation]
+) -> QuerySet[Institution]:
+    """The group's current schools that ``association`` (one person's) covers."""
     chosen = AssociatedSchool.objects.filter(site=group, association__in=association).values(
         "school_id"
     )

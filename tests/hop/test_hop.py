@@ -2,19 +2,15 @@
 condition, and audited from start to end."""
 
 import datetime
-import re
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AssociatedSchool, AuditAction, AuditEvent, HopToken, StaffAssociation
 from accounts.permissions import DATA_SHARING_REQUEST, INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
-from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Status
-from sharing.models import AccessLevel, Agreement
+from sharing.models import AccessLevel
 from tests.conftest import SiteClient
 from tests.factories import (
     InstitutionFactory,
@@ -23,66 +19,9 @@ from tests.factories import (
     TrustFactory,
     grant_permission,
 )
+from tests.hop.factories import verified_client
 
 pytestmark = pytest.mark.django_db
-
-
-def verified_client(site, user) -> SiteClient:
-    """A client signed in at ``site`` whose session passed the second factor."""
-    device = TOTPDevice.objects.get_or_create(
-        user=user, name="phone", defaults={"confirmed": True}
-    )[0]
-    client = SiteClient(site)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
-class World:
-    def __init__(self):
-        self.trust = TrustFactory(name="Oak Ridge Trust", slug="oak-ridge-trust")
-        self.school = self.make_school("Fenwick Primary", "fenwick")
-        self.profile = StaffProfileFactory(site=self.trust)
-        self.user = self.profile.user
-        roles = roles_ensure_defaults(site=self.trust)
-        role_assign(profile=self.profile, role=roles["Trust Administrator"])
-        association = StaffAssociation.objects.create(site=self.trust, profile=self.profile)
-        AssociatedSchool.objects.create(
-            site=self.trust, association=association, school=self.school
-        )
-
-    def make_school(self, name, slug, level=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS):
-        school = InstitutionFactory(name=name, slug=slug, status=Status.OPEN, urn=None)
-        MembershipFactory(group=self.trust, school=school)
-        if level:
-            Agreement.objects.create(
-                group=self.trust, school=school, level=level, approved_at=timezone.now()
-            )
-        return school
-
-    def group_client(self):
-        return verified_client(self.trust, self.user)
-
-    def start(self, client=None, school=None):
-        """Ask the group site for a hop; returns (response, token or None)."""
-        client = client or self.group_client()
-        school = school or self.school
-        school.urn = school.urn or f"{100000 + school.pk}"
-        school.save(update_fields=["urn"])
-        response = client.post("/log-in-to-mis/", {"school": school.urn})
-        match = re.search(r'name="token" value="([^"]+)"', response.content.decode())
-        return response, (match.group(1) if match else None)
-
-    def redeem(self, token, school=None):
-        client = SiteClient(school or self.school)
-        return client, client.post("/hop/", {"token": token})
-
-
-@pytest.fixture
-def world():
-    return World()
 
 
 def test_the_hop_signs_in_at_the_school_without_a_second_prompt(world):

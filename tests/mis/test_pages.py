@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from mis.codes import SenProvision
 from mis.selectors import Attendance, attendance_day, attendance_term, percent
 from tests.factories import StaffProfileFactory
-from tests.hop.test_hop import World as HopWorld
+from tests.hop.factories import World as HopWorld
 from tests.institutions.factories import SchoolFactory, add_school
 from tests.mis.factories import (
     PupilFactory,

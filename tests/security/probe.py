@@ -21,6 +21,7 @@ with session authentication sends no ``WWW-Authenticate``, so not 401) to both. 
 a missing permission at a site the person may use is likewise the same for every id.
 """
 
+import html
 import json
 import re
 import time
@@ -32,11 +33,13 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -47,11 +50,13 @@ from .world import (
     MISSING_INT,
     PLATFORM,
     PLATFORM_STAFF_EMAIL,
+    REVOKED_HOPS,
     SCHOOL_A1,
     SCHOOL_A2,
     SITE_HOSTS,
     TRUST_A,
     Ids,
+    RevokedHop,
     World,
 )
 
@@ -280,6 +285,7 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
         "POST": lambda i: ({}, {"school": i.urn}),
     },
     "hop:redeem": {"POST": lambda i: ({}, {"token": i.hop_token})},
+    "hop:continue": {"POST": lambda i: ({}, {"token": i.hop_token})},
     "accounts:sign-in": {
         "POST": lambda i: ({}, {"username": i.email, "password": i.password}),
     },
@@ -429,6 +435,46 @@ ROLES = (
 )
 
 
+# --- Hops whose right has gone (issue 12): every request on them ends them ----------------
+
+REVOKED_HOP_ROLES = tuple(
+    Role(
+        revoked.role,
+        f"a hop session into {revoked.host} after {revoked.what}: every route must end it, "
+        "sign the person out there and say why",
+        (revoked.host,),
+    )
+    for revoked in REVOKED_HOPS
+)
+ROLES += REVOKED_HOP_ROLES
+REVOKED_BY_ROLE = {revoked.role: revoked for revoked in REVOKED_HOPS}
+HOP_ENDED_PAGE = "Your Log in to MIS session has ended"
+
+
+def hop_ended_problems(revoked: RevokedHop, route: "Route", response, session_alive: bool):
+    """What is wrong with the answer to a request on a hop whose right has gone: anything
+    but the hop's end (403, the reason) on the API's error shape or the page, or a session
+    still alive afterwards."""
+    problems = []
+    if session_alive:
+        problems.append("the hop's session is still alive")
+    if response.status_code != 403:
+        return [*problems, f"answered {response.status_code}, not the hop's end (403)"]
+    if route.is_api:
+        try:
+            error = json.loads(response.content)["error"]
+        except (ValueError, KeyError, TypeError):
+            return [*problems, "no API error body"]
+        said = error.get("message", "") if error.get("code") == "hop_ended" else ""
+    else:
+        said = html.unescape(response.content.decode("utf-8", "replace"))
+        if HOP_ENDED_PAGE not in said:
+            said = ""
+    if revoked.reason not in said:
+        problems.append(f"did not end the hop saying {revoked.reason!r}")
+    return problems
+
+
 # --- Allowed writes -------------------------------------------------------------------------
 
 
@@ -478,6 +524,16 @@ ALLOWANCES = (
         roles=frozenset({"hop"}),
         hosts=frozenset({SCHOOL_A2}),
         why="every write attempted during a hop is audited at both sites (DESIGN)",
+    ),
+)
+ALLOWANCES += (
+    Allowance(
+        routes=frozenset({"*"}),
+        methods=frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}),
+        tables=frozenset({"accounts_auditevent"}),
+        audit_actions=frozenset({"hop_ended"}),
+        roles=frozenset(REVOKED_BY_ROLE),
+        why="a hop whose right has gone ends on its next request, audited at both sites",
     ),
 )
 
@@ -572,6 +628,8 @@ class Prober:
         inside = host in role.inside
         person = self.world.people.get((role.name, host))
         own = {person.full_name, person.email} if person is not None else set()
+        if role.name in REVOKED_BY_ROLE:
+            own.add(self.world.ta.name)  # their own trust, named in the reason and the way back
         for marker in self.markers:
             if marker.text in own:
                 continue  # the signed-in person's own name and address, in the header
@@ -633,6 +691,15 @@ class Prober:
             outcome.status = response.status_code
             after = self.fingerprint()  # before the rollback: it would hide the write
             queued = self._queued_addresses()  # emails queued in the outbox, unsent here
+            if role.name in REVOKED_BY_ROLE:
+                outcome.problems += hop_ended_problems(
+                    REVOKED_BY_ROLE[role.name],
+                    route,
+                    response,
+                    Session.objects.filter(
+                        session_key=key, expire_date__gt=timezone.now()
+                    ).exists(),
+                )
             transaction.set_rollback(True)
         if outcome.status >= 500:
             outcome.problems.append(f"server error {outcome.status}")
@@ -767,6 +834,10 @@ class Prober:
 
     def _modes(self, route, role, host, method, takes_ids):
         world = self.world
+        if role.name in REVOKED_BY_ROLE:
+            # The hop ends before any view reads an identifier: once per route and method,
+            # with the identifiers the hop could reach while it held.
+            return [("own" if takes_ids else "none", world.ids_for(host, "own"))]
         if not takes_ids:
             if host in role.inside and method != "GET":
                 return []  # an authorised person's own write: not a probe

@@ -28,6 +28,7 @@ from accounts.models import (
     StaffProfile,
     User,
 )
+from accounts.permissions import LOGIN_TO_MIS
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
@@ -43,6 +44,7 @@ from sharing.models import (
 )
 from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, TrustFactory, UserFactory
+from tests.hop.factories import agreement_changed_past_its_guard
 from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
 from tests.mis.factories import PupilFactory, make_upn, mark_days, school_days, suspend
 
@@ -50,7 +52,10 @@ PLATFORM = "platform"  # the bare base domain's "host" key
 TRUST_A = "oak-ridge-probe"  # the group site under attack
 SCHOOL_A1 = "aster-probe"  # a school of trust A (level 2, a pending request for level 3)
 SCHOOL_A2 = "birch-probe"  # a school of trust A at level 3: the hop goes here
-SITE_HOSTS = (TRUST_A, SCHOOL_A1, SCHOOL_A2)
+SCHOOL_A5 = "elder-probe"  # level 3, left trust A during a hop (REVOKED_HOPS)
+SCHOOL_A6 = "fir-probe"  # level 3, its agreement lowered during a hop (REVOKED_HOPS)
+SCHOOL_A7 = "gorse-probe"  # level 3, its agreement ended during a hop (REVOKED_HOPS)
+SITE_HOSTS = (TRUST_A, SCHOOL_A1, SCHOOL_A2, SCHOOL_A5, SCHOOL_A6, SCHOOL_A7)
 MISSING_INT = 2_000_000_000  # an id no row has (still a valid PostgreSQL integer)
 MISSING_URN = "123450"
 MISSING_EMAIL = "nobody-probe@nowhere-probe.test"
@@ -79,6 +84,52 @@ class Ids:
     admin: dict = field(default_factory=dict)  # admin model label -> object id
 
 
+@dataclass(frozen=True)
+class RevokedHop:
+    """A hop session whose right went after it was redeemed: the role that replays it, the
+    school host it was redeemed at, what went, and words of the reason the person must be
+    shown when the next request ends it."""
+
+    role: str
+    host: str
+    what: str
+    reason: str
+
+
+REVOKED_HOPS = (
+    RevokedHop(
+        "hop_permission_removed",
+        SCHOOL_A2,
+        "the Login to MIS grant of their role was removed (its school-level set stays)",
+        "Login to MIS: Associated institutions",
+    ),
+    RevokedHop(
+        "hop_association_removed",
+        SCHOOL_A2,
+        "their association with the school was removed",
+        "You are not associated with Birch Probe Academy",
+    ),
+    RevokedHop(
+        "hop_membership_ended",
+        SCHOOL_A5,
+        "the school's membership of the trust ended",
+        "Elder Probe School is not one of Oak Ridge Probe Trust",
+    ),
+    RevokedHop(
+        "hop_agreement_lowered",
+        SCHOOL_A6,
+        "the agreement fell to level 2 (past the database's guard)",
+        "Fir Probe School has not agreed to",
+    ),
+    RevokedHop(
+        "hop_agreement_ended",
+        SCHOOL_A7,
+        "the agreement ended (deleted past the database's guard)",
+        "Gorse Probe School has not agreed to",
+    ),
+)
+
+
 @dataclass
 class Marker:
     text: str
@@ -101,11 +152,13 @@ class World:
         self.markers.append(Marker(text, side, tuple(public_on), kind))
         return text
 
-    def person(self, site, name, email, role_name=None, *, side) -> StaffProfile:
+    def person(self, site, name, email, role_name=None, *, side, marked=True) -> StaffProfile:
+        """``marked``: False for someone whose name may rightly show at other sites of the
+        world (a trust's staff who hopped into a school are in that school's audit trail)."""
         kind = f"staff:{site.slug}"
-        user = UserFactory(
-            full_name=self.mark(name, side, kind=kind), email=self.mark(email, side, kind=kind)
-        )
+        if marked:
+            name, email = self.mark(name, side, kind=kind), self.mark(email, side, kind=kind)
+        user = UserFactory(full_name=name, email=email)
         profile = StaffProfile.objects.create(site=site, user=user, job_title="Probe")
         if role_name:
             role_assign(profile=profile, role=roles_ensure_defaults(site=site)[role_name])
@@ -370,6 +423,7 @@ class World:
 
         w._sessions_and_tokens()
         w._ids()
+        w._revoked_hops()
         return w
 
     def _sessions_and_tokens(self):
@@ -553,6 +607,84 @@ class World:
         self.missing = missing
         # The "level too low" role's own school: an agreement at level 1.
         self.low_level_ids = Ids(**{**group_own.__dict__, "urn": self.a3.urn})
+
+    # --- hops whose right has gone (REVOKED_HOPS) -------------------------------------------
+
+    def _hop_in(self, user, school) -> str:
+        """A real hop of ``user`` (from trust A, through its pages) into ``school``: the
+        school host's session key."""
+        group_client = SiteClient(self.ta)
+        group_client.cookies[settings.SESSION_COOKIE_NAME] = self.session(user, self.ta)
+        chosen = group_client.post("/log-in-to-mis/", {"school": school.urn})
+        assert chosen.status_code == 200, chosen.content.decode()[:2000]
+        school_client = SiteClient(school)
+        redeemed = school_client.post("/hop/", {"token": chosen.context["token"]})
+        assert redeemed.status_code == 302, redeemed.content.decode()[:2000]
+        assert school_client.get("/").wsgi_request.hop_group == self.ta
+        return school_client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def _revoked_hops(self):
+        """One hop per ``REVOKED_HOPS`` entry, redeemed while everything held, then the
+        right taken away: the next request on it must end it and say why."""
+        ta, admin = self.ta, self.a_admin
+        schools = {}
+        for slug, name, urn, first in (
+            (SCHOOL_A5, "Elder Probe School", "700005", "Edwina"),
+            (SCHOOL_A6, "Fir Probe School", "700006", "Fenella"),
+            (SCHOOL_A7, "Gorse Probe School", "700007", "Gwendolen"),
+        ):
+            school = self.school(ta, name, slug, urn, side="A")
+            self.agree(ta, school, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS)
+            upn = make_upn("383", urn[2:], 14)
+            pupil = self.pupil(school, first, "Revokedpupil", upn, side="A")
+            schools[slug] = school
+            own = self.ids[(self.a2.slug, "own")]
+            self.ids[(slug, "own")] = Ids(**{**own.__dict__, "urn": urn, "pupil": pupil.pk})
+            self.ids[(slug, "foreign")] = self.ids[(self.a2.slug, "foreign")]
+
+        data_lead = self.person(
+            ta,
+            "Rhoda Revokedright",
+            "aa-revoked-right@oakridge-probe.test",
+            "Data Lead",
+            side="A",
+            marked=False,
+        )
+        StaffAssociation.objects.create(site=ta, profile=data_lead, all_schools=True)
+        unassociated = self.person(
+            ta,
+            "Ulla Unassociated",
+            "aa-unassociated@oakridge-probe.test",
+            "Trust Administrator",
+            side="A",
+            marked=False,
+        )
+        association = StaffAssociation.objects.create(site=ta, profile=unassociated)
+        association.school_links.create(site=ta, school=self.a2)
+        who = {
+            "hop_permission_removed": (data_lead.user, self.a2),
+            "hop_association_removed": (unassociated.user, self.a2),
+            "hop_membership_ended": (admin.user, schools[SCHOOL_A5]),
+            "hop_agreement_lowered": (admin.user, schools[SCHOOL_A6]),
+            "hop_agreement_ended": (admin.user, schools[SCHOOL_A7]),
+        }
+        for revoked in REVOKED_HOPS:
+            user, school = who[revoked.role]
+            self.sessions[(revoked.role, revoked.host)] = self._hop_in(user, school)
+            self.people[(revoked.role, revoked.host)] = user
+
+        # Now the rights go.
+        data_lead_role = roles_ensure_defaults(site=ta)["Data Lead"]
+        data_lead_role.grants.filter(code=LOGIN_TO_MIS, in_school=False).delete()
+        association.school_links.all().delete()
+        schools[SCHOOL_A5].group_links.update(left_on=timezone.localdate())
+        agreement_changed_past_its_guard(
+            Agreement.objects.get(group=ta, school=schools[SCHOOL_A6]),
+            level=AccessLevel.DFE_AND_MIS_DATA,
+        )
+        agreement_changed_past_its_guard(
+            Agreement.objects.get(group=ta, school=schools[SCHOOL_A7]), level=None
+        )
 
     def ids_for(self, host: str, mode: str) -> Ids:
         return self.missing if mode == "missing" else self.ids[(host, mode)]

@@ -1,0 +1,8 @@
+import pytest
+
+from .factories import World
+
+
+@pytest.fixture
+def world():
+    return World()
