@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -33,7 +32,7 @@ from institutions.selectors import (
     site_directory,
 )
 from institutions.views import PAGE_SIZE, GroupPageView
-from matmis.listing import page_param, pagination, query_string, wants_fragment
+from matmis.listing import list_page, page_param, pagination, query_string, wants_fragment
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 from mis.selectors import attendance_day
@@ -159,7 +158,7 @@ class BrowseView(GroupPageView):
         filters = form.filters()
         sort = form.sort_key()
         schools = group_school_list(group=group, sort=sort, **filters)
-        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = list_page(request, schools, per_page=PAGE_SIZE)
         # The data sharing column: one query for the page (sharing answers it).
         statuses = sharing_status_for_schools(
             group=group, school_ids=[school.pk for school in page.object_list]
