@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -44,7 +45,7 @@ from bench.register import (
 )
 from institutions.models import Institution, InstitutionKind
 from institutions.register_import import register_import
-from institutions.selectors import current_schools
+from institutions.selectors import SITE_KIND_ORDER, current_schools
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel
 from sharing.services.agreements import agreement_raise
@@ -96,6 +97,23 @@ class DemoLogin:
     site: Institution
     email: str
     role: str
+
+
+def demo_sites() -> list[Institution]:
+    """The demo's trust, local authority and the school its head signs in to, once the demo
+    is loaded (they have staff accounts then); an empty list otherwise (one query). The
+    bare domain's site list puts them first."""
+    sites = (
+        Institution.objects.filter(
+            Q(kind=InstitutionKind.TRUST, group_code=DEMO_TRUST_CODE)
+            | Q(kind=InstitutionKind.LOCAL_AUTHORITY, group_code=DEMO_LA_CODE)
+            | Q(kind=InstitutionKind.SCHOOL, name=DEMO_HEAD_SCHOOL, trust_code=DEMO_TRUST_CODE)
+        )
+        .filter(Exists(StaffProfile.objects.filter(site=OuterRef("pk"))))
+        .only("kind", "name", "slug")
+    )
+    order = {kind: rank for rank, kind in enumerate(SITE_KIND_ORDER)}
+    return sorted(sites, key=lambda site: (order[site.kind], site.name))
 
 
 def demo_totp_secret() -> str:
