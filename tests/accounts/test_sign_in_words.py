@@ -145,3 +145,23 @@ def test_signed_in_people_reach_their_account_from_the_header(trust, trust_staff
 
 def test_signed_out_visitors_get_no_account_link(trust):
     assert "Your account" not in SiteClient(trust).get("/accounts/sign-in/").content.decode()
+
+
+def test_an_empty_sign_in_says_what_is_missing(trust):
+    html = SiteClient(trust).post("/accounts/sign-in/", {"username": "", "password": ""})
+    html = html.content.decode()
+    assert "Enter your email address" in html
+    assert "Enter your password" in html
+    assert "This field is required." not in html
+
+
+def test_an_empty_new_password_says_what_is_missing():
+    from accounts.identity.forms import NewPasswordForm
+
+    form = NewPasswordForm(UserFactory.build(), data={})
+    assert not form.is_valid()
+    assert form.errors == {
+        "new_password1": ["Enter a new password"],
+        "new_password2": ["Type the new password again"],
+    }
+    assert form.fields["new_password1"].label == "New password"
