@@ -167,3 +167,21 @@ def test_the_page_is_small(db):
     html = _get().content.decode()
     assert len(_names(html)) == SITE_LIST_PAGE_SIZE
     assert len(html) < 60_000
+
+
+def test_with_the_demos_4000_establishments_the_first_page_is_small_and_starts_with_the_demo(
+    django_assert_max_num_queries,
+):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", mis_pupils=0, stdout=io.StringIO())
+    with django_assert_max_num_queries(4):
+        response = _get()
+    html = response.content.decode()
+    assert _headings(html) == ["Demo sites", "Trusts"]  # 60 of the 4,000 and more, a page
+    assert _names(html)[:3] == ["Oak Ridge Trust", "Northshire", DEMO_HEAD_SCHOOL]
+    assert len(_names(html)) == 3 + SITE_LIST_PAGE_SIZE
+    print(f"site list, first page: {len(response.content):,} bytes")
+    assert len(response.content) < 80_000  # it was 1.27 MB: every site on one page
