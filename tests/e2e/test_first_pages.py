@@ -115,3 +115,45 @@ def test_the_code_step_of_signing_in(journey, browser, width):
     expect(page.get_by_role("alert")).to_contain_text("That backup code has already been used")
     check_page(page, f"first-05-code-step-used-backup-code-{width}")
     context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_log_in_to_mis_with_no_school_chosen_says_so_on_its_own_page(journey, browser, width):
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from accounts.models import StaffAssociation
+    from sharing.models import AccessLevel, Agreement
+    from tests.accounts.test_two_factor import give_two_factor
+
+    trust, admin, school = journey["trust"], journey["admin"], journey["schools"][0]
+    school.urn = "100001"
+    school.save(update_fields=["urn"])
+    Agreement.objects.create(
+        group=trust,
+        school=school,
+        level=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
+        approved_at=timezone.now(),
+    )
+    StaffAssociation.objects.create(
+        site=trust, profile=admin.staff_profiles.get(), all_schools=True
+    )
+    _, codes = give_two_factor(admin)
+
+    context = browser.new_context(viewport=WIDTHS[width])
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    trust_url = journey["host"](trust)
+    page.goto(f"{trust_url}/accounts/sign-in/")
+    sign_in(page, admin.email)
+    page.get_by_label("Code from your authenticator app, or a backup code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    page.goto(f"{trust_url}/log-in-to-mis/")
+    expect(page.get_by_label("School")).to_be_visible()
+    page.get_by_role("button", name="Login").click()  # no school chosen
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in to MIS")
+    expect(page.get_by_role("alert")).to_contain_text("Choose the school whose MIS to open")
+    expect(page.get_by_text("This field is required.")).to_have_count(0)
+    check_page(page, f"first-06-log-in-to-mis-no-school-{width}")
+    context.close()
