@@ -300,6 +300,23 @@ class SignInFailure(models.Model):
         return f"{self.email} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class UsedBackupCode(models.Model):
+    """A backup code someone has used, kept as a keyed digest (never the code itself), so a
+    second use is told apart from a wrong code. Making new backup codes forgets them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="used_backup_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"a backup code of user {self.user_id}, used {self.used_at:%Y-%m-%d %H:%M}"
+
+
 class HopToken(models.Model):
     """A single-use, short-lived ticket from a group site into one school site.
 

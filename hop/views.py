@@ -27,7 +27,9 @@ class HopChooseForm(forms.Form):
     """The list offers the schools the user may enter; a posted URN may name any of the
     group's current schools, so that a refusal can say which condition is missing."""
 
-    school = forms.CharField(label="School")
+    school = forms.CharField(
+        label="School", error_messages={"required": "Choose the school whose MIS to open"}
+    )
 
     def __init__(self, *args, group, targets, **kwargs):
         super().__init__(*args, **kwargs)

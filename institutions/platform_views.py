@@ -5,14 +5,13 @@ other signed-in user gets the ordinary 404.
 """
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from matmis.listing import is_htmx
+from matmis.listing import is_htmx, list_page
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
@@ -69,7 +68,7 @@ class RegisterImportListView(PlatformPageView):
 
     def _render(self, request: HttpRequest, form: RegisterUploadForm, status: int = 200):
         imports = RegisterImport.objects.select_related("uploaded_by").defer("rejections")
-        page = Paginator(imports, IMPORTS_PER_PAGE).get_page(request.GET.get("page"))
+        page = list_page(request, imports, per_page=IMPORTS_PER_PAGE)
         return render(
             request,
             self.template_name,

@@ -34,14 +34,42 @@ from .models import (
     ClusterMembership,
     GroupMembership,
     Institution,
+    InstitutionKind,
     OfstedGrade,
     Phase,
 )
 
+# The site list's order of kinds: the groups first, then their schools.
+SITE_KIND_ORDER = (InstitutionKind.TRUST, InstitutionKind.LOCAL_AUTHORITY, InstitutionKind.SCHOOL)
 
-def site_directory() -> QuerySet[Institution]:
-    """Every site, for the development-only list on the bare base domain."""
-    return Institution.objects.order_by("kind", "name")
+
+def _site_directory_matches(search: str) -> QuerySet[Institution]:
+    sites = Institution.objects.all()
+    for word in search.split():
+        sites = sites.filter(Q(name__icontains=word) | Q(slug__icontains=word))
+    return sites
+
+
+def site_directory(*, search: str = "", kind: str | None = None) -> QuerySet[Institution]:
+    """Every site (or those whose name or address holds every word of ``search``, of
+    ``kind``), for the development-only list on the bare base domain: trusts, local
+    authorities, then schools, each by name."""
+    sites = _site_directory_matches(search)
+    if kind:
+        sites = sites.filter(kind=kind)
+    kind_rank = Case(
+        *(When(kind=value, then=Value(rank)) for rank, value in enumerate(SITE_KIND_ORDER)),
+        output_field=IntegerField(),
+    )
+    return sites.only("kind", "name", "slug").order_by(kind_rank, "name", "pk")
+
+
+def site_directory_counts(*, search: str = "") -> dict[str, int]:
+    """How many sites of each kind ``site_directory(search=...)`` holds (one query)."""
+    counts = dict.fromkeys(SITE_KIND_ORDER, 0)
+    rows = _site_directory_matches(search).values("kind").annotate(n=Count("pk"))
+    counts.update({row["kind"]: row["n"] for row in rows})
+    return counts
 
 
 class _InArray(Func):

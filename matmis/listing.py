@@ -7,6 +7,8 @@ shared; links change one key (``query_string``) and keep the rest.
 
 from dataclasses import dataclass
 
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, QueryDict
 
 
@@ -24,6 +26,30 @@ def query_string(query: QueryDict, **changes) -> str:
 def page_param(number: int) -> int | None:
     """Page 1 is the view without a page number: one address per view."""
     return number if number > 1 else None
+
+
+def past_the_end_message(num_pages: int) -> str:
+    if num_pages == 1:
+        return "There is only 1 page; showing it."
+    return f"There are only {num_pages:,} pages; showing the last."
+
+
+def list_page(request: HttpRequest, items, *, per_page: int) -> Page:
+    """The page of ``items`` the query string's ``page`` asks for, the one way every list
+    page reads it: no number, or anything but a whole number, is the first page; a number
+    past the end is the last page, and the person is told so (a message on the page, not
+    a silent jump) unless the request only swaps the results in place."""
+    paginator = Paginator(items, per_page)
+    asked = request.GET.get("page", "")
+    # ASCII digits only ("²" passes isdigit() and breaks int()); long enough for any list.
+    if not (asked.isascii() and asked.isdecimal() and len(asked) <= 12) or int(asked) < 1:
+        return paginator.page(1)
+    number = int(asked)
+    if number > paginator.num_pages:
+        if not wants_fragment(request):
+            messages.info(request, past_the_end_message(paginator.num_pages))
+        return paginator.page(paginator.num_pages)
+    return paginator.page(number)
 
 
 def page_links(query: QueryDict, page) -> list[dict]:

@@ -8,11 +8,11 @@ Every read goes through ``mis.selectors`` with the request's site.
 
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from matmis.listing import list_page
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
@@ -72,8 +72,8 @@ class StudentListView(SchoolMisPageView):
             year_group=filters.year_group,
             include_leavers=filters.include_leavers,
         )
-        paginator = Paginator(pupils, PAGE_SIZE)
-        page = paginator.get_page(request.GET.get("page"))
+        page = list_page(request, pupils, per_page=PAGE_SIZE)
+        paginator = page.paginator
         query = request.GET.copy()
         query.pop("page", None)
         term, start, end = term_bounds(today)

@@ -4,7 +4,8 @@ The demo is a generated national register (``bench.register``, profile ``demo``:
 4,000 establishments around the local authority Northshire and the Oak Ridge Trust),
 imported by the register importer exactly as a real export would be, plus a platform
 support admin (with two-factor sign-in, which the platform requires); staff on the trust
-(one per role) and on each trust school (head, deputy, data manager); approved agreements
+(one per role) and on each trust school (head, deputy, data manager); two clusters at the
+trust (``DEMO_CLUSTERS``); approved agreements
 at each level, so Data Sharing has something in every tab and the trust administrator can
 Log in to MIS at Oak Ridge Primary School; and MIS records at each of the trust's schools
 (``bench.mis``: pupils, this term's attendance up to today, suspensions), with their
@@ -15,10 +16,12 @@ import base64
 import datetime
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -42,9 +45,10 @@ from bench.register import (
     REGISTER_DATE,
     write_register,
 )
-from institutions.models import Institution, InstitutionKind
+from institutions.models import Institution, InstitutionKind, Phase
 from institutions.register_import import register_import
-from institutions.selectors import current_schools
+from institutions.selectors import SITE_KIND_ORDER, current_schools
+from institutions.services import cluster_create, cluster_set_schools
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel
 from sharing.services.agreements import agreement_raise
@@ -65,6 +69,7 @@ DEMO_MIS_WORKERS = 2
 DEMO_TOTP_KEY_HEX = "6d61746d69732d64656d6f2d32303236"
 DEMO_BACKUP_CODES = tuple(f"demo{letter * 4}" for letter in "abcdefghij")
 DEMO_SUPPORT_EMAIL = "support@matmis.test"
+DEMO_CLUSTERS = ("Oak Ridge Primary Partnership", "Oak Ridge Secondary Partnership")
 TRUST_STAFF = (
     ("Chief Executive / Executive Head Teacher", "ceo@oak-ridge.test", "Margaret Ellis"),
     ("Trust Administrator", "trust.admin@oak-ridge.test", "Priya Shah"),
@@ -98,6 +103,23 @@ class DemoLogin:
     role: str
 
 
+def demo_sites() -> list[Institution]:
+    """The demo's trust, local authority and the school its head signs in to, once the demo
+    is loaded (they have staff accounts then); an empty list otherwise (one query). The
+    bare domain's site list puts them first."""
+    sites = (
+        Institution.objects.filter(
+            Q(kind=InstitutionKind.TRUST, group_code=DEMO_TRUST_CODE)
+            | Q(kind=InstitutionKind.LOCAL_AUTHORITY, group_code=DEMO_LA_CODE)
+            | Q(kind=InstitutionKind.SCHOOL, name=DEMO_HEAD_SCHOOL, trust_code=DEMO_TRUST_CODE)
+        )
+        .filter(Exists(StaffProfile.objects.filter(site=OuterRef("pk"))))
+        .only("kind", "name", "slug")
+    )
+    order = {kind: rank for rank, kind in enumerate(SITE_KIND_ORDER)}
+    return sorted(sites, key=lambda site: (order[site.kind], site.name))
+
+
 def demo_totp_secret() -> str:
     """The authenticator key in the base32 form apps accept."""
     return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode().rstrip("=")
@@ -111,17 +133,29 @@ def demo_register() -> io.BytesIO:
     return stream
 
 
+def _no_progress(step: str) -> None:
+    pass
+
+
 def seed_demo(
-    *, mis_max_pupils: int = DEMO_MIS_MAX_PUPILS, today: datetime.date | None = None
+    *,
+    mis_max_pupils: int = DEMO_MIS_MAX_PUPILS,
+    today: datetime.date | None = None,
+    progress: Callable[[str], None] = _no_progress,
 ) -> list[DemoLogin]:
     """Create or refresh the demo; returns the sign-in details to show a person.
 
     The trust's schools get this term's MIS records up to ``today`` (default: today), each
     with at most ``mis_max_pupils`` pupils (0: none): the same records for the same day,
-    and a later day of the term adds to an earlier day's (``bench.mis``)."""
-    logins, trust_schools = _seed_sites_and_staff()
+    and a later day of the term adds to an earlier day's (``bench.mis``). ``progress`` is
+    told each step as it starts (the first run takes most of a minute)."""
+    logins, trust_schools = _seed_sites_and_staff(progress)
     today = today or timezone.localdate()
     if mis_max_pupils > 0:
+        progress(
+            f"MIS records of the trust's {len(trust_schools)} schools up to {today:%-d %B %Y} "
+            f"(up to {mis_max_pupils} pupils each)"
+        )
         # One transaction per school (bench.mis), two at a time; records made on an earlier
         # day of the term are brought up to today, not made again. Then the figures the
         # dashboards read.
@@ -133,12 +167,14 @@ def seed_demo(
             keep_current=True,
             workers=DEMO_MIS_WORKERS,
         )
+        progress("This term's attendance figures (roll-ups)")
         rollups_refresh_due(today=today)
     return logins
 
 
 @transaction.atomic
-def _seed_sites_and_staff() -> tuple[list[DemoLogin], list[Institution]]:
+def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]:
+    progress(f"The register: {DEMO_ESTABLISHMENTS:,} generated establishments")
     result = register_import(stream=demo_register(), today=REGISTER_DATE)
     if result.rejected:
         raise RuntimeError(f"The demo register has rejected records: {result.rejected[:3]}")
@@ -147,6 +183,7 @@ def _seed_sites_and_staff() -> tuple[list[DemoLogin], list[Institution]]:
     la = Institution.objects.get(kind=InstitutionKind.LOCAL_AUTHORITY, group_code=DEMO_LA_CODE)
     school = current_schools(group=trust).get(name=DEMO_HEAD_SCHOOL)
 
+    progress("Staff accounts, two-factor sign-in, clusters and agreements")
     support = user_ensure(
         email=DEMO_SUPPORT_EMAIL,
         full_name="Platform Support",
@@ -164,10 +201,15 @@ def _seed_sites_and_staff() -> tuple[list[DemoLogin], list[Institution]]:
     )
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
+    _seed_clusters(trust, school, trust_schools)
     _seed_agreements(trust, school, trust_schools)
+    progress("Published (DfE) absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
-    head = User.objects.get(email=f"head@{school.slug}.test")
-    logins.append(DemoLogin(school, head.email, "Head Teacher"))
+    # The head school's staff: the recipients the send panel offers (head, deputy, data).
+    logins += [
+        DemoLogin(school, f"{local}@{school.slug}.test", role_name)
+        for role_name, local in SCHOOL_STAFF
+    ]
     return logins, trust_schools
 
 
@@ -246,6 +288,23 @@ def _seed_school_staff(schools: list[Institution]) -> None:
                     RoleAssignment(site=school, profile=profile, role=roles[role_name])
                 )
     RoleAssignment.objects.bulk_create(assignments, ignore_conflicts=True)
+
+
+def _seed_clusters(trust: Institution, head_school: Institution, schools) -> None:
+    """Two clusters at the trust, a few schools each, so its cluster filters show something:
+    the head school and four other primaries, and five secondaries (a run puts the same
+    schools back)."""
+    primaries = [s for s in schools if s.phase == Phase.PRIMARY and s.pk != head_school.pk]
+    secondaries = [s for s in schools if s.phase == Phase.SECONDARY]
+    actor = system_actor(site=trust)
+    for name, members in (
+        (DEMO_CLUSTERS[0], [head_school, *primaries[:4]]),
+        (DEMO_CLUSTERS[1], secondaries[:5]),
+    ):
+        cluster = trust.clusters.filter(name=name).first() or cluster_create(
+            group=trust, name=name, actor=actor
+        )
+        cluster_set_schools(cluster=cluster, schools=members, actor=actor)
 
 
 def _seed_agreements(trust: Institution, hop_school: Institution, schools) -> None:

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,9 +30,10 @@ from institutions.selectors import (
     group_school_list,
     group_school_type_names,
     site_directory,
+    site_directory_counts,
 )
 from institutions.views import PAGE_SIZE, GroupPageView
-from matmis.listing import page_param, pagination, query_string, wants_fragment
+from matmis.listing import list_page, page_param, pagination, query_string, wants_fragment
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 from mis.selectors import attendance_day
@@ -45,6 +45,9 @@ from sharing.selectors import (
     sharing_status,
     sharing_status_for_schools,
 )
+
+from .demo import demo_sites
+from .forms import SITE_KIND_PLURALS, SiteDirectoryForm
 
 
 @dataclass(frozen=True)
@@ -121,24 +124,53 @@ class HomeView(SitePageView, TemplateView):
 
 
 @dataclass(frozen=True)
-class SiteLink:
-    name: str
-    kind_label: str
+class SiteKindLink:
+    """One kind of site in the site list's choice of kinds: its count for the search."""
+
+    label: str
+    count: int
     url: str
+    current: bool
+
+
+SITE_LIST_PAGE_SIZE = 60
 
 
 def platform_home(request: HttpRequest) -> HttpResponse:
-    """The bare base domain: in development, a list of every site to choose from."""
-    sites = []
-    if settings.LIST_SITES_ON_BASE_DOMAIN:
-        sites = [
-            SiteLink(name=site.name, kind_label=site.get_kind_display(), url=site.url)
-            for site in site_directory()
-        ]
+    """The bare base domain: in development, the list of sites to choose from, a page at a
+    time: the demo's own sites first (once it is loaded), then trusts, local authorities
+    and schools by name, searchable by name or address (four queries, however many sites)."""
+    if not settings.LIST_SITES_ON_BASE_DOMAIN:
+        return render(request, "tenancy/site_index.html", {"listing_enabled": False})
+    form = SiteDirectoryForm(request.GET)
+    search, kind = form.search(), form.kind_filter()
+    page = list_page(
+        request, site_directory(search=search, kind=kind), per_page=SITE_LIST_PAGE_SIZE
+    )
+    counts = site_directory_counts(search=search)
+    query = request.GET.copy()
+    query.pop("page", None)
+    kinds = [
+        SiteKindLink("All", sum(counts.values()), query_string(query, kind=None), not kind),
+        *(
+            SiteKindLink(label, counts[value], query_string(query, kind=value), kind == value)
+            for value, label in SITE_KIND_PLURALS.items()
+        ),
+    ]
+    unfiltered_first_page = not search and not kind and page.number == 1
     return render(
         request,
         "tenancy/site_index.html",
-        {"sites": sites, "listing_enabled": settings.LIST_SITES_ON_BASE_DOMAIN},
+        {
+            "listing_enabled": True,
+            "form": form,
+            "search": search,
+            "kinds": kinds,
+            "demo_sites": demo_sites() if unfiltered_first_page else [],
+            "page": page,
+            "kind_plurals": {kind.value: label for kind, label in SITE_KIND_PLURALS.items()},
+            **pagination(query, page),
+        },
     )
 
 
@@ -159,7 +191,7 @@ class BrowseView(GroupPageView):
         filters = form.filters()
         sort = form.sort_key()
         schools = group_school_list(group=group, sort=sort, **filters)
-        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = list_page(request, schools, per_page=PAGE_SIZE)
         # The data sharing column: one query for the page (sharing answers it).
         statuses = sharing_status_for_schools(
             group=group, school_ids=[school.pk for school in page.object_list]

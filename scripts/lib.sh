@@ -38,6 +38,23 @@ find_python() {
   return 1
 }
 
+# pip's output as progress lines: each package as it is fetched, then the install step;
+# warnings as they are, and from the first error on, everything.
+pip_progress() {
+  local line failing=0
+  while IFS= read -r line; do
+    [[ "$line" == ERROR* ]] && failing=1
+    if [ "$failing" = 1 ]; then printf '%s\n' "$line"; continue; fi  # errors in full
+    case "$line" in
+      "Collecting "*) printf '    fetching %s\n' "${line#Collecting }" ;;
+      "Installing collected packages:"*) printf '    installing the packages into .venv\n' ;;
+      "Successfully installed"*) printf '    installed\n' ;;
+      "WARNING: Location"* | "Requirement already satisfied"* | "  "* | "Using cached"* | "Downloading"* | "Obtaining"*) ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done
+}
+
 # Create .venv with Python 3.12+ and install the locked dependencies when the lock changed.
 ensure_venv() {
   if [ ! -x "$PY" ] || ! python_is_312_or_newer "$PY"; then
@@ -52,9 +69,9 @@ install $(cat "$ROOT/.python-version")), or set MATMIS_PYTHON to its path."
   want="$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)"
   have="$(cat "$VENV/.lock-sha256" 2>/dev/null || true)"
   if [ "$want" != "$have" ]; then
-    say "Installing locked dependencies into .venv"
-    "$PY" -m pip install --quiet --disable-pip-version-check --require-hashes \
-      -r "$ROOT/requirements.lock" 2>&1 | grep -v '^WARNING: Location' || true
+    say "Installing locked dependencies into .venv (a minute or two the first time)"
+    "$PY" -m pip install --disable-pip-version-check --require-hashes --progress-bar off \
+      -r "$ROOT/requirements.lock" 2>&1 | pip_progress || true
     "$PY" -c 'import django, celery, rest_framework, psycopg' \
       || die "dependencies did not install; see the pip output above"
     echo "$want" >"$VENV/.lock-sha256"

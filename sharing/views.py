@@ -12,7 +12,6 @@ action opens in a slide-over (htmx) and is also a page of its own without JavaSc
 """
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +27,14 @@ from institutions.selectors import (
     group_school_type_names,
     schools_for_selection,
 )
-from matmis.listing import is_htmx, page_param, pagination, query_string, wants_fragment
+from matmis.listing import (
+    is_htmx,
+    list_page,
+    page_param,
+    pagination,
+    query_string,
+    wants_fragment,
+)
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
@@ -105,7 +111,7 @@ class AgreementsView(AgreementsPageView):
         counts = agreement_tab_counts(group=group, **filters)
         overall = agreement_tab_counts(group=group) if form.is_filtered() else counts
         schools = agreement_tab_schools(group=group, tab=tab, sort=sort, **filters)
-        page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = list_page(request, schools, per_page=PAGE_SIZE)
         rows = list(page.object_list)
         if tab == TAB_PENDING:
             deliveries = delivery_summaries(

@@ -1,9 +1,9 @@
 """The audit trail of the current site: who did what, when, from where."""
 
-from django.core.paginator import Paginator
 from django.views.generic import TemplateView
 
 from accounts.permissions import USER_DETAILS, Access
+from matmis.listing import list_page
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 
@@ -25,8 +25,10 @@ class AuditEventListView(SitePageView, TemplateView):
         request = self.request
         form = AuditFilterForm(request.GET or None)
         filters = form.filters()
-        paginator = Paginator(audit_events(site=request.site, **filters), AUDIT_PAGE_SIZE)
-        page = paginator.get_page(request.GET.get("page"))
+        page = list_page(
+            request, audit_events(site=request.site, **filters), per_page=AUDIT_PAGE_SIZE
+        )
+        paginator = page.paginator
         query = request.GET.copy()
         query.pop("page", None)
         context.update(

@@ -1,7 +1,12 @@
 """Forms of signing in and of password reset."""
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    SetPasswordMixin,
+)
 from django.core.exceptions import NON_FIELD_ERRORS
 
 from institutions.models import Institution
@@ -16,6 +21,16 @@ class SignInForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address like name@school.org.uk",
+        },
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password"},
     )
     error_messages = {
         "invalid_login": (
@@ -64,8 +79,9 @@ class PasswordResetRequestForm(PasswordResetForm):
 
 
 class NewPasswordForm(SetPasswordForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["new_password1"].label = "New password"
-        self.fields["new_password2"].label = "Type the new password again"
-        self.fields["new_password1"].help_text = ""
+    new_password1, new_password2 = SetPasswordMixin.create_password_fields(
+        label1="New password", label2="Type the new password again"
+    )
+    new_password1.help_text = ""
+    new_password1.error_messages["required"] = "Enter a new password"
+    new_password2.error_messages["required"] = "Type the new password again"

@@ -22,7 +22,7 @@ from accounts.two_factor.selectors import (
     site_requires_two_factor,
     user_has_two_factor,
 )
-from accounts.two_factor.services import two_factor_verify
+from accounts.two_factor.services import BACKUP_CODE_SPENT, two_factor_verify
 
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
 from .reset_link import password_reset_request
@@ -164,8 +164,10 @@ class SignInCodeView(View):
             )
             form.add_error(
                 "code",
-                "That code is not right. Enter the code your app shows now, or one of your "
-                "backup codes.",
+                BACKUP_CODE_SPENT
+                if verification.spent_backup_code
+                else "That code is not right. Enter the code your app shows now, or one of "
+                "your backup codes.",
             )
             return self._render(request, form, pending)
 

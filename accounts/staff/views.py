@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -19,6 +18,7 @@ from accounts.audit import actor_from_request
 from accounts.models import StaffProfile
 from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from institutions.selectors import cluster_list, group_school_for_urn
+from matmis.listing import list_page
 from matmis.site_access import ANY_SITE, SiteKind
 from matmis.views import SitePageView
 
@@ -95,8 +95,10 @@ class StaffListView(SitePageView):
         site = request.site
         form = StaffSearchForm(request.GET)
         search = form.search()
-        paginator = Paginator(staff_directory(site=site, search=search), STAFF_PAGE_SIZE)
-        page = paginator.get_page(request.GET.get("page"))
+        page = list_page(
+            request, staff_directory(site=site, search=search), per_page=STAFF_PAGE_SIZE
+        )
+        paginator = page.paginator
         rows = [
             StaffRow(
                 profile,

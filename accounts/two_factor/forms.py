@@ -10,9 +10,12 @@ class SignInCodeForm(forms.Form):
     """The second step: a code from the authenticator app, or a backup code."""
 
     code = forms.CharField(
-        label="Code",
+        label="Code from your authenticator app, or a backup code",
         max_length=20,
-        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+        error_messages={
+            "required": "Enter the 6-digit code from your authenticator app, or a backup code",
+            "max_length": "Enter a 6-digit code, or a backup code like abcd-efgh",
+        },
     )
 
     def clean_code(self):

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 from django_otp import verify_token as otp_verify_token
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -12,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import audit
 from accounts.audit import Actor
-from accounts.models import AuditAction, SiteSecurityPolicy, User
+from accounts.models import AuditAction, SiteSecurityPolicy, UsedBackupCode, User
 from institutions.models import Institution
 
 from .codes import (
@@ -28,6 +29,10 @@ from .selectors import two_factor_required_by, user_has_two_factor
 
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_CODES_NAME = "Backup codes"
+BACKUP_CODE_SPENT = (
+    "That backup code has already been used. Each backup code works once: enter another "
+    "one, or the code your authenticator app shows now."
+)
 
 
 class TwoFactorRefused(Exception):
@@ -43,6 +48,8 @@ class Verification:
 
     device: TOTPDevice | StaticDevice | None = None
     throttled: bool = False
+    # Refused because it is one of the person's backup codes that has been used already.
+    spent_backup_code: bool = False
 
     @property
     def ok(self) -> bool:
@@ -73,7 +80,25 @@ def two_factor_verify(*, user: User, code: str) -> Verification:
     if not allowed:
         return Verification(throttled=True)
     verified = otp_verify_token(user, device.persistent_id, code)
+    if isinstance(verified, StaticDevice):
+        UsedBackupCode.objects.bulk_create(
+            [UsedBackupCode(user=user, digest=backup_code_digest(user=user, code=code))],
+            ignore_conflicts=True,  # a code restored and used again (the demo's)
+        )
+    elif verified is None and is_backup_code(code):
+        spent = UsedBackupCode.objects.filter(
+            user=user, digest=backup_code_digest(user=user, code=code)
+        ).exists()
+        return Verification(spent_backup_code=spent)
     return Verification(device=verified)
+
+
+def backup_code_digest(*, user: User, code: str) -> str:
+    """What is kept of a used backup code: a digest keyed by the secret key and the person."""
+    return salted_hmac(_USED_BACKUP_CODE_SALT, f"{user.pk}:{code}", algorithm="sha256").hexdigest()
+
+
+_USED_BACKUP_CODE_SALT = "matmis.accounts.two_factor.used-backup-code"
 
 
 # --- Setting up -------------------------------------------------------------------------
@@ -82,6 +107,7 @@ def two_factor_verify(*, user: User, code: str) -> Verification:
 def _backup_codes_issue(*, user: User) -> list[str]:
     """Replace ``user``'s backup codes with a fresh set; returns them (shown once)."""
     StaticDevice.objects.filter(user=user).delete()
+    UsedBackupCode.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=BACKUP_CODES_NAME, confirmed=True)
     codes: set[str] = set()
     while len(codes) < BACKUP_CODE_COUNT:
@@ -158,6 +184,8 @@ def two_factor_remove(*, user: User, code: str, actor: Actor) -> None:
     verification = two_factor_verify(user=user, code=code)
     if verification.throttled:
         raise TwoFactorRefused("Too many wrong codes. Wait a few seconds and try again.")
+    if verification.spent_backup_code:
+        raise TwoFactorRefused(BACKUP_CODE_SPENT)
     if not verification.ok:
         raise TwoFactorRefused(
             "That code is not right. Enter the 6-digit code your app shows now, or one of "
@@ -166,6 +194,7 @@ def two_factor_remove(*, user: User, code: str, actor: Actor) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        UsedBackupCode.objects.filter(user=user).delete()
         audit.record(actor=actor, action=AuditAction.TWO_FACTOR_REMOVED, target=user.email)
 
 

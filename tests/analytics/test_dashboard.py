@@ -388,6 +388,14 @@ def test_banner_counts_schools_that_have_not_shared_mis_data(site_client, trust,
     assert 'href="/data-sharing/"' in html
     one = page(site_client, trust, params={"phase": "Primary", "cluster": []})
     assert "2 schools have not shared their MIS data" in one
+    # Its meaning beside Home's count of schools with no agreement at all (issue 20).
+    assert "the schools with no agreement yet (Home counts those)" in html
+
+
+def test_the_caption_names_the_site_not_the_heading_again(site_client, trust, world):
+    html = page(site_client, trust)
+    assert '<span class="govuk-caption-m">Oak Ridge Trust</span>' in html
+    assert '<span class="govuk-caption-m">Analytics</span>' not in html
 
 
 def test_no_banner_when_every_school_shown_shares(site_client, trust, world):

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.core.management import call_command
@@ -217,3 +218,61 @@ def test_the_trust_schools_have_this_terms_records_and_figures():
     )
     assert figures["schools"] == 40
     assert figures["on_roll"] > 0 and figures["possible"] > 0
+
+
+def test_the_demo_trust_has_two_clusters_of_a_few_schools():
+    from institutions.selectors import cluster_choices
+    from portal.demo import DEMO_CLUSTERS
+
+    seed_demo()
+    seed_demo()  # a second run puts the same schools back, adding nothing
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    clusters = {c.name: c for c in trust.clusters.all()}
+    assert sorted(clusters) == sorted(DEMO_CLUSTERS)
+    primary, secondary = (clusters[name] for name in DEMO_CLUSTERS)
+    primaries = set(primary.schools.values_list("phase", flat=True))
+    assert primaries == {"Primary"}
+    assert set(secondary.schools.values_list("phase", flat=True)) == {"Secondary"}
+    assert primary.schools.filter(slug="oak-ridge-primary-school").exists()
+    assert 3 <= primary.schools.count() <= 6 and 3 <= secondary.schools.count() <= 6
+    assert len(list(cluster_choices(group=trust))) == 2
+
+
+def test_the_run_prints_progress_the_mail_page_and_every_demo_account(capsys, tmp_path):
+    from django.test import override_settings
+
+    from notifications.views import FILE_BACKEND
+
+    development_mail = {"default": {"BACKEND": FILE_BACKEND, "OPTIONS": {"file_path": tmp_path}}}
+    with override_settings(MAILERS=development_mail):
+        seed_demo()
+    out = capsys.readouterr().out
+    # Progress while it works: one line per step.
+    for step in ("The register:", "Staff accounts", "Published (DfE)"):
+        assert f"    {step}" in out, out
+    assert re.search(r"Emails sent: +http://localhost(:\d+)?/mail/\n", out), out
+    for email in (
+        "trust.admin@oak-ridge.test",
+        "ceo@oak-ridge.test",
+        "data.lead@oak-ridge.test",
+        "central@oak-ridge.test",
+        "data.lead@northshire.test",
+        "head@oak-ridge-primary-school.test",
+        "deputy@oak-ridge-primary-school.test",
+        "data@oak-ridge-primary-school.test",
+        "support@matmis.test",
+    ):
+        assert email in out, email
+    assert "Deputy Head Teacher:" in out and "Data Manager:" in out
+    # The printed password is theirs.
+    from portal.demo import DEMO_PASSWORD
+
+    deputy = User.objects.get(email="deputy@oak-ridge-primary-school.test")
+    assert deputy.check_password(DEMO_PASSWORD)
+
+
+def test_the_mis_records_step_reports_progress(capsys):
+    seed_demo(mis_pupils=2)
+    out = capsys.readouterr().out
+    assert "MIS records of the trust's 40 schools" in out
+    assert "This term's attendance figures" in out

@@ -309,3 +309,16 @@ class TestLogInToMisPageLadder:
     def test_staff_with_the_permission_see_their_schools(self, world):
         html = world.group_client().get("/log-in-to-mis/").content.decode()
         assert "Fenwick Primary" in html
+
+
+def test_no_school_chosen_re_shows_the_page_with_a_specific_message(world):
+    world.school.urn = "100001"
+    world.school.save(update_fields=["urn"])
+    response = world.group_client().post("/log-in-to-mis/", {"school": ""})
+    html = response.content.decode()
+    assert response.status_code == 400  # the form's own page, with what to do
+    assert '<h1 class="govuk-heading-l">Log in to MIS</h1>' in html
+    assert '<select class="govuk-select govuk-select--error" id="id_school"' in html
+    assert "Choose the school whose MIS to open" in html
+    assert "This field is required." not in html
+    assert HopToken.objects.count() == 0

@@ -1,6 +1,7 @@
 """School site, Data > Data Sharing: the overview, a request's page, and Approve / Decline
 with their confirmation step."""
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -238,3 +239,45 @@ def test_the_overview_takes_the_same_queries_for_many_requests(
     with django_assert_max_num_queries(len(few)):
         response = client.get("/data/data-sharing/")
     assert response.content.decode().count("Withdrawn") == 5
+
+
+# --- A decided request says what was decided -------------------------------------------------
+
+
+def _h1(html: str) -> str:
+    return re.search(r'<h1 class="govuk-heading-l">(.*?)</h1>', html, re.S).group(1)
+
+
+def test_an_approved_request_says_so_with_level_who_and_when(pair, pending, site_client):
+    client = site_client(pair.school, pair.head)
+    client.post(url(pending, "approve"))
+    pending.refresh_from_db()
+    html = client.get(url(pending)).content.decode()
+    assert _h1(html) == "St Mary’s approved “DfE Data &amp; MIS Data” for Oak Ridge Trust"
+    assert "asks to see" not in html
+    when = f"{pending.decided_at:%-d %B %Y} at"
+    assert f"Approved on {when}" in html and "by Helen Archer" in html
+    # Everyone at the school reads the same, not only the person who decided.
+    other = site_client(pair.school, pair.teacher).get(url(pending)).content.decode()
+    assert _h1(other) == _h1(html)
+
+
+def test_a_declined_request_says_so_with_who_when_and_the_reason(pair, pending, site_client):
+    client = site_client(pair.school, pair.head)
+    client.post(url(pending, "decline"), {"reason": "Not this term, please."})
+    html = client.get(url(pending)).content.decode()
+    assert _h1(html) == (
+        "St Mary’s declined Oak Ridge Trust’s request for “DfE Data &amp; MIS Data”"
+    )
+    assert "asks to see" not in html
+    assert "Declined on " in html and "by Helen Archer" in html
+    assert "Oak Ridge Trust was not given “DfE Data &amp; MIS Data”" in html
+    assert "Not this term, please." in html
+
+
+def test_a_withdrawn_request_says_nothing_was_decided(pair, pending, site_client):
+    AgreementRequest.objects.filter(pk=pending.pk).update(status=RequestStatus.WITHDRAWN)
+    html = site_client(pair.school, pair.head).get(url(pending)).content.decode()
+    assert _h1(html) == "Oak Ridge Trust withdrew its request for “DfE Data &amp; MIS Data”"
+    assert "Nothing was decided on this request" in html
+    assert url(pending, "approve") not in html

@@ -1,7 +1,10 @@
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.register import DEMO_ESTABLISHMENTS
+from notifications.views import mail_folder
 from portal.demo import (
     DEMO_BACKUP_CODES,
     DEMO_MIS_MAX_PUPILS,
@@ -31,16 +34,23 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo data is for development only (MATMIS_ENV=production).")
-        logins = seed_demo(mis_max_pupils=max(0, options["mis_pupils"]))
+        started = time.monotonic()
+
+        def progress(step: str) -> None:
+            self.stdout.write(f"    {step} ({time.monotonic() - started:.0f} s) ...")
+            self.stdout.flush()
+
+        logins = seed_demo(mis_max_pupils=max(0, options["mis_pupils"]), progress=progress)
         base = f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}"
         port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data is ready: a generated register of {DEMO_ESTABLISHMENTS:,} "
-                "establishments, imported."
+                f"Demo data is ready ({time.monotonic() - started:.0f} s): a generated "
+                f"register of {DEMO_ESTABLISHMENTS:,} establishments, imported."
             )
         )
-        rows = [("All sites", f"{base}{port}/")]
+        mail = f"{base}{port}/mail/" if mail_folder() is not None else "sent by SMTP (EMAIL_HOST)"
+        rows = [("All sites", f"{base}{port}/"), ("Emails sent", mail)]
         rows += [(login.role, f"{login.site.url}  {login.email}") for login in logins]
         rows.append(("Platform support", f"{base}{port}/support/  {DEMO_SUPPORT_EMAIL}"))
         width = max(len(label) for label, _ in rows) + 1
