@@ -38,7 +38,7 @@ from django.utils import timezone
 from matmis.tasks import site_work, site_work_required
 
 from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
-from .calendar import academic_year_start, term_of
+from .calendar import academic_year_start, term_of, week_start
 from .codes import ExclusionKind
 from .models import RollupState
 
@@ -180,11 +180,6 @@ def school_rollups_replace(*, school_id: int, today: datetime.date | None = None
                WHERE school_id = %(site)s""",
             params,
         )
-
-
-def week_start(day: datetime.date) -> datetime.date:
-    """The Monday of ``day``'s week."""
-    return day - datetime.timedelta(days=day.weekday())
 
 
 def _weeks_from(cursor, params: dict) -> datetime.date:
