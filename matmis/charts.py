@@ -16,7 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 # The drawing's own units (its viewBox); the page scales it to the width it has.
 WIDTH = 640
 HEIGHT = 300
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 16, 40
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 16, 44
+# Between the axes and the first and last points, so that their labels fit.
+INSET = 32
 MOST_X_LABELS = 7
 
 
@@ -179,7 +181,7 @@ def line_chart(
     def x_at(index: int) -> float:
         if count == 1:
             return _round((left + right) / 2)
-        return _round(left + (right - left) * index / (count - 1))
+        return _round(left + INSET + (right - left - 2 * INSET) * index / (count - 1))
 
     def y_at(value: Decimal) -> float:
         return _round(bottom - (bottom - top) * (float(value) - floor) / (ceiling - floor))
