@@ -738,9 +738,9 @@ def test_query_counts_are_pinned(site_client, scale_groups):
     trends = 2
     for url, extra in ((URL, trends), ("/analytics/export.csv", 0), (API_LIST, 0)):
         assert count_queries(site_client, scale_groups, url, {}) == [expected + extra] * 2, url
-        assert count_queries(site_client, scale_groups, url, FILTERED) == [
-            expected + extra + 1
-        ] * 2, url
+        assert (
+            count_queries(site_client, scale_groups, url, FILTERED) == [expected + extra + 1] * 2
+        ), url
 
 
 def test_the_breakdown_costs_the_same_queries_for_5_and_300_schools(site_client, scale_groups):

@@ -51,8 +51,9 @@ def _weeks_of_records(journey):
         rollups_refresh_school(school_id=school.pk, today=today)
     years = ("202122", "202223", "202324", "202425")
     for n, period in enumerate(years):
+        england = Decimal("7.6") - n * Decimal("0.3")
         PublishedFigures.objects.create(
-            school=None, time_period=period, overall_absence_rate=Decimal("7.6") - n * Decimal("0.3")
+            school=None, time_period=period, overall_absence_rate=england
         )
         for k, school in enumerate(schools):
             PublishedFigures.objects.create(
@@ -68,9 +69,9 @@ def _no_csp_reports(page) -> list[str]:
     reports: list[str] = []
     page.on(
         "console",
-        lambda message: reports.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            reports.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     return reports
 
