@@ -18,7 +18,7 @@ WIDTH = 640
 HEIGHT = 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 16, 44
 # Between the axes and the first and last points, so that their labels fit.
-INSET = 32
+INSET = 48
 MOST_X_LABELS = 7
 
 

@@ -5,6 +5,9 @@ Counts of a year group, not a pupil's records: the group reads them, as it reads
 roll-ups, through ``sharing.access``. Writes, though, belong to the school alone: Row-Level
 Security lets a row be added, changed or removed only in a transaction bound to its site
 (as the refresh is), while reading is open to the selectors that gate it.
+
+Every school's figures are made due, so that the next sweep counts its weeks from all its
+marks (the backfill) rather than waiting for tomorrow's refresh.
 """
 
 import django.db.models.deletion
@@ -98,4 +101,7 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunSQL(sql=WRITES_BOUND_TO_THE_SITE, reverse_sql=WRITES_OPEN),
+        migrations.RunSQL(
+            sql="UPDATE mis_rollupstate SET changed_at = now()", reverse_sql=migrations.RunSQL.noop
+        ),
     ]
