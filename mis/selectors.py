@@ -550,14 +550,12 @@ def weekly_rows_window(day: datetime.date) -> dict:
 def attendance_week_lines(rows, *, day: datetime.date) -> list[WeekLine]:
     """Week lines from snapshot sums (``{"week_start": ..., "present_sessions": ...}``, one
     per week, of one school or several), from the academic year's first week with figures
-    in either year to ``day``'s week; a figure of a later day than ``day`` is not there."""
+    in either year to the last with figures, up to ``day``'s week."""
     first, last = weeks_window(day)
     by_week = {row["week_start"]: _attendance_of(row) for row in rows}
     lines, monday = [], first
     while monday <= last:
-        this_year = by_week.get(monday) if monday <= day else None
-        last_year = by_week.get(monday - YEAR_EARLIER)
-        lines.append(WeekLine(monday, this_year, last_year))
+        lines.append(WeekLine(monday, by_week.get(monday), by_week.get(monday - YEAR_EARLIER)))
         monday += datetime.timedelta(weeks=1)
     has_figures = [line.this_year is not None or line.last_year is not None for line in lines]
     if not any(has_figures):
