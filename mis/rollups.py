@@ -82,10 +82,11 @@ GROUP BY year_group, disadvantaged, sen_provision
 
 # A school's weeks from %(weeks_from)s (a Monday) on, recounted: new and changed weeks
 # written, weeks that no longer have a possible session removed (their marks were deleted
-# or changed to "not a possible session"). The year group is the pupil's.
+# or changed to "not a possible session"). The year group is the pupil's. The Monday is
+# date arithmetic (ISO day of the week), which no session time zone can move.
 _WEEKS_SQL = """
 WITH counted AS (
-    SELECT date_trunc('week', m.date)::date AS week_start, p.year_group,
+    SELECT m.date - (extract(isodow FROM m.date)::int - 1) AS week_start, p.year_group,
            count(*) FILTER (WHERE m.category = %(present)s) AS present,
            count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
            count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised
