@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    F,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import JSONObject, Lower
 from django.http import Http404
 
@@ -28,8 +38,15 @@ from accounts.models import User
 from accounts.staff.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
 from institutions.selectors import URN_PATTERN, SchoolFilters, current_schools
+from mis.calendar import academic_year_label
 from mis.codes import SenProvision, year_group_label
-from mis.models import AttendanceRollup, RollupState
+from mis.models import AttendanceRollup, RollupState, WeeklyAttendance
+from mis.selectors import (
+    WEEK_COUNTS,
+    AttendanceWeeks,
+    attendance_week_lines,
+    weekly_rows_window,
+)
 from sharing.access import (
     agreement_level_expression,
     level_allows_mis_data,
@@ -608,3 +625,93 @@ def school_breakdown(*, group: Institution, urn: str) -> SchoolBreakdown:
     return SchoolBreakdown(
         school=school, national=national_figures(group=group), breakdowns=breakdowns
     )
+
+
+# --- Trends -------------------------------------------------------------------------------------
+#
+# Drawn from the same gated rows as the table: a school's weeks count only when its row
+# shows live figures (``has_mis_data``, level 2 and up through ``sharing.access``), its
+# published years only when its row may show published figures (level 1 and up).
+
+
+def _weeks_of(school_ids: list[int], *, day: datetime.date) -> AttendanceWeeks:
+    """The summed weeks of ``school_ids`` this academic year to ``day`` and the same weeks
+    a year earlier: one query (none without schools)."""
+    rows = []
+    if school_ids:
+        rows = (
+            WeeklyAttendance.objects.filter(site_id__in=school_ids, **weekly_rows_window(day))
+            .order_by("week_start")
+            .values("week_start")
+            .annotate(**{name: Sum(name) for name in WEEK_COUNTS})
+        )
+    return AttendanceWeeks(
+        academic_year=academic_year_label(day),
+        day=day,
+        weeks=attendance_week_lines(rows, day=day),
+    )
+
+
+def group_weeks(*, dashboard: Dashboard, day: datetime.date) -> AttendanceWeeks:
+    """The group's attendance by week: the sums of the schools the dashboard shows with
+    live figures (as its filters and the agreements allow). One query."""
+    return _weeks_of([row.pk for row in dashboard.rows if row.has_mis_data], day=day)
+
+
+def school_weeks(*, school: SchoolFigures, day: datetime.date) -> AttendanceWeeks | None:
+    """One school's attendance by week, None unless the group may see its live figures.
+    One query when it may."""
+    if not school.has_mis_data:
+        return None
+    return _weeks_of([school.pk], day=day)
+
+
+@dataclass(frozen=True)
+class PublishedYear:
+    """One academic year of published absence: the group's (sums over its schools with
+    both counts that year) and England's."""
+
+    time_period: str
+    group_absence: Total
+    england_absence: Decimal | None
+
+    @property
+    def label(self) -> str:
+        return time_period_label(self.time_period)
+
+
+def published_years(*, dashboard: Dashboard) -> list[PublishedYear]:
+    """Overall absence by academic year, oldest first, from every year of published figures
+    imported: the group's as the sum over the schools shown that may show published
+    figures (the same schools every year: today's), and England's. One query."""
+    school_ids = [row.pk for row in dashboard.rows if row.published_shared]
+    counted = Q(sessions_possible__isnull=False, sessions_overall_absence__isnull=False)
+    values = (
+        PublishedFigures.objects.filter(
+            Q(school__isnull=True) | (Q(school_id__in=school_ids) & counted)
+        )
+        .annotate(england=Q(school__isnull=True))
+        .order_by("time_period", "england")
+        .values("time_period", "england")
+        .annotate(
+            possible=Sum("sessions_possible"),
+            absent=Sum("sessions_overall_absence"),
+            schools=Count("pk"),
+            published_rate=Max("overall_absence_rate"),
+        )
+    )
+    years: dict[str, dict] = {}
+    for row in values:
+        year = years.setdefault(row["time_period"], {"group": Total(None, 0), "england": None})
+        if row["england"]:
+            year["england"] = (
+                row["published_rate"]
+                if row["published_rate"] is not None
+                else rate(row["absent"], row["possible"])
+            )
+        else:
+            year["group"] = Total(rate(row["absent"], row["possible"]), row["schools"])
+    return [
+        PublishedYear(period, year["group"], year["england"])
+        for period, year in sorted(years.items())
+    ]

@@ -21,9 +21,18 @@ from matmis.listing import wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
+from .charts import published_years_chart, weekly_chart
 from .export import NO_MIS_DATA, NOT_SHARED, dashboard_csv, one_place
 from .forms import DashboardForm
-from .selectors import Dashboard, SchoolFigures, group_dashboard, school_breakdown
+from .selectors import (
+    Dashboard,
+    SchoolFigures,
+    group_dashboard,
+    group_weeks,
+    published_years,
+    school_breakdown,
+    school_weeks,
+)
 
 # --- The table, ready to print ---------------------------------------------------------------
 # A group of 600 schools makes a table of several thousand cells: each is formatted here
@@ -141,8 +150,24 @@ def _with_query(url: str, query) -> str:
     return f"{url}?{encoded}" if encoded else url
 
 
+def _trends(request: HttpRequest, dashboard: Dashboard) -> dict:
+    """The charts above the table, of the same schools: two queries."""
+    weeks = group_weeks(dashboard=dashboard, day=timezone.localdate())
+    shown = "the schools shown" if dashboard.filters.is_filtered else request.site.name
+    return {
+        "weeks": weeks,
+        "weekly_chart": weekly_chart(
+            weeks, national=dashboard.national, chart_id="group-weekly-attendance", whose=shown
+        ),
+        "published_chart": published_years_chart(
+            published_years(dashboard=dashboard), group_name=request.site.name
+        ),
+    }
+
+
 class DashboardView(AnalyticsPageView):
-    """The school table with totals, filters, refresh time and CSV export. The view lives
+    """The school table with totals, filters, refresh time and CSV export, and the trends
+    above it (attendance by week, published absence by year). The view lives
     in the query string; with htmx only the results are swapped."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -164,6 +189,7 @@ class DashboardView(AnalyticsPageView):
             "chosen_clusters": {str(pk) for pk in dashboard.filters.clusters},
             "chosen_phases": set(dashboard.filters.phases),
             "export_url": _with_query(reverse("analytics:export"), query),
+            **_trends(request, dashboard),
             "clear_url": reverse("analytics:dashboard"),
         }
         template = "analytics/_fragment.html" if fragment else "analytics/dashboard.html"
@@ -187,12 +213,28 @@ class ExportView(AnalyticsPageView):
 
 class SchoolView(AnalyticsPageView):
     """One school's figures: live by year group, disadvantage and SEN provision when it
-    shares its MIS data; otherwise a page saying so, with its published figures if shared."""
+    shares its MIS data, with its attendance by week; otherwise a page saying so, with its
+    published figures if shared."""
 
     def get(self, request: HttpRequest, urn: str) -> HttpResponse:
         breakdown = school_breakdown(group=request.site, urn=urn)
+        school = breakdown.school
+        weeks = school_weeks(school=school, day=timezone.localdate())
         return render(
             request,
             "analytics/school.html",
-            {"breakdown": breakdown, "school": breakdown.school, "national": breakdown.national},
+            {
+                "breakdown": breakdown,
+                "school": school,
+                "national": breakdown.national,
+                "weeks": weeks,
+                "weekly_chart": weekly_chart(
+                    weeks,
+                    national=breakdown.national,
+                    chart_id="school-weekly-attendance",
+                    whose=school.name,
+                )
+                if weeks is not None
+                else None,
+            },
         )

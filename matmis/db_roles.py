@@ -106,6 +106,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.Exclusion": FULL,
     "mis.RollupState": FULL,
     "mis.AttendanceRollup": FULL,
+    "mis.WeeklyAttendance": FULL,  # a school's weeks are recounted, and go with the school
     # analytics
     "analytics.PublishedFigures": FULL,  # cascade: site
 }

@@ -49,3 +49,8 @@ def term_of(day: datetime.date) -> Term:
     if day.month <= 3:
         return Term("Spring term", datetime.date(day.year, 1, 1), datetime.date(day.year, 3, 31))
     return Term("Summer term", datetime.date(day.year, 4, 1), datetime.date(day.year, 8, 31))
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    """The Monday of ``day``'s week (weeks run Monday to Sunday)."""
+    return day - datetime.timedelta(days=day.weekday())

@@ -236,3 +236,48 @@ class AttendanceRollup(models.Model):
 
     def __str__(self) -> str:
         return f"School {self.school_id}, {year_group_label(self.year_group)}"
+
+
+class WeeklyAttendance(models.Model):
+    """A school's attendance counts of one week (Monday to Sunday) for one year group, kept
+    by the roll-up refresh from the marks, so that a trend exists beyond the term to date.
+
+    Counts, never rates: a school's week is the sum of its year groups, a group's week the
+    sum of its schools'. The pupil's year group is the one on record when the week was
+    counted. The school's own records decide every row: the table may be written only in a
+    transaction bound to the school (Row-Level Security on writes, migration 0004); the
+    group reads it as it reads ``AttendanceRollup``, through ``sharing.access``.
+    """
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    week_start = models.DateField(help_text="The week's Monday.")
+    year_group = models.SmallIntegerField()
+    possible_sessions = models.PositiveIntegerField()
+    present_sessions = models.PositiveIntegerField()
+    authorised_sessions = models.PositiveIntegerField()
+    unauthorised_sessions = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "week_start", "year_group"], name="weekly_attendance_one_per_cell"
+            ),
+            models.CheckConstraint(
+                condition=Q(week_start__week_day=2), name="weekly_attendance_starts_on_monday"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    possible_sessions=models.F("present_sessions")
+                    + models.F("authorised_sessions")
+                    + models.F("unauthorised_sessions")
+                ),
+                name="weekly_attendance_possible_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"School {self.site_id}, week of {self.week_start}, {year_group_label(self.year_group)}"
+        )

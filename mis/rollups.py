@@ -18,6 +18,11 @@ The arithmetic, per pupil, then summed (so cells, schools and groups add up exac
 A pupil who joined or left mid-term counts with the sessions of their own enrolment, as
 the DfE counts them; a pupil who left still counts in the term's absence, not in the roll.
 
+The same refresh keeps the school's weeks (``WeeklyAttendance``: sessions by category per
+Monday-to-Sunday week and year group), recounting every week of the academic year to date
+in one statement (``_WEEKS_SQL``), so a mark added or amended later moves its own week; a
+school with no weeks yet has all its marks counted (the backfill).
+
 Each school is refreshed in its own transaction, bound to the school (``site_work``, the
 binding every SiteTask runs in: the pupils' rows are visible only there), under a lock on
 its ``RollupState`` row, so two refreshes of one school queue rather than interleave, and
@@ -33,7 +38,7 @@ from django.utils import timezone
 from matmis.tasks import site_work, site_work_required
 
 from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
-from .calendar import academic_year_start, term_of
+from .calendar import academic_year_start, term_of, week_start
 from .codes import ExclusionKind
 from .models import RollupState
 
@@ -74,6 +79,48 @@ FROM counted
 WHERE on_roll OR possible > 0 OR suspensions > 0 OR permanent > 0
 GROUP BY year_group, disadvantaged, sen_provision
 """  # noqa: S608 - constant fragments of mis.attendance_sql
+
+# A school's weeks from %(weeks_from)s (a Monday) on, recounted: new and changed weeks
+# written, weeks that no longer have a possible session removed (their marks were deleted
+# or changed to "not a possible session"). The year group is the pupil's. The Monday is
+# date arithmetic (ISO day of the week), which no session time zone can move.
+_WEEKS_SQL = """
+WITH counted AS (
+    SELECT m.date - (extract(isodow FROM m.date)::int - 1) AS week_start, p.year_group,
+           count(*) FILTER (WHERE m.category = %(present)s) AS present,
+           count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
+           count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised
+    FROM mis_attendancemark m
+    JOIN mis_pupil p ON p.id = m.pupil_id AND p.site_id = m.site_id
+    WHERE m.site_id = %(site)s AND m.date >= %(weeks_from)s AND m.date <= %(end)s
+      AND m.category <> %(not_possible)s
+    GROUP BY 1, 2
+), written AS (
+    INSERT INTO mis_weeklyattendance (
+        site_id, week_start, year_group, possible_sessions, present_sessions,
+        authorised_sessions, unauthorised_sessions)
+    SELECT %(site)s, week_start, year_group, present + authorised + unauthorised, present,
+           authorised, unauthorised
+    FROM counted
+    ON CONFLICT (site_id, week_start, year_group) DO UPDATE SET
+        possible_sessions = EXCLUDED.possible_sessions,
+        present_sessions = EXCLUDED.present_sessions,
+        authorised_sessions = EXCLUDED.authorised_sessions,
+        unauthorised_sessions = EXCLUDED.unauthorised_sessions
+    WHERE (mis_weeklyattendance.possible_sessions, mis_weeklyattendance.present_sessions,
+           mis_weeklyattendance.authorised_sessions, mis_weeklyattendance.unauthorised_sessions)
+          IS DISTINCT FROM (EXCLUDED.possible_sessions, EXCLUDED.present_sessions,
+                            EXCLUDED.authorised_sessions, EXCLUDED.unauthorised_sessions)
+)
+DELETE FROM mis_weeklyattendance w
+WHERE w.site_id = %(site)s AND w.week_start >= %(weeks_from)s
+  AND NOT EXISTS (
+      SELECT 1 FROM counted c WHERE c.week_start = w.week_start AND c.year_group = w.year_group
+  )
+"""
+
+# The earliest day a school with no weeks yet has marks from: every mark is counted.
+_EVERY_WEEK = datetime.date(1900, 1, 1)
 
 _CONSTANTS = {
     **CATEGORY_PARAMS,
@@ -125,6 +172,7 @@ def school_rollups_replace(*, school_id: int, today: datetime.date | None = None
         )
         cursor.execute("DELETE FROM mis_attendancerollup WHERE school_id = %s", [school_id])
         cursor.execute(_REFRESH_SQL, params)
+        cursor.execute(_WEEKS_SQL, {**params, "weeks_from": _weeks_from(cursor, params)})
         # now() is the transaction's start: a change committed while this ran has a later
         # changed_at, so the next sweep counts it.
         cursor.execute(
@@ -133,6 +181,18 @@ def school_rollups_replace(*, school_id: int, today: datetime.date | None = None
                WHERE school_id = %(site)s""",
             params,
         )
+
+
+def _weeks_from(cursor, params: dict) -> datetime.date:
+    """The Monday from which the school's weeks are recounted: the academic year's first
+    week, or every week when the school has none yet (its first refresh since it had
+    marks, or since weeks were kept at all)."""
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM mis_weeklyattendance WHERE site_id = %s)", [params["site"]]
+    )
+    if not cursor.fetchone()[0]:
+        return _EVERY_WEEK
+    return week_start(params["year_start"])
 
 
 def _due(today: datetime.date) -> Q:

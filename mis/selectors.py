@@ -33,9 +33,9 @@ from django.http import Http404
 from institutions.models import Institution
 
 from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
-from .calendar import Term, academic_year_start, term_of
+from .calendar import Term, academic_year_label, academic_year_start, term_of, week_start
 from .codes import MarkCategory, Session, mark_category, mark_meaning, year_group_label
-from .models import AttendanceMark, Exclusion, Pupil
+from .models import AttendanceMark, Exclusion, Pupil, WeeklyAttendance
 
 SEARCH_MAX = 100
 RECENT_MARK_DAYS = 28  # the pupil page's "last 4 weeks"
@@ -468,4 +468,133 @@ def attendance_term(*, site: Institution, day: datetime.date) -> TermSummary:
             persistent_absentees=totals["persistent"],
         ),
         year_groups=year_groups,
+    )
+
+
+# --- By week (the snapshots the roll-up refresh keeps) -----------------------------------------
+
+# 52 weeks: the same week a year earlier, Monday for Monday.
+YEAR_EARLIER = datetime.timedelta(weeks=52)
+WEEK_COUNTS = ("present_sessions", "authorised_sessions", "unauthorised_sessions")
+
+
+def _attendance_of(counts: dict) -> Attendance:
+    return Attendance(
+        present=int(counts["present_sessions"] or 0),
+        authorised=int(counts["authorised_sessions"] or 0),
+        unauthorised=int(counts["unauthorised_sessions"] or 0),
+    )
+
+
+@dataclass(frozen=True)
+class WeekLine:
+    """One week of this academic year and the same week a year earlier (None: no
+    possible session that week, a holiday, or no records kept)."""
+
+    week_start: datetime.date
+    this_year: Attendance | None
+    last_year: Attendance | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.week_start.day} {self.week_start:%b}"
+
+
+@dataclass(frozen=True)
+class YearGroupWeeks:
+    """A year group's sessions over the weeks counted."""
+
+    year_group: int
+    attendance: Attendance
+
+    @property
+    def label(self) -> str:
+        return year_group_label(self.year_group)
+
+
+@dataclass(frozen=True)
+class AttendanceWeeks:
+    """Attendance by week over an academic year to a day, beside the same weeks a year
+    earlier; for a school also by year group over the year to date."""
+
+    academic_year: str
+    day: datetime.date
+    weeks: list[WeekLine]
+    year_groups: list["YearGroupWeeks"] = field(default_factory=list)
+
+    @property
+    def this_year(self) -> Attendance:
+        total = Attendance()
+        for week in self.weeks:
+            if week.this_year is not None:
+                total += week.this_year
+        return total
+
+    @property
+    def has_last_year(self) -> bool:
+        return any(week.last_year is not None for week in self.weeks)
+
+
+def weeks_window(day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The Mondays of the first week of ``day``'s academic year and of ``day``'s week."""
+    return week_start(academic_year_start(day)), week_start(day)
+
+
+def weekly_rows_window(day: datetime.date) -> dict:
+    """The filter of the snapshot rows ``attendance_week_lines`` needs (this academic
+    year to ``day`` and the same weeks a year earlier), for ``WeeklyAttendance``."""
+    first, last = weeks_window(day)
+    return {"week_start__gte": first - YEAR_EARLIER, "week_start__lte": last}
+
+
+def attendance_week_lines(rows, *, day: datetime.date) -> list[WeekLine]:
+    """Week lines from snapshot sums (``{"week_start": ..., "present_sessions": ...}``, one
+    per week, of one school or several), from the academic year's first week with figures
+    in either year to the last with figures, up to ``day``'s week."""
+    first, last = weeks_window(day)
+    by_week = {row["week_start"]: _attendance_of(row) for row in rows}
+    lines, monday = [], first
+    while monday <= last:
+        lines.append(WeekLine(monday, by_week.get(monday), by_week.get(monday - YEAR_EARLIER)))
+        monday += datetime.timedelta(weeks=1)
+    has_figures = [line.this_year is not None or line.last_year is not None for line in lines]
+    if not any(has_figures):
+        return []
+    start = has_figures.index(True)
+    end = len(has_figures) - has_figures[::-1].index(True)
+    return lines[start:end]
+
+
+def attendance_weeks(*, site: Institution, day: datetime.date) -> AttendanceWeeks:
+    """The school's attendance by week this academic year up to ``day``'s week, beside the
+    same weeks a year earlier, and by year group over the year to date, from the weekly
+    snapshots of the last roll-up refresh: one query."""
+    rows = list(
+        WeeklyAttendance.objects.filter(site=site, **weekly_rows_window(day))
+        .order_by("week_start", "year_group")
+        .values("week_start", "year_group", *WEEK_COUNTS)
+    )
+    weeks: dict[datetime.date, dict] = {}
+    for row in rows:
+        week = weeks.setdefault(row["week_start"], dict.fromkeys(WEEK_COUNTS, 0))
+        for name in WEEK_COUNTS:
+            week[name] += row[name]
+    lines = attendance_week_lines(
+        [{"week_start": monday, **counts} for monday, counts in weeks.items()], day=day
+    )
+    first, last = weeks_window(day)
+    by_year: dict[int, Attendance] = {}
+    for row in rows:
+        if first <= row["week_start"] <= last:
+            by_year[row["year_group"]] = by_year.get(row["year_group"], Attendance()) + (
+                _attendance_of(row)
+            )
+    return AttendanceWeeks(
+        academic_year=academic_year_label(day),
+        day=day,
+        weeks=lines,
+        year_groups=[
+            YearGroupWeeks(year_group, attendance)
+            for year_group, attendance in sorted(by_year.items())
+        ],
     )

@@ -17,6 +17,7 @@ from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
 from .calendar import academic_year_label
+from .charts import weekly_attendance_chart, year_group_attendance_chart
 from .codes import year_group_label
 from .forms import AttendanceDateForm, PupilSearchForm
 from .models import Pupil
@@ -25,6 +26,7 @@ from .selectors import (
     Attendance,
     attendance_day,
     attendance_term,
+    attendance_weeks,
     pupil_exclusions,
     pupil_for_id,
     pupil_list,
@@ -133,12 +135,14 @@ class PupilDetailView(SchoolMisPageView):
 
 class AttendanceView(SchoolMisPageView):
     """/attendance/: the registers of a day (today unless ``?date=YYYY-MM-DD``) for the
-    pupils on roll, AM and PM, in total and by year group; and the term to that day."""
+    pupils on roll, AM and PM, in total and by year group; the term to that day; and the
+    academic year to that day's week, by week and by year group (the weekly snapshots)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         site, today = request.site, timezone.localdate()
         form = AttendanceDateForm(request.GET, today=today)
         day = form.day()
+        weeks = attendance_weeks(site=site, day=day)
         return render(
             request,
             "mis/attendance.html",
@@ -149,5 +153,12 @@ class AttendanceView(SchoolMisPageView):
                 "today": today,
                 "summary": attendance_day(site=site, day=day),
                 "term_summary": attendance_term(site=site, day=day),
+                "weeks": weeks,
+                "weekly_chart": weekly_attendance_chart(
+                    weeks, chart_id="weekly-attendance", whose=site.name
+                ),
+                "year_group_chart": year_group_attendance_chart(
+                    weeks, chart_id="year-group-attendance", whose=site.name
+                ),
             },
         )
