@@ -167,6 +167,8 @@ def test_the_wide_tables_scroll_inside_their_box_on_a_phone(journey, world, brow
         wrap = page.locator(".mm-table-wrap").first
         sizes = wrap.evaluate("box => [box.scrollWidth, box.clientWidth]")
         assert sizes[0] > sizes[1], f"{path}: the table fits, nothing to scroll: {sizes}"
+        inner = wrap.evaluate("box => box.scrollHeight - box.clientHeight")
+        assert inner <= 0, f"{path}: the box scrolls down inside the page by {inner} px"
         first = page.locator(".mm-table tbody th[scope=row]").first
         left_before = first.bounding_box()["x"]
         wrap.evaluate("box => box.scrollBy(200, 0)")
