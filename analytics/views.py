@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from institutions.selectors import cluster_choices
-from matmis.listing import wants_fragment
+from matmis.listing import FacetGroup, wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
@@ -27,6 +27,7 @@ from .forms import DashboardForm
 from .selectors import (
     Dashboard,
     SchoolFigures,
+    dashboard_facets,
     group_dashboard,
     group_weeks,
     published_years,
@@ -145,6 +146,19 @@ def _dashboard(request: HttpRequest):
     return form, dashboard
 
 
+FACET_LEGENDS = (("cluster", "Cluster"), ("phase", "Phase"))
+
+
+def _facet_groups(request: HttpRequest, form: DashboardForm, dashboard: Dashboard):
+    """The cluster and phase filters with their counts (an option that would show no
+    school is left out unless ticked, as in Browse)."""
+    facets = dashboard_facets(group=request.site, filters=dashboard.filters, viewer=request.user)
+    return [
+        FacetGroup(name, legend, facets[name], list(form.errors.get(name, [])))
+        for name, legend in FACET_LEGENDS
+    ]
+
+
 def _with_query(url: str, query) -> str:
     encoded = query.urlencode()
     return f"{url}?{encoded}" if encoded else url
@@ -184,10 +198,7 @@ class DashboardView(AnalyticsPageView):
                 dashboard.totals.published_persistent_absence,
                 dashboard.totals.published_suspensions,
             ],
-            "clusters": form.fields["cluster"].choices,
-            "phases": form.fields["phase"].choices,
-            "chosen_clusters": {str(pk) for pk in dashboard.filters.clusters},
-            "chosen_phases": set(dashboard.filters.phases),
+            "facet_groups": _facet_groups(request, form, dashboard),
             "export_url": _with_query(reverse("analytics:export"), query),
             **_trends(request, dashboard),
             "clear_url": reverse("analytics:dashboard"),

@@ -293,9 +293,14 @@ def group_school_facets(
     types: Iterable[str] = (),
     ofsted: Iterable[str] = (),
     clusters: Iterable[int] = (),
+    within: Q | None = None,
 ) -> dict[str, list[FacetOption]]:
     """For each filter (``phase``, ``type``, ``ofsted``, ``cluster``), its options with the
     number of schools each would show given the search and the OTHER filters.
+
+    ``within``: a condition on the schools that narrows what is counted, for a page that
+    lists only some of the group's schools (a tab of Data Sharing Agreements), so that the
+    counts are those of the list shown.
 
     Two queries whatever the group's size: one GROUP BY over the group's schools by
     (phase, type, Ofsted grade), counting conditionally for each filter and summed per
@@ -305,9 +310,11 @@ def group_school_facets(
     """
     filters = SchoolFilters(search, tuple(phases), tuple(types), tuple(ofsted), tuple(clusters))
     conditions = filters.conditions(group=group)
+    schools = current_schools(group=group)
+    if within is not None:
+        schools = schools.filter(within)
     combinations = (
-        current_schools(group=group)
-        .order_by()
+        schools.order_by()
         .values("phase", "type_name", "ofsted_grade")
         .annotate(
             by_phase=_count(_combined(conditions, leave_out="phase")),
@@ -324,10 +331,7 @@ def group_school_facets(
         grade = row["ofsted_grade"]
         ofsted_counts[grade] = ofsted_counts.get(grade, 0) + row["by_ofsted"]
     cluster_schools = (
-        current_schools(group=group)
-        .filter(_combined(conditions, leave_out="cluster"))
-        .order_by()
-        .values("pk")
+        schools.filter(_combined(conditions, leave_out="cluster")).order_by().values("pk")
     )
     cluster_rows = (
         Cluster.objects.filter(group=group)

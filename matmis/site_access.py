@@ -35,6 +35,8 @@ class SiteKind(enum.StrEnum):
 
 
 ANY_SITE = frozenset({SiteKind.GROUP, SiteKind.SCHOOL})
+# Every host: a site's and the platform's bare domain (pages such as the privacy notice).
+EVERY_HOST = frozenset(SiteKind)
 
 KIND_PHRASES = {
     SiteKind.GROUP: "a trust's or local authority's site",

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from institutions.urls import urlpatterns as cluster_urlpatterns
 from matmis.views import healthz
 
-from . import views
+from . import statements, views
 
 institutions_urls = (
     [
@@ -36,6 +36,12 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    path("privacy/", statements.PrivacyNoticeView.as_view(), name="privacy-notice"),
+    path(
+        "accessibility/",
+        statements.AccessibilityStatementView.as_view(),
+        name="accessibility-statement",
+    ),
 ]
 
 handler400 = "matmis.views.bad_request"

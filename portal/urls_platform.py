@@ -9,7 +9,7 @@ from accounts.identity.views import SignInView
 from institutions import platform_views
 from matmis.views import healthz
 
-from . import views
+from . import statements, views
 
 # Named like the sites' own sign-in pages ("accounts:sign-in"), so LOGIN_URL works here too:
 # the same views, with the platform's sign-in template and landing page. The other steps of
@@ -55,6 +55,12 @@ urlpatterns = [
     path("support/", admin.site.urls),
     path("mail/", include("notifications.urls")),  # development only (404 in production)
     path("healthz", healthz, name="healthz"),
+    path("privacy/", statements.PrivacyNoticeView.as_view(), name="privacy-notice"),
+    path(
+        "accessibility/",
+        statements.AccessibilityStatementView.as_view(),
+        name="accessibility-statement",
+    ),
 ]
 
 handler400 = "matmis.views.bad_request"

@@ -134,6 +134,12 @@ class SendForm(forms.Form):
     )
 
     def __init__(self, data=None, *, senders, levels, **kwargs):
+        levels = list(levels)
+        if data is not None and len(levels) == 1 and not data.get("level"):
+            # The only level that may be asked for is chosen: in the form as first shown,
+            # in its preview and when it comes back with another field to correct.
+            data = data.copy()
+            data["level"] = str(int(levels[0]))
         super().__init__(data, **kwargs)
         self.fields["sender"].queryset = senders
         self.fields["sender"].label_from_instance = lambda p: (

@@ -23,7 +23,6 @@ from accounts.staff.selectors import staff_profile_for
 from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.selectors import (
     cluster_choices,
-    group_school_facets,
     group_school_type_names,
     schools_for_selection,
 )
@@ -47,6 +46,7 @@ from .selectors import (
     TAB_PENDING,
     TABS,
     agreement_tab_counts,
+    agreement_tab_facets,
     agreement_tab_schools,
     approved_levels,
     delivery_summaries,
@@ -124,6 +124,13 @@ class AgreementsView(AgreementsPageView):
         filter_query = query.copy()
         filter_query.pop("sort", None)
         filter_query.pop("tab", None)
+        can_act = _may_act(request)
+        # "Select all N matching": the page again with every row ticked (across pages,
+        # so the page links keep it); changing the tab or a filter starts afresh.
+        all_selected = can_act and request.GET.get("all") == "1" and page.paginator.count > 0
+        selection_query = query.copy()
+        if all_selected:
+            query["all"] = "1"
         context = {
             "form": form,
             "tab": tab,
@@ -134,14 +141,16 @@ class AgreementsView(AgreementsPageView):
                     "key": key,
                     "label": label,
                     "count": counts.of(key),
-                    "url": query_string(query, tab=key, page=None),
+                    "url": query_string(selection_query, tab=key, page=None),
                     "selected": key == tab,
                 }
                 for key, label in TABS.items()
             ],
             "counts": counts,
             "overall": overall,
-            "facet_groups": facet_groups(form, group_school_facets(group=group, **filters)),
+            "facet_groups": facet_groups(
+                form, agreement_tab_facets(group=group, tab=tab, **filters)
+            ),
             "page": page,
             "rows": rows,
             **pagination(query, page),
@@ -152,7 +161,10 @@ class AgreementsView(AgreementsPageView):
             "filter_fields": [
                 (key, value) for key in filter_query for value in filter_query.getlist(key)
             ],
-            "can_act": _may_act(request),
+            "can_act": can_act,
+            "all_selected": all_selected,
+            "select_all_url": query_string(selection_query, all="1", page=None),
+            "clear_selection_url": query_string(selection_query, page=page_param(page.number)),
             "act_label": ACT_LABEL,
             "level_meanings": [(level.label, LEVEL_MEANINGS[level]) for level in AccessLevel],
         }

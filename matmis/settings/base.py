@@ -304,6 +304,9 @@ else:
     }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"matmis <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the privacy notice and the accessibility statement send people who write to the
+# platform's operator (the processor): questions, requests, accessibility problems.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", f"support@{BASE_DOMAIN}")
 
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")

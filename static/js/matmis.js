@@ -162,6 +162,44 @@ document.addEventListener('close', (event) => {
 }, true)
 
 // -----------------------------------------------------------------------------
+// Table headers that follow the page
+//
+// A wide table scrolls sideways in its .mm-table-wrap, which keeps CSS's
+// position: sticky from holding its header to the page. While the table passes
+// under the top of the window, its header is moved down by the distance
+// (--mm-thead-offset on the wrapper, read by matmis.scss), never past the last
+// row. Without JavaScript the header scrolls away with the rows.
+// -----------------------------------------------------------------------------
+
+let headerFrame = 0
+
+function placeTableHeaders () {
+  headerFrame = 0
+  document.querySelectorAll('.mm-table-wrap > table').forEach((table) => {
+    const head = table.tHead
+    if (!head) return
+    const wrap = table.parentElement
+    // Where the header would be unmoved: its box as drawn, less the offset it has now.
+    const current = parseFloat(wrap.style.getPropertyValue('--mm-thead-offset')) || 0
+    const top = head.getBoundingClientRect().top - current
+    const room = table.getBoundingClientRect().bottom - top - head.offsetHeight
+    const offset = Math.round(Math.min(Math.max(-top, 0), Math.max(room, 0)))
+    const value = offset > 0 ? `${offset}px` : ''
+    if (wrap.style.getPropertyValue('--mm-thead-offset') === value) return
+    if (value) wrap.style.setProperty('--mm-thead-offset', value)
+    else wrap.style.removeProperty('--mm-thead-offset')
+  })
+}
+
+function scheduleTableHeaders () {
+  if (!headerFrame) headerFrame = window.requestAnimationFrame(placeTableHeaders)
+}
+
+window.addEventListener('scroll', scheduleTableHeaders, { passive: true })
+window.addEventListener('resize', scheduleTableHeaders)
+document.addEventListener('htmx:afterSettle', scheduleTableHeaders)
+
+// -----------------------------------------------------------------------------
 // htmx: initialise components in swapped-in content
 // -----------------------------------------------------------------------------
 

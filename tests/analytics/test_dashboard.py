@@ -351,6 +351,28 @@ def test_the_page_shows_rows_totals_and_england(site_client, trust, world):
     assert "15.0%" not in table and "7.4%" not in table
 
 
+def test_totals_and_england_head_the_table_below_the_key_figures(site_client, trust, world):
+    """The totals were in the footer, out of sight below hundreds of schools: now the
+    key figures come first, and the table's first rows are the group's and England's."""
+    html = page(site_client, trust)
+    table = re.search(r'<table class="mm-table mm-table--figures">.*?</table>', html, re.S)
+    table = table.group(0)
+    assert "<tfoot>" not in table
+    bodies = re.findall(r"<tbody[^>]*>(.*?)</tbody>", table, re.S)
+    assert [re.findall(r'<th scope="row">([^<]+)', body) for body in bodies] == [
+        ["Group total", "England"],
+        [],  # the schools' row headers are links
+    ]
+    assert table.index("Group total") < table.index("Ash Primary")
+    figures = re.search(r'<section class="mm-key-figures".*?</section>', html, re.S).group(0)
+    assert html.index(figures) < html.index(table)
+    text = " ".join(re.sub(r"<[^>]+>", " ", figures).split())
+    assert "Attendance, this term 86.4% Live, 2 schools sharing MIS data" in text
+    assert "Persistent absentees, this term 25 22.7% of pupils" in text
+    assert "Overall absence, published 2024/25 6.6% England 6.9%" in text
+    assert "Persistent absence, published 2024/25 15.6% England 17.8%" in text
+
+
 def test_rows_are_sorted_by_name_and_link_to_the_institution_and_breakdown(
     site_client, trust, world
 ):
@@ -472,6 +494,65 @@ def test_filter_only_my_schools(site_client, trust, world):
     nobody = group_staff(trust)
     assert "No schools match." in page(site_client, trust, nobody, {"mine": "1"})
     assert "Elm Nursery" in page(site_client, trust, nobody)
+
+
+def facet_counts(html: str, name: str) -> dict[str, int]:
+    """The options of filter ``name`` offered, with their counts."""
+    fieldset = re.search(
+        rf'<fieldset class="mm-filter" id="filter-{name}">(.*?)</fieldset>', html, re.S
+    )
+    if fieldset is None:
+        return {}
+    return {
+        label: int(count)
+        for label, count in re.findall(
+            r'<span class="mm-chip__label">([^<]+)</span>\s*<span class="mm-chip__count">(\d+)',
+            fieldset.group(1),
+        )
+    }
+
+
+def test_phase_filters_have_counts_and_leave_out_empty_phases(site_client, trust, world):
+    """As in Browse: each phase with the number of schools it would show, a phase no
+    school of the group has is not offered (no "16 plus", "All-through"...)."""
+    html = page(site_client, trust)
+    assert facet_counts(html, "phase") == {"Nursery": 1, "Primary": 3, "Secondary": 1}
+    assert 'value="16 plus"' not in html and 'value="All-through"' not in html
+
+
+def test_phase_counts_follow_the_other_filters(site_client, trust, world):
+    north = ClusterFactory(group=trust, name="North")
+    south = ClusterFactory(group=trust, name="South")
+    ClusterFactory(group=trust, name="Empty")
+    put_in_cluster(north, world["ash"], world["birch"])
+    put_in_cluster(south, world["cedar"])
+    html = page(site_client, trust, params={"cluster": [north.pk], "phase": "Primary"})
+    # Phases counted within North; clusters counted within Primary; the empty cluster
+    # and the phases North has none of are left out; a ticked option always stays.
+    assert facet_counts(html, "phase") == {"Primary": 1, "Secondary": 1}
+    assert facet_counts(html, "cluster") == {"North": 1, "South": 1}
+    assert f'id="filter-cluster-{north.pk}" name="cluster" value="{north.pk}" checked' in html
+    html = page(site_client, trust, params={"phase": "Nursery"})
+    assert facet_counts(html, "phase")["Nursery"] == 1
+    assert facet_counts(html, "cluster") == {}  # Elm is in no cluster: none is offered
+
+
+def test_phase_counts_follow_only_my_schools(site_client, trust, world):
+    profile = StaffProfileFactory(site=trust)
+    associate(profile, schools=[world["ash"], world["elm"]])
+    html = page(site_client, trust, profile.user, {"mine": "1"})
+    assert facet_counts(html, "phase") == {"Nursery": 1, "Primary": 1}
+
+
+def test_htmx_updates_the_filter_counts_out_of_band(site_client, trust, world):
+    north = ClusterFactory(group=trust, name="North")
+    put_in_cluster(north, world["ash"], world["birch"])
+    response = site_client(trust, group_staff(trust)).get(
+        URL, {"cluster": [north.pk]}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert '<div class="mm-filters" id="analytics-filters" hx-swap-oob="true">' in html
+    assert facet_counts(html, "phase") == {"Primary": 1, "Secondary": 1}
 
 
 def test_bad_filter_values_are_reported_and_ignored(site_client, trust, world):
@@ -740,15 +821,16 @@ def test_the_same_queries_for_5_and_300_schools(site_client, scale_groups, url, 
 def test_query_counts_are_pinned(site_client, scale_groups):
     # The site, the session, the user, their staff profile (site access), the clusters (the
     # filter's options), the rows, England; and the request's site scope. "Only schools I am
-    # associated with" looks up the viewer's staff profile once more. The page draws its
-    # trends from two more: the schools' weeks and the published years.
+    # associated with" looks up the viewer's staff profile once more. The page also counts
+    # the filters' options (two queries, and the profile once more for "only mine") and
+    # draws its trends from two more: the schools' weeks and the published years.
     expected = 7 + SITE_SCOPE_QUERIES
     trends = 2
-    for url, extra in ((URL, trends), ("/analytics/export.csv", 0), (API_LIST, 0)):
-        assert count_queries(site_client, scale_groups, url, {}) == [expected + extra] * 2, url
-        assert (
-            count_queries(site_client, scale_groups, url, FILTERED) == [expected + extra + 1] * 2
-        ), url
+    for url in ("/analytics/export.csv", API_LIST):
+        assert count_queries(site_client, scale_groups, url, {}) == [expected] * 2, url
+        assert count_queries(site_client, scale_groups, url, FILTERED) == [expected + 1] * 2, url
+    assert count_queries(site_client, scale_groups, URL, {}) == [expected + 2 + trends] * 2
+    assert count_queries(site_client, scale_groups, URL, FILTERED) == [expected + 4 + trends] * 2
 
 
 def test_the_breakdown_costs_the_same_queries_for_5_and_300_schools(site_client, scale_groups):

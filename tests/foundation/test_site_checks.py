@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from accounts.permissions import INSTITUTION_DETAILS, Access
 from matmis.api import SiteApiView
 from matmis.api_permissions import SiteRequestPermission
-from matmis.site_access import ANY_SITE, SiteCheckedView, SiteKind
+from matmis.site_access import ANY_SITE, EVERY_HOST, SiteCheckedView, SiteKind
 from matmis.views import SitePageView
 from portal.admin_site import SupportAdminSite
 from tests.factories import InstitutionFactory, MembershipFactory, StaffProfileFactory
@@ -254,3 +254,25 @@ def test_then_signed_in_then_site_access_then_the_named_permission(site_client, 
     assert response.json()["error"]["message"] == (
         "You need the permission “Institution: Administer Institution Details” at Administer."
     )
+
+
+@pytest.mark.django_db
+def test_a_public_page_on_every_host_answers_anyone_there(site_client, trust, school):
+    """``public`` with ``EVERY_HOST`` (the privacy notice, the accessibility statement):
+    no sign-in, no site access, on a group's, a school's and the platform's host alike."""
+
+    class Notice(SitePageView):
+        site_kind = EVERY_HOST
+        public = True
+        method_permissions = {"GET": None}
+
+        def get(self, request):
+            return None
+
+    head = StaffProfileFactory(site=school).user
+    for client in (site_client(trust), site_client(school), site_client(None)):
+        request = client.get("/").wsgi_request
+        assert Notice().site_verdict(request).allowed
+    outsider = site_client(trust, head).get("/").wsgi_request  # signed in elsewhere
+    assert Notice().site_verdict(outsider).allowed
+    assert {SiteKind.GROUP, SiteKind.SCHOOL, SiteKind.PLATFORM} == EVERY_HOST
