@@ -138,11 +138,7 @@ class HopRedeemApiView(SiteApiView):
         # Who the session is signed in as: this endpoint authenticates nobody itself.
         signed_in = get_user(request._request)
         pending = hop_token_unspent(token=token, school=request.site)
-        if (
-            pending is not None
-            and signed_in.is_authenticated
-            and signed_in.pk != pending.user_id
-        ):
+        if pending is not None and signed_in.is_authenticated and signed_in.pk != pending.user_id:
             # No page to ask on: the page form (``hop:redeem``) asks; here, refuse.
             return _refused(
                 HopRefused(

@@ -81,6 +81,4 @@ class HopMiddleware:
             )
         if standing.group_session_ended:
             return redirect(group.url if group is not None else "/")
-        return render(
-            request, "hop/ended.html", {"reason": reason, "group": group}, status=403
-        )
+        return render(request, "hop/ended.html", {"reason": reason, "group": group}, status=403)

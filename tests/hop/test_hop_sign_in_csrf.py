@@ -60,9 +60,7 @@ def test_a_cross_site_post_does_not_replace_the_heads_session(world, head, head_
     ],
     ids=["sec-fetch-site cross-site", "foreign origin", "null origin", "school", "port"],
 )
-def test_a_redemption_from_anywhere_but_the_group_is_refused_and_spends_the_token(
-    world, headers
-):
+def test_a_redemption_from_anywhere_but_the_group_is_refused_and_spends_the_token(world, headers):
     _, token = world.start()
     client = SiteClient(world.school)
     response = client.post("/hop/", {"token": token}, **headers)
