@@ -9,15 +9,17 @@ Every read goes through ``mis.selectors`` with the request's site.
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
 from .calendar import academic_year_label
 from .codes import year_group_label
+from .exports import attendance_table, students_table
 from .forms import AttendanceDateForm, PupilSearchForm
 from .models import Pupil
 from .selectors import (
@@ -100,8 +102,20 @@ class StudentListView(SchoolMisPageView):
                 "term": term,
                 "term_start": start,
                 "term_end": end,
+                "exports": export_links("mis:students-export", query),
             },
         )
+
+
+class StudentExportView(ExportPage, SchoolMisPageView):
+    """/students/export.csv and .xlsx: every pupil the Students page lists for the same
+    query string (all its pages)."""
+
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filters = PupilSearchForm(request.GET).filters()
+        table = students_table(site=request.site, today=timezone.localdate(), filters=filters)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class PupilDetailView(SchoolMisPageView):
@@ -149,5 +163,25 @@ class AttendanceView(SchoolMisPageView):
                 "today": today,
                 "summary": attendance_day(site=site, day=day),
                 "term_summary": attendance_term(site=site, day=day),
+                "exports": export_links("mis:attendance-export", _day_query(day, today)),
             },
         )
+
+
+def _day_query(day, today) -> QueryDict:
+    """The day shown, as the query string (none for today)."""
+    query = QueryDict(mutable=True)
+    if day != today:
+        query["date"] = day.isoformat()
+    return query
+
+
+class AttendanceExportView(ExportPage, SchoolMisPageView):
+    """/attendance/export.csv and .xlsx: the Attendance page of the same day by year group,
+    with the term to that day."""
+
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        day = AttendanceDateForm(request.GET, today=timezone.localdate()).day()
+        table = attendance_table(site=request.site, day=day)
+        return export_response(table, site=request.site, export_format=self.export_format)
