@@ -106,14 +106,14 @@ def _local(moment: datetime.datetime) -> datetime.datetime:
 
 
 def csv_text(value: Cell) -> str:
-    """A cell as CSV text: dates as ``2026-12-07``, times (local) as ``2026-12-07 09:30``,
+    """A cell as CSV text: dates as ``2026-12-07``, times (local) as ``2026-12-07 09:30:00``,
     yes/no for booleans, "" for None."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime.datetime):
-        return _local(value).strftime("%Y-%m-%d %H:%M")
+        return _local(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
@@ -129,7 +129,7 @@ def _xlsx_cell(sheet, value: Cell):
         return value
     if isinstance(value, datetime.datetime):
         cell = WriteOnlyCell(sheet, value=_local(value).replace(tzinfo=None))
-        cell.number_format = "yyyy-mm-dd hh:mm"
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
         return cell
     if isinstance(value, datetime.date):
         cell = WriteOnlyCell(sheet, value=value)
@@ -270,13 +270,12 @@ class ExportApiView(SiteApiView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def export_schema(*, operation_id: str, tags: list[str], parameters: Sequence = (), **kwargs):
+def export_schema(*, operation_id: str, parameters: Sequence = (), **kwargs):
     """The OpenAPI description of an ``ExportApiView``'s GET: the ``format`` parameter,
     the file in either format, and errors in the API's JSON error shape."""
     errors = {(status, JSONRenderer.media_type): ErrorSerializer for status in (400, 403, 404)}
     return extend_schema(
         operation_id=operation_id,
-        tags=tags,
         parameters=[
             OpenApiParameter(
                 "format",

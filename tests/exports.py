@@ -4,6 +4,8 @@ the typed values openpyxl reads."""
 import csv
 import io
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from matmis.exports import XLSX_CONTENT_TYPE
@@ -53,3 +55,12 @@ def filename(response) -> str:
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment; filename=")
     return disposition.split("filename=", 1)[1].strip('"')
+
+
+def queries_to_read(client, url: str, read) -> int:
+    """How many queries reading the whole file at ``url`` takes (after a first request, as
+    the session's first use costs a few of its own)."""
+    read(client.get(url))
+    with CaptureQueriesContext(connection) as queries:
+        read(client.get(url))
+    return len(queries)

@@ -43,7 +43,7 @@ def test_csv_cells_are_text_a_spreadsheet_reads_back(trust):
     header, row = csv_rows(response(trust, ExportFormat.CSV))
     assert header == ["Name", "Count", "Rate", "Day", "At", "Yes", "None"]
     # London summer time: 08:30 UTC is 09:30 local.
-    assert row == ["'=HYPERLINK(\"http://x\")", "3", "12.5", "2026-12-07", "2026-07-01 09:30",
+    assert row == ["'=HYPERLINK(\"http://x\")", "3", "12.5", "2026-12-07", "2026-07-01 09:30:00",
                    "Yes", ""]  # fmt: skip
 
 
