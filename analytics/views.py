@@ -13,15 +13,15 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from institutions.selectors import cluster_choices
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
-from .export import NO_MIS_DATA, NOT_SHARED, dashboard_csv, one_place
+from .export import NO_MIS_DATA, NOT_SHARED, dashboard_table, one_place
 from .forms import DashboardForm
 from .selectors import Dashboard, SchoolFigures, group_dashboard, school_breakdown
 
@@ -163,7 +163,7 @@ class DashboardView(AnalyticsPageView):
             "phases": form.fields["phase"].choices,
             "chosen_clusters": {str(pk) for pk in dashboard.filters.clusters},
             "chosen_phases": set(dashboard.filters.phases),
-            "export_url": _with_query(reverse("analytics:export"), query),
+            "exports": export_links("analytics:export", query),
             "clear_url": reverse("analytics:dashboard"),
         }
         template = "analytics/_fragment.html" if fragment else "analytics/dashboard.html"
@@ -174,15 +174,14 @@ class DashboardView(AnalyticsPageView):
         return response
 
 
-class ExportView(AnalyticsPageView):
-    """The dashboard's table as a CSV file, with the same filters."""
+class ExportView(ExportPage, AnalyticsPageView):
+    """/analytics/export.csv and .xlsx: the dashboard's table with the same filters and
+    gating, then the totals and England."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         _form, dashboard = _dashboard(request)
-        response = HttpResponse(dashboard_csv(dashboard), content_type="text/csv; charset=utf-8")
-        filename = f"analytics-{request.site.slug}-{timezone.localdate().isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        table = dashboard_table(dashboard)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class SchoolView(AnalyticsPageView):
