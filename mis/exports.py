@@ -11,18 +11,12 @@ from .forms import PupilFilters
 from .selectors import (
     DaySummary,
     SessionCounts,
-    TermFigures,
     TermSummary,
     attendance_day,
     attendance_term,
     pupil_list,
     term_attendance,
 )
-
-
-def _leaving(pupil) -> datetime.date | None:
-    return pupil.left_on
-
 
 STUDENT_COLUMNS = [
     Column("Surname", lambda pupil: pupil.legal_last_name),
@@ -32,7 +26,7 @@ STUDENT_COLUMNS = [
     Column("Year group", lambda pupil: pupil.year_group_label),
     Column("Date of birth", lambda pupil: pupil.date_of_birth),
     Column("Joined", lambda pupil: pupil.enrolled_on),
-    Column("Left", _leaving),
+    Column("Left", lambda pupil: pupil.left_on),
     Column("FSM", lambda pupil: pupil.fsm_eligible),
     Column("Disadvantaged", lambda pupil: pupil.disadvantaged),
     Column("SEN provision", lambda pupil: pupil.get_sen_provision_display()),
@@ -73,22 +67,20 @@ def _session_columns(name: str, label: str) -> list[Column]:
     ]
 
 
-def _term(field: str):
-    def value(row):
-        term = row["term"]
-        return None if term is None else field_of(term, field)
+_TERM_FIGURES = {
+    "attendance %": lambda term: term.attendance.percent,
+    "possible sessions": lambda term: term.attendance.possible,
+    "pupils with sessions": lambda term: term.pupils_with_sessions,
+    "persistent absentees": lambda term: term.persistent_absentees,
+    "persistent absence %": lambda term: term.persistent_absence_percent,
+}
 
-    return value
 
-
-def field_of(term: TermFigures, field: str):
-    return {
-        "percent": term.attendance.percent,
-        "possible": term.attendance.possible,
-        "with_sessions": term.pupils_with_sessions,
-        "persistent": term.persistent_absentees,
-        "persistent_percent": term.persistent_absence_percent,
-    }[field]
+def _term_column(label: str, name: str) -> Column:
+    figure = _TERM_FIGURES[name]
+    return Column(
+        f"{label}: {name}", lambda row: None if row["term"] is None else figure(row["term"])
+    )
 
 
 def attendance_columns(day: datetime.date, term: TermSummary) -> list[Column]:
@@ -98,11 +90,7 @@ def attendance_columns(day: datetime.date, term: TermSummary) -> list[Column]:
         Column(f"On roll {day.isoformat()}", lambda row: row["am"].on_roll),
         *_session_columns("am", "Morning (AM)"),
         *_session_columns("pm", "Afternoon (PM)"),
-        Column(f"{term_label}: attendance %", _term("percent")),
-        Column(f"{term_label}: possible sessions", _term("possible")),
-        Column(f"{term_label}: pupils with sessions", _term("with_sessions")),
-        Column(f"{term_label}: persistent absentees", _term("persistent")),
-        Column(f"{term_label}: persistent absence %", _term("persistent_percent")),
+        *(_term_column(term_label, name) for name in _TERM_FIGURES),
     ]
 
 
