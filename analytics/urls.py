@@ -10,6 +10,6 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
-    *export_urls(views.ExportView, name="export"),
+    *export_urls(views.ExportView, name="dashboard-export"),
     re_path(r"^schools/(?P<urn>[0-9]{6})/$", views.SchoolView.as_view(), name="school"),
 ]

@@ -163,7 +163,7 @@ class DashboardView(AnalyticsPageView):
             "phases": form.fields["phase"].choices,
             "chosen_clusters": {str(pk) for pk in dashboard.filters.clusters},
             "chosen_phases": set(dashboard.filters.phases),
-            "exports": export_links("analytics:export", query),
+            "exports": export_links("analytics:dashboard-export", query),
             "clear_url": reverse("analytics:dashboard"),
         }
         template = "analytics/_fragment.html" if fragment else "analytics/dashboard.html"
