@@ -21,8 +21,10 @@ from rest_framework.response import Response
 from institutions.models import Phase
 from institutions.selectors import cluster_choices
 from matmis.api import ErrorSerializer, SiteApiView
+from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import SiteKind
 
+from .export import dashboard_table
 from .forms import DashboardForm
 from .selectors import group_dashboard, school_breakdown
 
@@ -151,6 +153,24 @@ class AnalyticsSchoolDetailSerializer(serializers.Serializer):
     )
 
 
+DASHBOARD_PARAMETERS = [
+    OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
+    OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
+    OpenApiParameter("mine", bool, description="Only the schools you are associated with."),
+]
+
+
+def _dashboard_or_400(request):
+    """The dashboard the query string asks for; a value it does not know is a 400."""
+    group = request.site
+    form = DashboardForm(request.query_params, clusters=cluster_choices(group=group))
+    if not form.is_valid():
+        raise exceptions.ValidationError(
+            {name: list(messages) for name, messages in form.errors.items()}
+        )
+    return group_dashboard(group=group, filters=form.filters(), viewer=request.user)
+
+
 class AnalyticsSchoolListView(SiteApiView):
     """The group's schools with their figures: the data of the Analytics page."""
 
@@ -159,22 +179,24 @@ class AnalyticsSchoolListView(SiteApiView):
 
     @extend_schema(
         operation_id="analytics_schools_list",
-        parameters=[
-            OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
-            OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
-            OpenApiParameter("mine", bool, description="Only the schools you are associated with."),
-        ],
+        parameters=DASHBOARD_PARAMETERS,
         responses={200: AnalyticsDashboardSerializer, 400: ErrorSerializer, **ERRORS},
     )
     def get(self, request):
-        group = request.site
-        form = DashboardForm(request.query_params, clusters=cluster_choices(group=group))
-        if not form.is_valid():
-            raise exceptions.ValidationError(
-                {name: list(messages) for name, messages in form.errors.items()}
-            )
-        dashboard = group_dashboard(group=group, filters=form.filters(), viewer=request.user)
-        return Response(AnalyticsDashboardSerializer(dashboard).data)
+        return Response(AnalyticsDashboardSerializer(_dashboard_or_400(request)).data)
+
+
+class AnalyticsExportView(ExportApiView):
+    """The schools of ``analytics_schools_list`` (same filters) with the group's totals and
+    England, as a CSV or XLSX file: the Analytics page's export, gated the same way."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+    @export_schema(operation_id="analytics_schools_export", parameters=DASHBOARD_PARAMETERS)
+    def get(self, request):
+        table = dashboard_table(_dashboard_or_400(request))
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class AnalyticsSchoolDetailView(SiteApiView):

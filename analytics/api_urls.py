@@ -6,6 +6,7 @@ from . import api
 
 urlpatterns = [
     path("analytics/schools/", api.AnalyticsSchoolListView.as_view(), name="analytics-schools"),
+    path("analytics/schools/export/", api.AnalyticsExportView.as_view(), name="analytics-export"),
     re_path(
         r"^analytics/schools/(?P<urn>[0-9]{6})/$",
         api.AnalyticsSchoolDetailView.as_view(),

@@ -1,19 +1,18 @@
-"""The dashboard as CSV: the same columns and the same gating as the page ("Not shared"
-where the level does not allow a figure), then the group's totals, the number of schools
-each total counts, and England.
+"""The dashboard as a file (CSV or XLSX, ``matmis.exports``): the same columns and the same
+gating as the page ("Not shared" where the level does not allow a figure), then the group's
+totals, the number of schools each total counts, and England.
 
-School names come from an external register and end up in spreadsheets: the file is written
-by ``matmis.csv_export.spreadsheet_csv``, which writes any cell a spreadsheet could read as a
-formula with a leading apostrophe. No figure written here is negative, so the rule applies
-to every cell without exception.
+School names come from an external register and end up in spreadsheets: ``matmis.exports``
+writes any text cell a spreadsheet could read as a formula with a leading apostrophe, in
+both formats. Figures are numbers to one decimal place (typed cells in XLSX); no figure
+written here is negative.
 """
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
-from django.utils import timezone
-
-from matmis.csv_export import spreadsheet_csv
+from matmis.exports import Cell, Column, Table
 
 from .selectors import (
     Dashboard,
@@ -36,13 +35,9 @@ def one_place(value: Decimal | None) -> str:
     return str(value.quantize(TENTH, ROUND_HALF_UP))
 
 
-def _when(moment: datetime.datetime | None) -> str:
-    """Local time to the minute: ``2026-11-25 06:30``."""
-    return "" if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _day(day: datetime.date | None) -> str:
-    return "" if day is None else day.isoformat()
+def figure(value: Decimal | None) -> Decimal | None:
+    """A figure to one decimal place, rounding half up, as a number (None stays None)."""
+    return None if value is None else value.quantize(TENTH, ROUND_HALF_UP)
 
 
 def header(dashboard: Dashboard) -> list[str]:
@@ -67,60 +62,65 @@ def header(dashboard: Dashboard) -> list[str]:
     ]
 
 
-def _published_cells(published: Published | None, *, shared: bool) -> list[str]:
+def _published_cells(published: Published | None, *, shared: bool) -> list[Cell]:
     if not shared:
         return [NOT_SHARED] * 3
     if published is None:
-        return [""] * 3
+        return [None] * 3
     return [
-        one_place(published.overall_absence_rate),
-        one_place(published.persistent_absence_rate),
-        one_place(published.suspension_rate),
+        figure(published.overall_absence_rate),
+        figure(published.persistent_absence_rate),
+        figure(published.suspension_rate),
     ]
 
 
-def _live_cells(live: LiveFigures) -> list[str]:
+def _live_cells(live: LiveFigures) -> list[Cell]:
     return [
-        one_place(live.attendance_rate),
-        one_place(live.overall_absence_rate),
-        str(live.persistent_absentees),
-        one_place(live.persistent_absence_rate),
-        one_place(live.suspension_rate),
+        figure(live.attendance_rate),
+        figure(live.overall_absence_rate),
+        live.persistent_absentees,
+        figure(live.persistent_absence_rate),
+        figure(live.suspension_rate),
     ]
 
 
-def _school_row(row: SchoolFigures) -> list[str]:
+def _school_row(row: SchoolFigures) -> list[Cell]:
     cells = [
         row.name,
         row.urn,
         row.phase,
-        "" if row.pupils is None else str(row.pupils),
-        one_place(row.percentage_fsm),
+        row.pupils,
+        figure(row.percentage_fsm),
         *_published_cells(row.published, shared=row.published_shared),
     ]
     if not row.mis_shared:
         cells += [NOT_SHARED] * 7
     elif row.live is None:
-        cells += [NO_MIS_DATA] * 5 + ["", ""]
+        cells += [NO_MIS_DATA] * 5 + [None, None]
     else:
         cells += _live_cells(row.live)
-        cells += [_when(row.refreshed_at), _day(row.refreshed_for)]
+        cells += [_when(row.refreshed_at), row.refreshed_for]
     return cells
 
 
-def _total(total: Total) -> str:
-    return one_place(total.value)
+def _when(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """To the minute, as the page shows it."""
+    return None if moment is None else moment.replace(second=0, microsecond=0)
 
 
-def _totals_rows(dashboard: Dashboard) -> list[list[str]]:
+def _total(total: Total) -> Decimal | None:
+    return figure(total.value)
+
+
+def _totals_rows(dashboard: Dashboard) -> list[list[Cell]]:
     totals = dashboard.totals
-    live_cells = _live_cells(totals.live) if totals.live_schools else [""] * 5
-    refreshed = [_when(dashboard.refreshed_at), _day(dashboard.refreshed_for)]
+    live_cells = _live_cells(totals.live) if totals.live_schools else [None] * 5
+    refreshed = [_when(dashboard.refreshed_at), dashboard.refreshed_for]
     total_row = [
         f"Group total ({totals.schools} school{'' if totals.schools == 1 else 's'})",
-        "",
-        "",
-        str(totals.pupils),
+        None,
+        None,
+        totals.pupils,
         _total(totals.fsm),
         _total(totals.published_overall_absence),
         _total(totals.published_persistent_absence),
@@ -130,32 +130,33 @@ def _totals_rows(dashboard: Dashboard) -> list[list[str]]:
     ]
     counted_row = [
         "Schools counted in the total",
-        "",
-        "",
-        str(totals.pupils_schools),
-        str(totals.fsm.schools),
-        str(totals.published_overall_absence.schools),
-        str(totals.published_persistent_absence.schools),
-        str(totals.published_suspensions.schools),
-        *[str(totals.live_schools)] * 5,
-        "",
-        "",
+        None,
+        None,
+        totals.pupils_schools,
+        totals.fsm.schools,
+        totals.published_overall_absence.schools,
+        totals.published_persistent_absence.schools,
+        totals.published_suspensions.schools,
+        *[totals.live_schools] * 5,
+        None,
+        None,
     ]
     return [total_row, counted_row]
 
 
-def _national_row(dashboard: Dashboard) -> list[str]:
+def _national_row(dashboard: Dashboard) -> list[Cell]:
     national = dashboard.national
     label = "England"
     if national is not None:
         label += f" ({time_period_label(national.time_period)})"
-    return [label, "", "", "", "", *_published_cells(national, shared=True), *[""] * 7]
+    return [label, *[None] * 4, *_published_cells(national, shared=True), *[None] * 7]
 
 
-def dashboard_csv(dashboard: Dashboard) -> str:
-    """The whole file (``matmis.csv_export``: a byte-order mark, every cell guarded)."""
-    rows = [header(dashboard)]
-    rows += [_school_row(row) for row in dashboard.rows]
+def dashboard_table(dashboard: Dashboard) -> Table:
+    """The page's table, then the totals, the schools they count and England: the
+    dashboard is already read (one query), so the rows are in memory."""
+    rows = [_school_row(row) for row in dashboard.rows]
     rows += _totals_rows(dashboard)
     rows.append(_national_row(dashboard))
-    return spreadsheet_csv(rows)
+    columns = [Column(name, itemgetter(index)) for index, name in enumerate(header(dashboard))]
+    return Table("analytics", columns, rows)

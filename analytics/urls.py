@@ -2,12 +2,14 @@
 
 from django.urls import path, re_path
 
+from matmis.exports import export_urls
+
 from . import views
 
 app_name = "analytics"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
-    path("export.csv", views.ExportView.as_view(), name="export"),
+    *export_urls(views.ExportView, name="dashboard-export"),
     re_path(r"^schools/(?P<urn>[0-9]{6})/$", views.SchoolView.as_view(), name="school"),
 ]

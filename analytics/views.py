@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from institutions.selectors import cluster_choices
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import FacetGroup, wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
 from .charts import published_years_chart, weekly_chart
-from .export import NO_MIS_DATA, NOT_SHARED, dashboard_csv, one_place
+from .export import NO_MIS_DATA, NOT_SHARED, dashboard_table, one_place
 from .forms import DashboardForm
 from .selectors import (
     Dashboard,
@@ -199,7 +200,7 @@ class DashboardView(AnalyticsPageView):
                 dashboard.totals.published_suspensions,
             ],
             "facet_groups": _facet_groups(request, form, dashboard),
-            "export_url": _with_query(reverse("analytics:export"), query),
+            "exports": export_links("analytics:dashboard-export", query),
             **_trends(request, dashboard),
             "clear_url": reverse("analytics:dashboard"),
         }
@@ -211,15 +212,14 @@ class DashboardView(AnalyticsPageView):
         return response
 
 
-class ExportView(AnalyticsPageView):
-    """The dashboard's table as a CSV file, with the same filters."""
+class ExportView(ExportPage, AnalyticsPageView):
+    """/analytics/export.csv and .xlsx: the dashboard's table with the same filters and
+    gating, then the totals and England."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         _form, dashboard = _dashboard(request)
-        response = HttpResponse(dashboard_csv(dashboard), content_type="text/csv; charset=utf-8")
-        filename = f"analytics-{request.site.slug}-{timezone.localdate().isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        table = dashboard_table(dashboard)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class SchoolView(AnalyticsPageView):

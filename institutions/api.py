@@ -115,6 +115,48 @@ class InstitutionPageSerializer(serializers.Serializer):
     results = InstitutionRowSerializer(many=True)
 
 
+# The search, filters and sort of Browse Institutions (and of every list of the group's
+# schools that offers them).
+BROWSE_PARAMETERS = [
+    OpenApiParameter("q", str, description="Name (typo-tolerant), 6-digit URN, postcode or town."),
+    OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
+    OpenApiParameter(
+        "type", str, many=True, explode=True, description="Types of the group's schools."
+    ),
+    OpenApiParameter(
+        "ofsted",
+        str,
+        many=True,
+        explode=True,
+        enum=[*OfstedGrade.values, OFSTED_NONE],
+        description=f"“{OFSTED_NONE}”: no single grade (not inspected or report card).",
+    ),
+    OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
+    OpenApiParameter(
+        "sort",
+        str,
+        enum=[RELEVANCE, *SORTS],
+        description="Default: relevance while searching, else name.",
+    ),
+]
+
+
+def browse_form_or_400(query, *, group, form_class=BrowseForm, **kwargs) -> BrowseForm:
+    """``form_class`` (Browse's search, filters and sort) read from ``query``, valid, or a
+    400 naming each field it could not understand."""
+    form = form_class(
+        query,
+        type_names=group_school_type_names(group=group),
+        clusters=cluster_list(group=group),
+        **kwargs,
+    )
+    if not form.is_valid():
+        raise exceptions.ValidationError(
+            {field: list(messages) for field, messages in form.errors.items()}
+        )
+    return form
+
+
 class InstitutionListView(SiteApiView):
     """The group's current schools: the data of Browse Institutions."""
 
@@ -124,28 +166,7 @@ class InstitutionListView(SiteApiView):
     @extend_schema(
         operation_id="institutions_list",
         parameters=[
-            OpenApiParameter(
-                "q", str, description="Name (typo-tolerant), 6-digit URN, postcode or town."
-            ),
-            OpenApiParameter("phase", str, many=True, enum=Phase.values, explode=True),
-            OpenApiParameter(
-                "type", str, many=True, explode=True, description="Types of the group's schools."
-            ),
-            OpenApiParameter(
-                "ofsted",
-                str,
-                many=True,
-                explode=True,
-                enum=[*OfstedGrade.values, OFSTED_NONE],
-                description=f"“{OFSTED_NONE}”: no single grade (not inspected or report card).",
-            ),
-            OpenApiParameter("cluster", int, many=True, explode=True, description="Cluster ids."),
-            OpenApiParameter(
-                "sort",
-                str,
-                enum=[RELEVANCE, *SORTS],
-                description="Default: relevance while searching, else name.",
-            ),
+            *BROWSE_PARAMETERS,
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200; default 50."),
         ],
@@ -153,15 +174,7 @@ class InstitutionListView(SiteApiView):
     )
     def get(self, request):
         group = request.site
-        form = BrowseForm(
-            request.query_params,
-            type_names=group_school_type_names(group=group),
-            clusters=cluster_list(group=group),
-        )
-        if not form.is_valid():
-            raise exceptions.ValidationError(
-                {field: list(messages) for field, messages in form.errors.items()}
-            )
+        form = browse_form_or_400(request.query_params, group=group)
         schools = group_school_list(group=group, sort=form.sort_key(), **form.filters())
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(schools, request, view=self)

@@ -14,6 +14,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import SiteKind
 
 from .calendar import academic_year_label
@@ -24,6 +25,7 @@ from .codes import (
     MarkCategory,
     SenProvision,
 )
+from .exports import attendance_table, students_table
 from .forms import AttendanceDateForm, PupilSearchForm
 from .models import Pupil
 from .selectors import (
@@ -235,6 +237,21 @@ class AttendanceDaySerializer(serializers.Serializer):
 
 # --- Views ----------------------------------------------------------------------------------
 
+PUPIL_FILTERS = [
+    OpenApiParameter(
+        "q",
+        str,
+        description=f"Part of a name, or of a UPN (at most {SEARCH_MAX} characters).",
+    ),
+    OpenApiParameter("year", int, enum=list(YEAR_GROUPS), description="Year group (Reception: 0)."),
+    OpenApiParameter(
+        "leavers", bool, description="Include pupils not on roll today (default false)."
+    ),
+]
+ATTENDANCE_DATE = OpenApiParameter(
+    "date", OpenApiTypes.DATE, description="YYYY-MM-DD, today or earlier (default: today)."
+)
+
 
 class PupilListApiView(SiteApiView):
     """The school's pupils by surname (the Students page): on roll today unless
@@ -247,17 +264,7 @@ class PupilListApiView(SiteApiView):
         operation_id="pupils_list",
         tags=TAGS,
         parameters=[
-            OpenApiParameter(
-                "q",
-                str,
-                description=f"Part of a name, or of a UPN (at most {SEARCH_MAX} characters).",
-            ),
-            OpenApiParameter(
-                "year", int, enum=list(YEAR_GROUPS), description="Year group (Reception: 0)."
-            ),
-            OpenApiParameter(
-                "leavers", bool, description="Include pupils not on roll today (default false)."
-            ),
+            *PUPIL_FILTERS,
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200; default 50."),
         ],
@@ -320,13 +327,7 @@ class AttendanceDayApiView(SiteApiView):
     @extend_schema(
         operation_id="attendance_today_retrieve",
         tags=TAGS,
-        parameters=[
-            OpenApiParameter(
-                "date",
-                OpenApiTypes.DATE,
-                description="YYYY-MM-DD, today or earlier (default: today).",
-            ),
-        ],
+        parameters=[ATTENDANCE_DATE],
         responses={200: AttendanceDaySerializer, 400: ErrorSerializer, **ERRORS},
     )
     def get(self, request):
@@ -345,3 +346,40 @@ class AttendanceDayApiView(SiteApiView):
                 "term_to_date": TermSummarySerializer(attendance_term(site=site, day=day)).data,
             }
         )
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+class PupilExportApiView(ExportApiView):
+    """The pupils of ``pupils_list`` (same parameters, every page) as a CSV or XLSX file:
+    the Students page's export."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
+
+    @export_schema(operation_id="pupils_export", tags=TAGS, parameters=PUPIL_FILTERS)
+    def get(self, request):
+        form = PupilSearchForm(request.query_params)
+        if not form.is_valid():
+            raise _invalid(form)
+        table = students_table(
+            site=request.site, today=timezone.localdate(), filters=form.filters()
+        )
+        return export_response(table, site=request.site, export_format=self.export_format)
+
+
+class AttendanceExportApiView(ExportApiView):
+    """A day's registers by year group with the term to that day, as a CSV or XLSX file:
+    the Attendance page's export."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
+
+    @export_schema(operation_id="attendance_export", tags=TAGS, parameters=[ATTENDANCE_DATE])
+    def get(self, request):
+        form = AttendanceDateForm(request.query_params, today=timezone.localdate())
+        if not form.is_valid():
+            raise _invalid(form)
+        table = attendance_table(site=request.site, day=form.day())
+        return export_response(table, site=request.site, export_format=self.export_format)

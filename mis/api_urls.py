@@ -6,6 +6,8 @@ from . import api
 
 urlpatterns = [
     path("pupils/", api.PupilListApiView.as_view(), name="pupils"),
+    path("pupils/export/", api.PupilExportApiView.as_view(), name="pupils-export"),
     path("pupils/<int:pupil_id>/", api.PupilDetailApiView.as_view(), name="pupil"),
     path("attendance/today/", api.AttendanceDayApiView.as_view(), name="attendance-today"),
+    path("attendance/export/", api.AttendanceExportApiView.as_view(), name="attendance-export"),
 ]

@@ -8,10 +8,11 @@ Every read goes through ``mis.selectors`` with the request's site.
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import list_page
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
@@ -19,6 +20,7 @@ from matmis.views import SitePageView
 from .calendar import academic_year_label
 from .charts import weekly_attendance_chart, year_group_attendance_chart
 from .codes import year_group_label
+from .exports import attendance_table, students_table
 from .forms import AttendanceDateForm, PupilSearchForm
 from .models import Pupil
 from .selectors import (
@@ -102,8 +104,19 @@ class StudentListView(SchoolMisPageView):
                 "term": term,
                 "term_start": start,
                 "term_end": end,
+                "exports": export_links("mis:students-export", query),
             },
         )
+
+
+class StudentExportView(ExportPage, SchoolMisPageView):
+    """/students/export.csv and .xlsx: every pupil the Students page lists for the same
+    query string (all its pages)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filters = PupilSearchForm(request.GET).filters()
+        table = students_table(site=request.site, today=timezone.localdate(), filters=filters)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class PupilDetailView(SchoolMisPageView):
@@ -160,5 +173,24 @@ class AttendanceView(SchoolMisPageView):
                 "year_group_chart": year_group_attendance_chart(
                     weeks, chart_id="year-group-attendance", whose=site.name
                 ),
+                "exports": export_links("mis:attendance-export", _day_query(day, today)),
             },
         )
+
+
+def _day_query(day, today) -> QueryDict:
+    """The day shown, as the query string (none for today)."""
+    query = QueryDict(mutable=True)
+    if day != today:
+        query["date"] = day.isoformat()
+    return query
+
+
+class AttendanceExportView(ExportPage, SchoolMisPageView):
+    """/attendance/export.csv and .xlsx: the Attendance page of the same day by year group,
+    with the term to that day."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        day = AttendanceDateForm(request.GET, today=timezone.localdate()).day()
+        table = attendance_table(site=request.site, day=day)
+        return export_response(table, site=request.site, export_format=self.export_format)

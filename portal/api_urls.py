@@ -11,6 +11,8 @@ from institutions.api import CurrentSiteView
 from matmis.api import ErrorSerializer, SiteApiView
 from matmis.site_access import ANY_SITE
 
+from . import api as portal_api
+
 
 class ApiRootView(SiteApiView):
     """The entry point: links to each resource of this site."""
@@ -42,6 +44,11 @@ urlpatterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("site/", CurrentSiteView.as_view(), name="site"),
     path("institutions/", institutions_api.InstitutionListView.as_view(), name="institutions"),
+    path(
+        "institutions/export/",
+        portal_api.InstitutionExportView.as_view(),
+        name="institutions-export",
+    ),
     re_path(
         r"^institutions/(?P<urn>[0-9]{6})/$",
         institutions_api.InstitutionDetailView.as_view(),

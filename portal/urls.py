@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from institutions.urls import urlpatterns as cluster_urlpatterns
+from matmis.exports import export_urls
 from matmis.views import healthz
 
 from . import statements, views
@@ -11,6 +12,7 @@ from . import statements, views
 institutions_urls = (
     [
         path("", views.BrowseView.as_view(), name="browse"),
+        *export_urls(views.BrowseExportView, name="browse-export"),
         re_path(r"^(?P<urn>[0-9]{6})/$", views.InstitutionDetailView.as_view(), name="detail"),
         *cluster_urlpatterns,
     ],

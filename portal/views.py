@@ -33,6 +33,7 @@ from institutions.selectors import (
     site_directory_counts,
 )
 from institutions.views import PAGE_SIZE, GroupPageView
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import list_page, page_param, pagination, query_string, wants_fragment
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
@@ -47,6 +48,7 @@ from sharing.selectors import (
 )
 
 from .demo import demo_sites
+from .exports import browse_table
 from .forms import SITE_KIND_PLURALS, SiteDirectoryForm
 
 
@@ -177,17 +179,25 @@ def platform_home(request: HttpRequest) -> HttpResponse:
 # --- Browse Institutions and the institution page -------------------------------------------
 
 
+def _browse_form(request: HttpRequest) -> tuple[BrowseForm, list]:
+    """Browse's form read from the query string, and the group's clusters (two queries).
+    Unknown values are reported by the form and left out; the rest still apply."""
+    group = request.site
+    clusters = list(cluster_choices(group=group))
+    form = BrowseForm(
+        request.GET, type_names=group_school_type_names(group=group), clusters=clusters
+    )
+    form.is_valid()
+    return form, clusters
+
+
 class BrowseView(GroupPageView):
     """Search, filter and sort the group's schools. The whole view lives in the query
     string, so it can be bookmarked and shared; with htmx only the results are swapped."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         group = request.site
-        clusters = list(cluster_choices(group=group))
-        form = BrowseForm(
-            request.GET, type_names=group_school_type_names(group=group), clusters=clusters
-        )
-        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        form, clusters = _browse_form(request)
         filters = form.filters()
         sort = form.sort_key()
         schools = group_school_list(group=group, sort=sort, **filters)
@@ -209,6 +219,7 @@ class BrowseView(GroupPageView):
             "search": filters["search"],
             "is_filtered": form.is_filtered(),
             "has_clusters": bool(clusters),
+            "exports": export_links("institutions:browse-export", query),
         }
         template = (
             "institutions/_browse_fragment.html"
@@ -222,6 +233,17 @@ class BrowseView(GroupPageView):
             address = query_string(query, page=page_param(page.number))
             response["HX-Push-Url"] = request.path + (address if address != "?" else "")
         return response
+
+
+class BrowseExportView(ExportPage, GroupPageView):
+    """/institutions/export.csv and .xlsx: every school Browse lists for the same query
+    string (all its pages), with its data sharing status."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form, _clusters = _browse_form(request)
+        schools = group_school_list(group=request.site, sort=form.sort_key(), **form.filters())
+        table = browse_table(group=request.site, schools=schools)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 # --- The institution page -------------------------------------------------------------------

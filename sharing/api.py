@@ -24,17 +24,18 @@ from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
 from accounts.permissions import INSTITUTION_DETAILS, Access
+from institutions.api import browse_form_or_400
 from institutions.forms import BrowseForm
 from institutions.selectors import (
     NOT_A_URN,
-    cluster_list,
-    group_school_type_names,
     malformed_urns,
     schools_for_selection,
 )
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
+from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import SiteKind
 
+from .exports import agreements_table
 from .models import AccessLevel
 from .rules import LEVELS, ROLE_CHOICES, level_clean, recipient_roles_clean
 from .selectors import (
@@ -64,15 +65,7 @@ LEVEL_HELP = "1 DfE Data, 2 DfE Data & MIS Data, 3 DfE Data, MIS Data & Group Ac
 
 
 def _browse_form(request, data) -> BrowseForm:
-    group = request.site
-    form = BrowseForm(
-        data, type_names=group_school_type_names(group=group), clusters=cluster_list(group=group)
-    )
-    if not form.is_valid():
-        raise exceptions.ValidationError(
-            {field: list(messages) for field, messages in form.errors.items()}
-        )
-    return form
+    return browse_form_or_400(data, group=request.site)
 
 
 def _query(data: dict) -> QueryDict:
@@ -232,6 +225,29 @@ class AgreementFiltersInputSerializer(serializers.Serializer):
 # --- The tabs ---------------------------------------------------------------------------------
 
 
+TAB_PARAMETERS = [
+    OpenApiParameter(
+        "tab",
+        str,
+        enum=list(TABS),
+        description="none (default): no agreement and no pending request; pending; approved.",
+    ),
+    OpenApiParameter("q", str, description="Name, URN, postcode or town."),
+    OpenApiParameter("phase", str, many=True, explode=True),
+    OpenApiParameter("type", str, many=True, explode=True),
+    OpenApiParameter("ofsted", str, many=True, explode=True),
+    OpenApiParameter("cluster", int, many=True, explode=True),
+    OpenApiParameter("sort", str),
+]
+
+
+def _tab_or_400(request) -> str:
+    tab = request.query_params.get("tab") or TAB_NONE
+    if tab not in TABS:
+        raise exceptions.ValidationError({"tab": [f"Choose one of: {', '.join(TABS)}."]})
+    return tab
+
+
 class AgreementListView(SiteApiView):
     """The group's schools on one tab, searched and filtered as Browse Institutions."""
 
@@ -241,28 +257,14 @@ class AgreementListView(SiteApiView):
     @extend_schema(
         operation_id="agreements_list",
         parameters=[
-            OpenApiParameter(
-                "tab",
-                str,
-                enum=list(TABS),
-                description="none (default): no agreement and no pending request; pending; "
-                "approved.",
-            ),
-            OpenApiParameter("q", str, description="Name, URN, postcode or town."),
-            OpenApiParameter("phase", str, many=True, explode=True),
-            OpenApiParameter("type", str, many=True, explode=True),
-            OpenApiParameter("ofsted", str, many=True, explode=True),
-            OpenApiParameter("cluster", int, many=True, explode=True),
-            OpenApiParameter("sort", str),
+            *TAB_PARAMETERS,
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200; default 50."),
         ],
         responses={200: AgreementPageSerializer, 400: ErrorSerializer, **ERRORS},
     )
     def get(self, request):
-        tab = request.query_params.get("tab") or TAB_NONE
-        if tab not in TABS:
-            raise exceptions.ValidationError({"tab": [f"Choose one of: {', '.join(TABS)}."]})
+        tab = _tab_or_400(request)
         form = _browse_form(request, request.query_params)
         schools = agreement_tab_schools(
             group=request.site, tab=tab, sort=form.sort_key(), **form.filters()
@@ -278,6 +280,23 @@ class AgreementListView(SiteApiView):
         )
         data = AgreementRowSerializer(page, many=True, context={"deliveries": deliveries}).data
         return paginator.get_paginated_response(data)
+
+
+class AgreementExportView(ExportApiView):
+    """The schools of ``agreements_list`` (same parameters, every page) as a CSV or XLSX
+    file: the Data Sharing Agreements page's export of one tab."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+    @export_schema(operation_id="agreements_export", parameters=TAB_PARAMETERS)
+    def get(self, request):
+        tab = _tab_or_400(request)
+        form = _browse_form(request, request.query_params)
+        table = agreements_table(
+            group=request.site, tab=tab, sort=form.sort_key(), filters=form.filters()
+        )
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 # --- Send, preview ------------------------------------------------------------------------------

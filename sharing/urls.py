@@ -3,12 +3,15 @@ site host; a school site answers 404)."""
 
 from django.urls import path
 
+from matmis.exports import export_urls
+
 from . import views
 
 app_name = "sharing"
 
 urlpatterns = [
     path("", views.AgreementsView.as_view(), name="agreements"),
+    *export_urls(views.AgreementsExportView, name="agreements-export"),
     path("send/", views.SendView.as_view(), name="send"),
     path("send/preview/", views.SendPreviewView.as_view(), name="send-preview"),
     path("remind/", views.RemindView.as_view(), name="remind"),

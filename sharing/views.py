@@ -26,6 +26,7 @@ from institutions.selectors import (
     group_school_type_names,
     schools_for_selection,
 )
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import (
     is_htmx,
     list_page,
@@ -37,6 +38,7 @@ from matmis.listing import (
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
+from .exports import agreements_table
 from .forms import AgreementsForm, Selection, SendForm, selection_parse
 from .models import LEVEL_MEANINGS, AccessLevel
 from .rules import requestable_levels
@@ -99,14 +101,21 @@ def _filter_lists(group):
 # --- The page ------------------------------------------------------------------------------
 
 
+def _agreements_form(request: HttpRequest) -> AgreementsForm:
+    """The page's query string as understood: unknown values are reported by the form and
+    left out; the rest still apply."""
+    type_names, clusters = _filter_lists(request.site)
+    form = AgreementsForm(request.GET, type_names=type_names, clusters=clusters)
+    form.is_valid()
+    return form
+
+
 class AgreementsView(AgreementsPageView):
     """The tabs, the search and filters, the table and the bulk actions."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         group = request.site
-        type_names, clusters = _filter_lists(group)
-        form = AgreementsForm(request.GET, type_names=type_names, clusters=clusters)
-        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        form = _agreements_form(request)
         filters, sort, tab = form.filters(), form.sort_key(), form.tab_key()
         counts = agreement_tab_counts(group=group, **filters)
         overall = agreement_tab_counts(group=group) if form.is_filtered() else counts
@@ -167,6 +176,7 @@ class AgreementsView(AgreementsPageView):
             "clear_selection_url": query_string(selection_query, page=page_param(page.number)),
             "act_label": ACT_LABEL,
             "level_meanings": [(level.label, LEVEL_MEANINGS[level]) for level in AccessLevel],
+            "exports": export_links("sharing:agreements-export", query),
         }
         fragment = wants_fragment(request)
         template = "sharing/_agreements_fragment.html" if fragment else "sharing/agreements.html"
@@ -176,6 +186,18 @@ class AgreementsView(AgreementsPageView):
             address = query_string(query, page=page_param(page.number))
             response["HX-Push-Url"] = request.path + address
         return response
+
+
+class AgreementsExportView(ExportPage, AgreementsPageView):
+    """/data-sharing/export.csv and .xlsx: the schools of the tab the query string names
+    (No Agreement unless ``tab``), with the page's search, filters and sort, all pages."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = _agreements_form(request)
+        table = agreements_table(
+            group=request.site, tab=form.tab_key(), sort=form.sort_key(), filters=form.filters()
+        )
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 # --- Selections ------------------------------------------------------------------------------

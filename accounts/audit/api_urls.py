@@ -7,4 +7,5 @@ from . import api
 
 urlpatterns: list = [
     path("audit-events/", api.AuditEventListView.as_view(), name="audit-events"),
+    path("audit-events/export/", api.AuditEventExportView.as_view(), name="audit-events-export"),
 ]

@@ -3,21 +3,24 @@
 from django.views.generic import TemplateView
 
 from accounts.permissions import USER_DETAILS, Access
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import list_page
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 
+from .exports import audit_table
 from .forms import AuditFilterForm
 from .selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
+SEE_AUDIT = (USER_DETAILS, Access.VIEW)
 
 
 class AuditEventListView(SitePageView, TemplateView):
     """/audit/: this site's events, newest first, filtered by the query string."""
 
     site_kind = ANY_SITE
-    method_permissions = {"GET": (USER_DETAILS, Access.VIEW)}
+    method_permissions = {"GET": SEE_AUDIT}
     template_name = "accounts/audit.html"
 
     def get_context_data(self, **kwargs):
@@ -41,6 +44,19 @@ class AuditEventListView(SitePageView, TemplateView):
                 ),
                 "query": query.urlencode(),
                 "filtered": any(value for value in filters.values()),
+                "exports": export_links("audit:events-export", query),
             }
         )
         return context
+
+
+class AuditExportView(ExportPage, SitePageView):
+    """/audit/export.csv and .xlsx: the events the Audit page lists for the same filters."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": SEE_AUDIT}
+
+    def get(self, request):
+        filters = AuditFilterForm(request.GET or None).filters()
+        table = audit_table(site=request.site, filters=filters)
+        return export_response(table, site=request.site, export_format=self.export_format)

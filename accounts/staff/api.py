@@ -22,8 +22,10 @@ from institutions.selectors import (
     schools_for_selection,
 )
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
+from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import ANY_SITE, SiteKind
 
+from .exports import staff_table
 from .selectors import (
     association_detail,
     directory_association_summary,
@@ -510,3 +512,20 @@ class StaffAssociationsApiView(SiteApiView):
             ) from None
         detail = association_detail(group=group, profile=profile)
         return Response(StaffAssociationsSerializer(_associations_data(detail)).data)
+
+
+class StaffExportApiView(ExportApiView):
+    """The people of ``staff_list`` (same search, every page) as a CSV or XLSX file: the
+    Staff page's export."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
+
+    @export_schema(
+        operation_id="staff_export",
+        parameters=[OpenApiParameter("q", str, description="Part of a name or email address.")],
+    )
+    def get(self, request):
+        search = (request.query_params.get("q") or "")[:100]
+        table = staff_table(site=request.site, search=search)
+        return export_response(table, site=request.site, export_format=self.export_format)

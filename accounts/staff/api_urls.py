@@ -7,6 +7,7 @@ from . import api
 
 urlpatterns: list = [
     path("staff/", api.StaffListApiView.as_view(), name="staff-list"),
+    path("staff/export/", api.StaffExportApiView.as_view(), name="staff-export"),
     path("staff/<int:profile_id>/", api.StaffMemberApiView.as_view(), name="staff-detail"),
     path(
         "staff/<int:profile_id>/permissions/",

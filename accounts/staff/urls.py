@@ -2,12 +2,15 @@
 
 from django.urls import path, re_path
 
+from matmis.exports import export_urls
+
 from . import views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.StaffListView.as_view(), name="list"),
+    *export_urls(views.StaffExportView, name="list-export"),
     path("<int:profile_id>/", views.StaffProfileView.as_view(), name="profile"),
     path("<int:profile_id>/roles/", views.StaffRolesView.as_view(), name="roles"),
     path(

@@ -18,10 +18,12 @@ from accounts.audit import actor_from_request
 from accounts.models import StaffProfile
 from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
 from institutions.selectors import cluster_list, group_school_for_urn
+from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import list_page
 from matmis.site_access import ANY_SITE, SiteKind
 from matmis.views import SitePageView
 
+from .exports import staff_table
 from .forms import (
     AssociationAllForm,
     AssociationClustersForm,
@@ -122,8 +124,21 @@ class StaffListView(SitePageView):
                 ),
                 "query": query.urlencode(),
                 "can_manage": _may_manage_staff(request),
+                "exports": export_links("staff:list-export", query),
             },
         )
+
+
+class StaffExportView(ExportPage, SitePageView):
+    """/staff/export.csv and .xlsx: everyone the Staff page lists for the same search."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        search = StaffSearchForm(request.GET).search()
+        table = staff_table(site=request.site, search=search)
+        return export_response(table, site=request.site, export_format=self.export_format)
 
 
 # --- One person ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 and England, safe to open in a spreadsheet. The world is ``test_dashboard``'s."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -15,6 +16,8 @@ from tests.analytics.test_dashboard import (
     published,
     rollup,
 )
+from tests.exports import body, xlsx_formula_cells, xlsx_rows
+from tests.factories import StaffProfileFactory, TrustFactory
 from tests.institutions.factories import ClusterFactory, add_school, group_staff, put_in_cluster
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +38,7 @@ def download(site_client, group, params=None):
 
 
 def table(response) -> list[list[str]]:
-    text = response.content.decode("utf-8")
+    text = body(response).decode("utf-8")
     assert text.startswith("\ufeff")  # spreadsheets read it as UTF-8
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
@@ -49,7 +52,7 @@ def test_a_download_named_for_the_group_and_the_day(site_client, trust, world):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     day = timezone.localdate().isoformat()
     assert response["Content-Disposition"] == (
-        f'attachment; filename="analytics-oak-ridge-trust-{day}.csv"'
+        f'attachment; filename="oak-ridge-trust-analytics-{day}.csv"'
     )
 
 
@@ -99,7 +102,7 @@ def test_totals_counted_schools_and_england(site_client, trust, world):
 
 
 def test_level_one_and_zero_figures_never_reach_the_file(site_client, trust, world):
-    text = download(site_client, trust).content.decode("utf-8")
+    text = body(download(site_client, trust)).decode("utf-8")
     for secret in (*CEDAR_LIVE, *DAMSON_SECRETS):
         assert secret.rstrip("%") not in text, secret
     for count in ("613", "777", "2160", "43.21"):
@@ -141,3 +144,78 @@ def test_formula_injection_is_neutralised(site_client, trust, name):
     for row in rows:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", ";", "\t", "\r")), row
+
+
+# --- The spreadsheet and the API -------------------------------------------------------------
+
+XLSX = "/analytics/export.xlsx"
+API = "/api/v1/analytics/schools/export/"
+
+
+def test_the_spreadsheet_has_the_files_rows_with_typed_figures(site_client, trust, world):
+    client = site_client(trust, group_staff(trust))
+    text_rows = table(client.get(URL))
+    rows = xlsx_rows(client.get(XLSX))
+    assert rows[0] == text_rows[0]
+    assert [row[0] for row in rows] == [row[0] for row in text_rows]
+    ash = by_first_cell(rows)["Ash Primary"]
+    assert ash[:13] == [
+        "Ash Primary", "110001", "Primary", 100, 10,
+        5, 10, 2,
+        90, 10, 20, 20, 5,
+    ]  # fmt: skip
+    assert ash[14] == datetime.datetime(2026, 11, 25)  # a date cell
+    assert by_first_cell(rows)["Group total (5 schools)"][4] == pytest.approx(13.6)
+
+
+def test_level_one_and_zero_figures_never_reach_the_spreadsheet(site_client, trust, world):
+    rows = xlsx_rows(site_client(trust, group_staff(trust)).get(XLSX))
+    named = by_first_cell(rows)
+    assert named["Cedar Infants"][8:] == ["Not shared"] * 7  # level 1: no live figures
+    assert named["Damson School"][5:] == ["Not shared"] * 10  # no agreement: nothing
+    cells = {str(cell) for row in rows for cell in row}
+    for secret in (*CEDAR_LIVE, *DAMSON_SECRETS):
+        number = secret.rstrip("%")
+        assert number not in cells and float(number) not in {
+            cell for row in rows for cell in row if isinstance(cell, float | int)
+        }, secret
+
+
+def test_a_formula_in_a_school_name_is_text_in_the_spreadsheet(site_client, trust):
+    school = add_school(trust, name='=HYPERLINK("x")', urn="130001")
+    agree(trust, school, 2)
+    client = site_client(trust, group_staff(trust))
+    assert xlsx_formula_cells(client.get(XLSX)) == []
+    assert xlsx_rows(client.get(XLSX))[1][0] == '\'=HYPERLINK("x")'
+
+
+def test_the_api_file_is_the_pages_file(site_client, trust, world):
+    north = ClusterFactory(group=trust, name="North")
+    put_in_cluster(north, world["ash"], world["birch"])
+    client = site_client(trust, group_staff(trust))
+    query = f"cluster={north.pk}&phase=Primary"
+    assert table(client.get(f"{API}?{query}&format=csv")) == table(client.get(f"{URL}?{query}"))
+    assert xlsx_rows(client.get(f"{API}?{query}&format=xlsx")) == xlsx_rows(
+        client.get(f"{XLSX}?{query}")
+    )
+    bad = client.get(f"{API}?phase=bogus&format=xlsx")
+    assert bad.status_code == 400
+    assert list(bad.json()["error"]["fields"]) == ["phase"]
+
+
+def test_the_spreadsheet_has_the_pages_gates(site_client, trust, world):
+    response = site_client(trust).get(XLSX)
+    assert response.status_code == 302
+    outsider = StaffProfileFactory(site=TrustFactory()).user
+    assert site_client(trust, outsider).get(XLSX).status_code == 404
+    assert site_client(trust, outsider).get(f"{API}?format=xlsx").status_code == 403
+    school = world["ash"]
+    head = StaffProfileFactory(site=school).user
+    assert site_client(school, head).get(XLSX).status_code == 404
+    assert site_client(school, head).get(API).status_code == 404
+
+
+def test_the_page_links_to_both_files(site_client, trust, world):
+    html = site_client(trust, group_staff(trust)).get("/analytics/?phase=Primary").content
+    assert b'href="/analytics/export.csv?phase=Primary"' in html
+    assert b'href="/analytics/export.xlsx?phase=Primary"' in html

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from matmis.csv_export import spreadsheet_cell, spreadsheet_csv
+from matmis.csv_export import spreadsheet_cell, spreadsheet_csv, spreadsheet_csv_lines
 
 # Moved here from tests/analytics/test_export.py (test_safe_cell) with the guard itself.
 
@@ -57,3 +57,10 @@ def test_no_csv_is_written_anywhere_else():
         and writer.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == [], f"write CSV through matmis.csv_export.spreadsheet_csv: {offenders}"
+
+
+def test_the_streamed_file_is_the_whole_file_line_by_line():
+    rows = [["Name", "Rate"], ["=1+1", 12.5], [None, "Oak, Ridge"]]
+    lines = list(spreadsheet_csv_lines(iter(rows)))
+    assert lines == ["\ufeff", "Name,Rate\r\n", "'=1+1,12.5\r\n", ',"Oak, Ridge"\r\n']
+    assert "".join(lines) == spreadsheet_csv(rows)

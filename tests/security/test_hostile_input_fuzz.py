@@ -7,7 +7,8 @@ their parameters from what each route says it takes, so a new route or field is 
 without anyone listing it:
 
 - pages: the names of the form fields the page itself renders (as someone who may use it),
-  and the query and body fields the probe matrix sends (``EXTRAS``, ``PLAIN_BODIES``);
+  and the query and body fields the probe matrix sends (``EXTRAS``, ``PLAIN_BODIES``); a
+  list's file (``<page>-export-csv``, ``matmis.exports``) takes the fields of its page;
 - the API: the query parameters and request body fields of its OpenAPI schema.
 
 Each example sets every parameter of one route either to a valid value (the probe matrix's)
@@ -26,6 +27,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client, override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
@@ -54,6 +56,9 @@ settings.register_profile(
 )
 
 ROUTES = [route for route in all_routes() if route.key not in SKIPPED]
+ROUTES_BY_KEY = {route.key: route for route in ROUTES}
+# A list's file and the page it is the file of: ``staff:list-export-csv``, ``staff:list``.
+_EXPORT = re.compile(r"-export-(csv|xlsx)$")
 CASES = [(route, method) for route in ROUTES for method in route.methods]
 WRITES = {"POST", "PUT", "PATCH"}
 
@@ -141,8 +146,9 @@ class Fuzzer:
             if route.is_api:
                 names |= _schema_fields(self.schema, route, method)
             elif "GET" in route.methods:
-                for host in self.hosts(route):
-                    response = self.send(route, "GET", host, self.sessions[host], {})
+                page = ROUTES_BY_KEY.get(_EXPORT.sub("", route.key), route)
+                for host in self.hosts(page):
+                    response = self.send(page, "GET", host, self.sessions[host], {})
                     names |= set(_FIELD.findall(response.content.decode("utf-8", "replace")))
             names.discard("csrfmiddlewaretoken")
             self._fields[key] = names
@@ -176,6 +182,12 @@ class Fuzzer:
                 response = client.generic(
                     method, path + "?" + urlencode(params, doseq=True), HTTP_HOST=http_host
                 )
+            if response.streaming:  # a file: read it whole here, so that reading it is tried
+                response = HttpResponse(
+                    b"".join(response.streaming_content),
+                    status=response.status_code,
+                    headers=response.headers,
+                )
             transaction.set_rollback(True)
         return response
 
@@ -196,12 +208,20 @@ def test_every_route_has_fields_to_fuzz(fuzzer):
     found = {
         (route.key, method): fuzzer.fields(route, method)
         for route, method in CASES
-        if route.key in {"api:staff-list", "api:clusters", "staff:list", "sharing:remind"}
+        if route.key
+        in {
+            "api:staff-list",
+            "api:clusters",
+            "staff:list",
+            "sharing:remind",
+            "staff:list-export-csv",
+        }
     }
     assert "q" in found[("api:staff-list", "GET")]
     assert "name" in found[("api:clusters", "POST")]
     assert "q" in found[("staff:list", "GET")]
     assert "request" in found[("sharing:remind", "POST")]
+    assert "q" in found[("staff:list-export-csv", "GET")]  # the fields of its page
 
 
 @pytest.mark.parametrize(("route", "method"), CASES, ids=lambda case: getattr(case, "key", case))
