@@ -17,14 +17,17 @@ it sends it, through the message builder registered here, from the ids it was qu
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import Actor
-from accounts.models import RoleAssignment, User
+from accounts.models import RoleAssignment, StaffProfile, User
 from accounts.permissions import (
     DATA_SHARING_REQUEST,
     TRUST_ADMINISTRATOR,
@@ -49,6 +52,19 @@ def receipt_topic(request_id: int) -> str:
     return f"agreement-request-receipt:{request_id}"
 
 
+# Where a receipt links: the request's page at the school (for its staff), or the group's
+# Data Sharing Agreements (for the group's people, who cannot open the school's page).
+SCHOOL_PAGE = "school"
+GROUP_PAGE = "group"
+
+
+def receipt_link(*, request: AgreementRequest, page: str) -> str:
+    if page == SCHOOL_PAGE:
+        return request_page_url(request=request)
+    path = reverse("sharing:agreements", urlconf=settings.ROOT_URLCONF)
+    return urljoin(request.group.url, path)
+
+
 def receipt_dedupe_key(*, request_id: int, user_id: int) -> str:
     """One receipt per (request, person): a request is decided once."""
     return f"receipt:{request_id}:{user_id}"
@@ -69,8 +85,10 @@ def _trust_administrators(request: AgreementRequest):
 
 
 def receipt_recipients(*, request: AgreementRequest) -> list[User]:
-    """The people told of ``request``'s decision (see the module), each once, by name.
-    One query, however many there are."""
+    """The people told of ``request``'s decision (see the module), each once, by name,
+    each with ``at_school``: whether they are on the school's staff (their link goes to
+    the request's page there; the others' to the group's agreements). One query, however
+    many there are."""
     sender = Q(
         staff_profiles__pk=request.sender_id,
         staff_profiles__site_id=request.group_id,
@@ -84,6 +102,13 @@ def receipt_recipients(*, request: AgreementRequest) -> list[User]:
         .exclude(email="")
         .filter(
             sender | Q(pk__in=approvers.values("pk")) | Q(Exists(_trust_administrators(request)))
+        )
+        .annotate(
+            at_school=Exists(
+                StaffProfile.objects.filter(
+                    site_id=request.school_id, user=OuterRef("pk"), is_active=True
+                )
+            )
         )
         .distinct()
         .order_by(Lower("full_name"), "email")
@@ -130,7 +155,12 @@ def receipts_enqueue(*, request: AgreementRequest, actor: Actor) -> None:
                 kind=RECEIPT_KIND,
                 dedupe_key=receipt_dedupe_key(request_id=request.pk, user_id=user.pk),
                 builder=DECISION_RECEIPT_EMAIL,
-                params={"request_id": request.pk, "user_id": user.pk, "decider_role": role},
+                params={
+                    "request_id": request.pk,
+                    "user_id": user.pk,
+                    "decider_role": role,
+                    "page": SCHOOL_PAGE if user.at_school else GROUP_PAGE,
+                },
                 topic=receipt_topic(request.pk),
             )
             for user in receipt_recipients(request=request)
@@ -154,7 +184,8 @@ class ReceiptContext:
     decline_reason: str
     sender_name: str
     requested_on: str
-    request_url: str
+    link_url: str
+    link_is_request: bool
 
 
 def receipt_subject(*, request: AgreementRequest) -> str:
@@ -166,7 +197,7 @@ def receipt_subject(*, request: AgreementRequest) -> str:
 
 
 def receipt_context(
-    *, request: AgreementRequest, recipient: User, decider_role: str
+    *, request: AgreementRequest, recipient: User, decider_role: str, page: str
 ) -> ReceiptContext:
     decider = request.decided_by
     decided_at = timezone.localtime(request.decided_at)
@@ -182,17 +213,20 @@ def receipt_context(
         decline_reason=request.decline_reason,
         sender_name=request.sender.user.display_name,
         requested_on=f"{timezone.localtime(request.created_at):%-d %B %Y}",
-        request_url=request_page_url(request=request),
+        link_url=receipt_link(request=request, page=page),
+        link_is_request=page == SCHOOL_PAGE,
     )
 
 
 def receipt_content(
-    *, request: AgreementRequest, recipient: User, decider_role: str
+    *, request: AgreementRequest, recipient: User, decider_role: str, page: str
 ) -> EmailContent:
     """The receipt of ``request``'s decision to ``recipient`` (with ``group``, ``school``,
     ``decided_by`` and ``sender__user`` loaded, or fetched on access)."""
     context = {
-        "email": receipt_context(request=request, recipient=recipient, decider_role=decider_role)
+        "email": receipt_context(
+            request=request, recipient=recipient, decider_role=decider_role, page=page
+        )
     }
     return EmailContent(
         subject=receipt_subject(request=request),
@@ -223,5 +257,6 @@ def decision_receipt_emails(deliveries: Sequence[EmailDelivery]) -> dict[int, Em
             request=request,
             recipient=user,
             decider_role=str(delivery.params.get("decider_role") or ""),
+            page=delivery.params.get("page") or SCHOOL_PAGE,
         )
     return contents

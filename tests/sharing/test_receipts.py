@@ -8,12 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.audit import Actor
+from accounts.audit import Actor, system_actor
 from accounts.models import AuditAction, AuditEvent, StaffProfile
 from accounts.permissions import TRUST_ADMINISTRATOR
 from accounts.staff.services import role_assign, roles_ensure_defaults
+from matmis.db_roles import owner_role
 from notifications.builders import builder_for
-from notifications.models import EmailDelivery
+from notifications.models import DeliveryStatus, EmailDelivery
+from notifications.services import deliveries_send
 from sharing.models import AccessLevel, AgreementRequest
 from sharing.receipts import (
     DECISION_RECEIPT_EMAIL,
@@ -22,6 +24,7 @@ from sharing.receipts import (
     receipt_dedupe_key,
     receipt_topic,
 )
+from sharing.services.agreements import agreement_raise
 from sharing.services.decisions import agreement_request_approve, agreement_request_decline
 from tests.factories import UserFactory
 from tests.institutions.factories import add_school
@@ -169,7 +172,15 @@ def test_the_receipt_names_school_level_decider_role_and_when(
     assert "“DfE Data”" in body
     assert f"Decided by Helen Archer, Head Teacher, at St Mary’s, on {when}." in body
     assert "The request was sent by Priya Shah" in body
-    assert f"http://st-marys.localhost/data/data-sharing/requests/{request.pk}/" in body
+    # The group's people cannot open the school's page: theirs links to the group's own.
+    assert (
+        "Oak Ridge Trust’s data sharing agreements:\nhttp://oak-ridge.localhost/data-sharing/"
+        in body
+    )
+    assert "st-marys.localhost" not in body
+    head_body = by_address(mailoutbox)[pair.head.email].body
+    link = f"http://st-marys.localhost/data/data-sharing/requests/{request.pk}/"
+    assert f"Its page at St Mary’s:\n{link}" in head_body
     html = message.alternatives[0][0]
     assert "Helen Archer, Head Teacher" in html and when in html
     assert "St Mary’s approved Oak Ridge Trust’s data sharing request" in html
@@ -203,3 +214,36 @@ def test_the_decisions_queries_are_the_same_for_1_and_10_recipients(pair):
     many = (len(queries), EmailDelivery.objects.filter(topic=receipt_topic(second.pk)).count())
     assert few[1] == 1 and many[1] == 10
     assert many[0] == few[0]
+
+
+def test_an_approval_the_agreement_already_covered_says_nothing_else_changed(
+    pair, mailoutbox, django_capture_on_commit_callbacks
+):
+    request = make_request(pair, level=AccessLevel.DFE_DATA)
+    agreement_raise(
+        group=pair.trust,
+        school=pair.school,
+        level=AccessLevel.DFE_AND_MIS_DATA,
+        actor=system_actor(),
+    )
+    decide(
+        django_capture_on_commit_callbacks,
+        lambda: agreement_request_approve(request=request, actor=head_actor(pair)),
+    )
+    assert {m.to[0] for m in mailoutbox} == {pair.sender.user.email, pair.head.email}
+    for message in mailoutbox:
+        assert message.subject.startswith("St Mary’s approved Oak Ridge Trust’s")
+        assert "was already at or above this level, so nothing else changed" in message.body
+
+
+def test_a_receipt_whose_request_is_gone_fails_saying_so(
+    pair, mailoutbox, django_capture_on_commit_callbacks
+):
+    request = make_request(pair)
+    agreement_request_decline(request=request, actor=head_actor(pair))  # not committed yet
+    delivery_ids = list(EmailDelivery.objects.values_list("pk", flat=True))
+    with owner_role():  # the application never deletes a request (db_roles)
+        request.delete()
+    assert deliveries_send(site_id=pair.school.pk, delivery_ids=delivery_ids) == 0
+    assert not mailoutbox
+    assert {d.status for d in EmailDelivery.objects.all()} == {DeliveryStatus.FAILED}
