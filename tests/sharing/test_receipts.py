@@ -4,13 +4,14 @@ email says, and that queueing them costs the same queries for 1 or 10 recipients
 here in process, after commit, as without a broker)."""
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.audit import Actor, system_actor
-from accounts.models import AuditAction, AuditEvent, StaffProfile
-from accounts.permissions import TRUST_ADMINISTRATOR
+from accounts.models import AuditAction, AuditEvent, RoleGrant, StaffProfile
+from accounts.permissions import DATA_SHARING_REQUEST, TRUST_ADMINISTRATOR
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from matmis.db_roles import owner_role
 from notifications.builders import builder_for
@@ -247,3 +248,46 @@ def test_a_receipt_whose_request_is_gone_fails_saying_so(
     assert deliveries_send(site_id=pair.school.pk, delivery_ids=delivery_ids) == 0
     assert not mailoutbox
     assert {d.status for d in EmailDelivery.objects.all()} == {DeliveryStatus.FAILED}
+
+
+def test_deciding_on_the_schools_page_sends_the_receipts(
+    pair, admin, site_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    request = make_request(pair)
+    client = site_client(pair.school, pair.head)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/data/data-sharing/requests/{request.pk}/decline/", {"reason": "Not yet."}
+        )
+    assert response.status_code == 302
+    assert {m.to[0] for m in mailoutbox} == {pair.sender.user.email, pair.head.email, admin.email}
+    assert all("The reason given: “Not yet.”" in m.body for m in mailoutbox)
+
+
+def test_a_refused_decision_sends_nothing(pair, admin, site_client, mailoutbox):
+    request = make_request(pair)
+    with pytest.raises(ValidationError):
+        agreement_request_decline(request=request, actor=head_actor(pair), reason="x" * 501)
+    teacher = Actor(user=pair.teacher, site=pair.school)
+    with pytest.raises(PermissionDenied):
+        agreement_request_approve(request=request, actor=teacher)
+    assert not EmailDelivery.objects.exists()
+    assert not mailoutbox
+
+
+def test_a_decision_made_in_a_hop_names_the_group_role_that_allowed_it(
+    pair, admin, mailoutbox, django_capture_on_commit_callbacks
+):
+    role = roles_ensure_defaults(site=pair.trust)[TRUST_ADMINISTRATOR]
+    RoleGrant.objects.create(
+        site=pair.trust, role=role, code=DATA_SHARING_REQUEST, access=2, in_school=True
+    )
+    request = make_request(pair)
+    hop = Actor(user=admin, site=pair.school, acting_from=pair.trust)
+    decide(
+        django_capture_on_commit_callbacks,
+        lambda: agreement_request_approve(request=request, actor=hop),
+    )
+    assert "Decided by Alex Grant, Trust Administrator, at St Mary’s" in mailoutbox[0].body
+    params = EmailDelivery.objects.values_list("params__decider_role", flat=True)
+    assert set(params) == {TRUST_ADMINISTRATOR}
