@@ -112,6 +112,11 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
 }
 
 
+# The seeded group role whose holders are the group's Trust Administrators (told of every
+# school's decision on a data sharing request).
+TRUST_ADMINISTRATOR = "Trust Administrator"
+
+
 # The school-level set of each seeded group role: what its holders may do inside a school
 # site they logged in to from the group. Approving data sharing stays with the school.
 DEFAULT_IN_SCHOOL_GRANTS: dict[str, dict[str, Access]] = {
@@ -162,6 +167,28 @@ def permission_grants(
         code=code,
         role__assignments__profile__user=user,
         role__assignments__profile__is_active=True,
+    )
+
+
+def permission_holders(
+    *, site: Institution, code: str, access: Access = Access.VIEW
+) -> QuerySet[User]:
+    """Everyone ``has_permission`` says may do ``code`` at ``access`` at ``site`` on their
+    own profile there (not through a hop): active users holding it today through roles
+    assigned to their active profile. A queryset, so that a larger query can take it as a
+    subquery (one round trip however many hold it)."""
+    if code not in REGISTRY:
+        raise KeyError(f"Unknown permission {code!r}")
+    grants = RoleGrant.objects.filter(
+        in_force_q(timezone.localdate(), prefix="role__assignments__"),
+        site=site,
+        in_school=False,
+        code=code,
+        access__gte=int(access),
+        role__assignments__profile__is_active=True,
+    )
+    return User.objects.filter(
+        is_active=True, pk__in=grants.values("role__assignments__profile__user")
     )
 
 

@@ -7,5 +7,6 @@ class SharingConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the apps' models are loaded: registers the message builder of
-        # the request and reminder emails with the outbox (notifications.builders).
-        from . import emails  # noqa: F401
+        # the request and reminder emails, and of the decision receipts, with the outbox
+        # (notifications.builders).
+        from . import emails, receipts  # noqa: F401

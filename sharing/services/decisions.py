@@ -1,5 +1,7 @@
 """The school side's answer to a request: approve (the agreement is set or raised to the
-request's level) or decline, each a guarded transition that is harmless to repeat."""
+request's level) or decline, each a guarded transition that is harmless to repeat. A
+decision queues its receipts (``sharing.receipts``) in its own transaction; a repeat
+queues none."""
 
 from dataclasses import dataclass
 
@@ -13,6 +15,7 @@ from accounts.models import AuditAction
 from institutions.selectors import current_schools
 
 from ..models import AccessLevel, Agreement, AgreementRequest, RequestStatus
+from ..receipts import receipts_enqueue
 from .agreements import agreement_raise
 from .guards import require_school_approver
 
@@ -110,6 +113,7 @@ def agreement_request_approve(*, request: AgreementRequest, actor: Actor) -> Req
             request=locked,
             detail={"outcome": "superseded", "agreement_level": agreement.level},
         )
+        receipts_enqueue(request=locked, actor=actor)
         return RequestDecision(
             locked,
             Decision.SUPERSEDED,
@@ -125,6 +129,7 @@ def agreement_request_approve(*, request: AgreementRequest, actor: Actor) -> Req
         request=locked,
         detail={"outcome": "approved", "from": agreement.level if agreement else 0},
     )
+    receipts_enqueue(request=locked, actor=actor)
     return RequestDecision(
         locked,
         Decision.APPROVED,
@@ -168,6 +173,7 @@ def agreement_request_decline(
     _decision_audit(
         actor=actor, action=AuditAction.REQUEST_DECLINED, request=locked, detail={"reason": reason}
     )
+    receipts_enqueue(request=locked, actor=actor)
     return RequestDecision(
         locked,
         Decision.DECLINED,
