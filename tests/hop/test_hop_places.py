@@ -143,7 +143,12 @@ def test_institution_page_says_why_below_level_3(world):
     _associate(world, school)
     html = world.group_client().get("/institutions/222222/").content.decode()
     assert ">Log in to MIS</button>" not in html
-    assert 'href="/data-sharing/?tab=approved&amp;q=222222"' in html
+    assert 'id="mis-login-heading"' in html
+    assert "Westbrook has not agreed to “DfE Data, MIS Data &amp; Group Actions”" in html
+    assert (
+        'href="/data-sharing/?tab=approved&amp;q=222222">Raise the agreement with Westbrook</a>'
+        in html
+    )
 
 
 def test_institution_page_names_who_can_grant_the_permission(world):
