@@ -59,6 +59,7 @@ def test_the_groups_form_opens_the_school(hop_ready, browser):  # noqa: F811
     page.get_by_role("button", name="Log in", exact=True).click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(world['host'](school))}/"))
     expect(page.get_by_text("Signed in from Oak Ridge Trust")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "hop-banner.png"))
     # Back: the school session ends, and the group's site says so.
     page.get_by_role("button", name="Return to Oak Ridge Trust").click()
     expect(page).to_have_url(f"{world['host'](trust)}/log-in-to-mis/")
