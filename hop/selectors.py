@@ -99,7 +99,7 @@ class HopStanding:
                 "a school's MIS."
             ),
             HopRefusal.NOT_CURRENT_SCHOOL: (
-                f"{school.name} is not one of {group and group.name}'s current schools."
+                f"{school.name} is not one of {group.name}'s current schools."
             ),
             HopRefusal.NOT_ASSOCIATED: f"You are not associated with {school.name}.",
             HopRefusal.AGREEMENT: (
