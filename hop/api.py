@@ -15,6 +15,7 @@ from institutions.selectors import current_schools
 from matmis.api import ErrorSerializer, SiteApiView
 from matmis.site_access import SiteKind
 
+from .selectors import HopRefusal, hop_places
 from .services import (
     HOP_TOKEN_LIFETIME,
     HopRefused,
@@ -50,6 +51,65 @@ class HopTargetsApiView(SiteApiView):
     def get(self, request):
         targets = hop_targets(user=request.user, group=request.site)
         return Response(self.HopTargetSerializer(targets, many=True).data)
+
+
+class HopSchoolsApiView(SiteApiView):
+    """Group site: each school the requester is associated with, whether they may log in to
+    its MIS now, and if not, why and what to do (the Log in to MIS page's list)."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+    class HopSchoolSerializer(serializers.Serializer):
+        class RefusalSerializer(serializers.Serializer):
+            code = serializers.ChoiceField(
+                choices=[code.value for code in HopRefusal],
+                help_text="Which condition fails: the first of them, in this order.",
+            )
+            message = serializers.CharField(help_text="Why not, in plain words.")
+            next_step = serializers.CharField(help_text="What to do about it.")
+            link_url = serializers.CharField(
+                allow_blank=True, help_text="A page of this site to do it on, or empty."
+            )
+            ask = serializers.ListField(
+                child=serializers.CharField(),
+                help_text="Who can grant a missing permission or association, by name; "
+                "empty when nobody here can (then ask your trust administrator).",
+            )
+
+        urn = serializers.CharField(allow_null=True)
+        name = serializers.CharField()
+        hop_possible = serializers.BooleanField()
+        refusal = RefusalSerializer(allow_null=True)
+
+    @extend_schema(
+        operation_id="hop_schools_list",
+        responses={200: HopSchoolSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request):
+        places = hop_places(
+            user=request.user,
+            group=request.site,
+            two_factor_passed=session_is_verified(request),
+        )
+        body = [
+            {
+                "urn": place.school.urn,
+                "name": place.school.name,
+                "hop_possible": place.possible,
+                "refusal": None
+                if place.possible
+                else {
+                    "code": place.standing.refusal_code,
+                    "message": place.standing.refusal,
+                    "next_step": place.next_step.text if place.next_step else "",
+                    "link_url": place.next_step.link_url if place.next_step else "",
+                    "ask": list(place.next_step.ask) if place.next_step else [],
+                },
+            }
+            for place in places
+        ]
+        return Response(self.HopSchoolSerializer(body, many=True).data)
 
 
 class HopStartApiView(SiteApiView):

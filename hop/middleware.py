@@ -34,7 +34,7 @@ class HopMiddleware:
             return self._end_hop(request, standing)
         group = standing.group
         request.hop_group = group
-        request.hop_banner = HopBanner(group_name=group.name, return_url=group.url)
+        request.hop_banner = HopBanner(group_name=group.name)
         actor = Actor(
             user=request.user, site=request.site, ip_address=client_ip(request), acting_from=group
         )

@@ -37,7 +37,7 @@ from accounts.staff.selectors import effective_schools, staff_profile_for
 from institutions.models import Institution
 from sharing.access import schools_with_group_actions
 
-from .selectors import GROUP_SESSION_ENDED, HopStanding, hop_standing
+from .selectors import GROUP_SESSION_ENDED, TWO_FACTOR_NEEDED, HopStanding, hop_standing
 
 HOP_TOKEN_LIFETIME = datetime.timedelta(seconds=60)
 # On the school host: which group session this hop hangs from.
@@ -51,7 +51,6 @@ class HopRefused(Exception):
 @dataclass(frozen=True)
 class HopBanner:
     group_name: str
-    return_url: str
 
 
 def _hash(token: str) -> str:
@@ -75,10 +74,8 @@ def hop_check(
 ) -> None:
     """Raise HopRefused, naming the first condition that fails (``hop_standing``)."""
     if not session_verified:
-        raise HopRefused(
-            "Logging in to a school's MIS needs two-factor sign-in. Set it up, sign in "
-            "again with your code, then try again."
-        )
+        # Asked before the query: nothing else matters until the session has passed it.
+        raise HopRefused(TWO_FACTOR_NEEDED)
     refusal = hop_standing(user=user, group_id=group.pk, school=school).refusal
     if refusal is not None:
         raise HopRefused(refusal)
@@ -279,17 +276,6 @@ def hop_standing_for_request(request) -> HopStanding | None:
         school=request.site,
         group_session_key=hop.get("group_session") or "",
     )
-
-
-def hop_allowed(
-    *, user: User, group: Institution, school: Institution, session_verified: bool
-) -> bool:
-    """Whether the Log in to MIS button should show for ``school``."""
-    try:
-        hop_check(user=user, group=group, school=school, session_verified=session_verified)
-    except HopRefused:
-        return False
-    return True
 
 
 def hop_session_start(request, *, hop: HopToken, group_session: GroupSession) -> None:

@@ -2,8 +2,10 @@
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.audit import actor_from_request, client_ip
@@ -12,15 +14,20 @@ from institutions.selectors import current_schools
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
+from .selectors import hop_just_ended, hop_places
 from .services import (
     HopRefused,
+    hop_end,
     hop_sender_check,
     hop_session_start,
-    hop_targets,
     hop_token_issue,
     hop_token_redeem,
     hop_token_unspent,
 )
+
+
+def hop_return_message(school) -> str:
+    return f"Your session at {school.name} has ended. To open its MIS again, choose Log in to MIS."
 
 
 class HopChooseForm(forms.Form):
@@ -51,23 +58,36 @@ class HopChooseView(SitePageView):
     method_permissions = {"GET": None, "POST": None}
     template_name = "hop/choose.html"
 
-    def _targets(self):
-        return list(hop_targets(user=self.request.user, group=self.request.site))
+    def _page(self, form_data=None, initial=None) -> dict:
+        """The form offering the schools one may enter, and the associated schools one may
+        not, each with why and what to do (``hop_places``: at most three queries)."""
+        request = self.request
+        places = hop_places(
+            user=request.user,
+            group=request.site,
+            two_factor_passed=session_is_verified(request),
+        )
+        targets = [place.school for place in places if place.possible]
+        form = HopChooseForm(form_data, group=request.site, targets=targets, initial=initial)
+        refused = [place for place in places if not place.possible]
+        return {"form": form, "targets": targets, "refused": refused}
 
     def get(self, request):
-        targets = self._targets()
-        form = HopChooseForm(
-            group=request.site, targets=targets, initial={"school": request.GET.get("school", "")}
-        )
-        return render(request, self.template_name, {"form": form, "targets": targets})
+        returned = request.GET.get("returned")
+        if returned is not None:
+            # Back from a school (``HopReturnView``): say so once, then the page as usual.
+            school = hop_just_ended(user=request.user, group=request.site, school_id=returned)
+            if school is not None:
+                messages.success(request, hop_return_message(school))
+            return redirect("hop:choose")
+        context = self._page(initial={"school": request.GET.get("school", "")})
+        return render(request, self.template_name, context)
 
     def post(self, request):
-        targets = self._targets()
-        form = HopChooseForm(request.POST, group=request.site, targets=targets)
+        context = self._page(form_data=request.POST)
+        form = context["form"]
         if not form.is_valid():
-            return render(
-                request, self.template_name, {"form": form, "targets": targets}, status=400
-            )
+            return render(request, self.template_name, context, status=400)
         school = form.cleaned_data["school"]
         try:
             token = hop_token_issue(
@@ -79,9 +99,7 @@ class HopChooseView(SitePageView):
             )
         except HopRefused as refusal:
             messages.error(request, str(refusal))
-            return render(
-                request, self.template_name, {"form": form, "targets": targets}, status=403
-            )
+            return render(request, self.template_name, context, status=403)
         response = render(
             request,
             "hop/continue.html",
@@ -172,3 +190,28 @@ class HopContinueView(SitePageView):
             return render(request, "hop/refused.html", {"message": str(refusal)}, status=403)
         hop_session_start(request, hop=hop, group_session=group_session)
         return redirect("home")
+
+
+class HopReturnView(SitePageView):
+    """School site: “Return to <group>” in the hop's banner. Ends the hop here (recorded at
+    both sites), signs out of the school, and goes back to the group's Log in to MIS page,
+    which says that the school session has ended. Outside a hop: the school's home."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"POST": None}
+
+    def post(self, request):
+        group = getattr(request, "hop_group", None)
+        if group is None:
+            return redirect("home")
+        school = request.site
+        hop_end(
+            actor=actor_from_request(request),
+            school=school,
+            group=group,
+            reason=f"Returned to {group.name}.",
+        )
+        request.hop_group = None  # recorded: signing out below is no second end
+        logout(request)
+        back = f"{group.url.removesuffix('/')}{reverse('hop:choose')}"
+        return redirect(f"{back}?returned={school.pk}")

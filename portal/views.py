@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from accounts.two_factor.selectors import session_is_verified
 from analytics.selectors import national_figures, school_figures
-from hop.services import hop_allowed
+from hop.selectors import hop_place
 from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.forms import BrowseForm
 from institutions.selectors import (
@@ -309,11 +309,12 @@ class InstitutionDetailView(GroupPageView):
                 "sharing": sharing_status(group=request.site, school=school),
                 "website_href": website_href(school.website),
                 "report_card": report_card_rows(school.ofsted_report_card),
-                "hop_allowed": hop_allowed(
+                # The Log in to MIS button, or why not and what to do (one or two queries).
+                "hop_place": hop_place(
                     user=request.user,
                     group=request.site,
                     school=school,
-                    session_verified=session_is_verified(request),
+                    two_factor_passed=session_is_verified(request),
                 ),
                 "address_lines": [
                     line

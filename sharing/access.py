@@ -94,3 +94,13 @@ def level_allows_mis_data(level: int) -> bool:
 
 def level_allows_group_actions(level: int) -> bool:
     return level >= AccessLevel.DFE_MIS_AND_GROUP_ACTIONS
+
+
+def agreements_page_tabs(*, group: Institution, school_ids: list[int]) -> dict[int, str]:
+    """For linking to the Data Sharing Agreements page from another app: the tab each of
+    ``school_ids`` is listed on there (No Agreement, Pending or Approved). One query."""
+    # The page's own reading of the status; imported here because it builds on this module.
+    from .selectors import NO_SHARING, sharing_status_for_schools
+
+    statuses = sharing_status_for_schools(group=group, school_ids=school_ids)
+    return {pk: statuses.get(pk, NO_SHARING).state for pk in school_ids}

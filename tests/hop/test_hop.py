@@ -34,7 +34,7 @@ def test_the_hop_signs_in_at_the_school_without_a_second_prompt(world):
     assert home.status_code == 200
     html = home.content.decode()
     assert "Signed in from Oak Ridge Trust" in html
-    assert world.trust.url in html  # the way back
+    assert 'action="/hop/return/"' in html  # the way back, which ends the hop (a POST)
     assert home.wsgi_request.user.is_verified()
     assert home.wsgi_request.hop_group == world.trust
 
@@ -181,14 +181,17 @@ def test_permissions_during_a_hop_come_from_the_school_level_set(world):
     assert not request_has_permission(request, LOGIN_TO_MIS, Access.VIEW)
 
 
-def test_the_choice_lists_only_schools_the_user_may_enter(world):
+def test_the_choice_offers_only_schools_the_user_may_enter(world):
     world.make_school("Not Associated Academy", "not-associated")
     associated_low = world.make_school("Low Level School", "low-level", AccessLevel.DFE_DATA)
     StaffAssociation.objects.get().school_links.create(site=world.trust, school=associated_low)
-    html = world.group_client().get("/log-in-to-mis/").content.decode()
-    assert "Fenwick Primary" in html
+    response = world.group_client().get("/log-in-to-mis/")
+    options = [label for _value, label in response.context["form"].choices]
+    assert options == ["Choose a school", "Fenwick Primary"]
+    html = response.content.decode()
     assert "Not Associated Academy" not in html
-    assert "Low Level School" not in html
+    # Associated but not possible: listed apart, with why (hop_places), never offered.
+    assert [place.school for place in response.context["refused"]] == [associated_low]
 
 
 def test_log_in_to_mis_is_not_on_school_sites_and_redeem_not_on_groups(world):

@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from accounts.models import AssociatedSchool, HopToken, StaffAssociation
 from sharing.models import AccessLevel, Agreement
-from tests.e2e.test_sharing_journey import TIMEOUT_MS, browser, journey  # noqa: F401 - fixtures
+from tests.e2e.test_sharing_journey import (  # noqa: F401 - fixtures
+    ARTIFACTS,
+    TIMEOUT_MS,
+    browser,
+    check_page,
+    journey,
+)
 from tests.hop.factories import verified_client
 from tests.security.world import World as ProbeWorld
 
@@ -50,9 +56,44 @@ def test_the_groups_form_opens_the_school(hop_ready, browser):  # noqa: F811
     page = signed_in_context(browser, world, world["admin"], trust).new_page()
     page.goto(f"{world['host'](trust)}/log-in-to-mis/")
     page.select_option("#id_school", school.urn)
-    page.get_by_role("button", name="Login").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(world['host'](school))}/"))
     expect(page.get_by_text("Signed in from Oak Ridge Trust")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "hop-banner.png"))
+    # Back: the school session ends, and the group's site says so.
+    page.get_by_role("button", name="Return to Oak Ridge Trust").click()
+    expect(page).to_have_url(f"{world['host'](trust)}/log-in-to-mis/")
+    expect(page.get_by_text(f"Your session at {school.name} has ended.")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "hop-returned.png"), full_page=True)
+    page.goto(f"{world['host'](school)}/")
+    expect(page).to_have_url(re.compile(r"/accounts/sign-in/"))  # signed out there
+
+
+def test_the_log_in_to_mis_place_says_why_not(hop_ready, browser):  # noqa: F811
+    """A school without the agreement's third level: the page and the institution page say
+    why and link to raising it; keyboard-reachable, and axe finds nothing serious."""
+    from playwright.sync_api import expect
+
+    world = hop_ready
+    trust, low = world["trust"], world["schools"][1]
+    profile = world["admin"].staff_profiles.get(site=trust)
+    StaffAssociation.objects.get(profile=profile).school_links.create(site=trust, school=low)
+    page = signed_in_context(browser, world, world["admin"], trust).new_page()
+    page.goto(f"{world['host'](trust)}/log-in-to-mis/")
+    expect(page.get_by_role("heading", name="Schools you cannot log in to yet")).to_be_visible()
+    link = page.get_by_role("link", name=f"Raise the agreement with {low.name}")
+    expect(link).to_be_visible()
+    link.focus()
+    expect(link).to_be_focused()
+    check_page(page, "hop-place-why-not")
+    page.goto(f"{world['host'](trust)}/institutions/{low.urn}/")
+    expect(page.get_by_role("heading", name="Log in to MIS")).to_be_visible()
+    expect(page.get_by_role("button", name="Log in to MIS")).to_have_count(0)
+    check_page(page, "hop-place-why-not-institution")
+    link = page.get_by_role("link", name=f"Raise the agreement with {low.name}")
+    link.click()
+    expect(page).to_have_url(re.compile(r"/data-sharing/\?tab=none&q="))
+    expect(page.get_by_text(low.name).first).to_be_visible()
 
 
 def test_a_page_elsewhere_cannot_sign_the_heads_browser_in(hop_ready, browser):  # noqa: F811

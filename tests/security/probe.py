@@ -510,11 +510,11 @@ ALLOWANCES = (
         ),
     ),
     Allowance(
-        routes=frozenset({"accounts:sign-out", "platform accounts:sign-out"}),
+        routes=frozenset({"accounts:sign-out", "platform accounts:sign-out", "hop:return"}),
         methods=frozenset({"POST"}),
         tables=frozenset({"accounts_auditevent"}),
         audit_actions=frozenset({"sign_out", "hop_ended"}),
-        why="signing out is recorded in the audit trail",
+        why="signing out, and returning from a hop (which ends it), are in the audit trail",
     ),
     Allowance(
         routes=frozenset({"*"}),
@@ -650,7 +650,10 @@ class Prober:
             ):
                 texts.append(marker.text)  # inside one school: nothing of the others
         if role.name == "level_too_low" and (route.key, method) in HOP_TARGET_LISTS:
-            texts.append(self.world.a3.name)  # never offered as a hop target
+            # Never offered as a hop target: on the page, never an option of its form (the
+            # page lists it apart, saying why not); in the API's targets, not at all.
+            a3 = self.world.a3
+            texts.append(f'value="{a3.urn}"' if route.key == "hop:choose" else a3.name)
         return texts
 
     @staticmethod
