@@ -185,6 +185,7 @@ def permission_holders(
         in_school=False,
         code=code,
         access__gte=int(access),
+        role__assignments__profile__site=site,
         role__assignments__profile__is_active=True,
     )
     return User.objects.filter(

@@ -18,13 +18,20 @@ from enum import StrEnum
 
 from django.contrib.sessions.models import Session
 from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounts.models import AuditAction, AuditEvent, User
-from accounts.permissions import LOGIN_TO_MIS, USER_DETAILS, Access, permission_grants
-from accounts.staff.selectors import staff_holding_permission, user_effective_schools
+from accounts.permissions import (
+    LOGIN_TO_MIS,
+    USER_DETAILS,
+    Access,
+    permission_grants,
+    permission_holders,
+)
+from accounts.staff.selectors import user_effective_schools
 from institutions.models import GROUP_KINDS, Institution
 from institutions.selectors import current_schools
 from sharing.access import (
@@ -261,7 +268,8 @@ def hop_places(
     )
     ask: tuple[str, ...] = ()
     if codes & {HopRefusal.PERMISSION, HopRefusal.NOT_ASSOCIATED}:
-        holders = staff_holding_permission(site=group, code=USER_DETAILS, access=Access.ADMINISTER)
+        holders = permission_holders(site=group, code=USER_DETAILS, access=Access.ADMINISTER)
+        holders = holders.order_by(Lower("full_name"), "email")
         ask = tuple(person.display_name for person in holders)
     return [HopPlace(standing, _next_step(standing, tabs=tabs, ask=ask)) for standing in standings]
 

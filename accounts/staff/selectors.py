@@ -19,7 +19,6 @@ from accounts.models import (
     StaffProfile,
     User,
     dates_in_force,
-    in_force_q,
 )
 from institutions.models import Cluster, ClusterMembership, Institution, InstitutionKind
 from institutions.selectors import RELEVANCE, current_schools, group_school_list
@@ -469,21 +468,3 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
         associations=association_summary(group=site, profile=profile) if site.is_group else None,
         account_active=account_active,
     )
-
-
-def staff_holding_permission(*, site: Institution, code: str, access: "Access") -> QuerySet[User]:
-    """The active people whose active staff profile at ``site`` holds ``code`` at ``access``
-    or above today (through the site's own roles, not a hop's in-school set), by name: to
-    name who can grant something. One query."""
-    grants = RoleGrant.objects.filter(
-        in_force_q(timezone.localdate(), prefix="role__assignments__"),
-        site=site,
-        in_school=False,
-        code=code,
-        access__gte=access,
-        role__assignments__profile__site=site,
-        role__assignments__profile__is_active=True,
-    )
-    return User.objects.filter(
-        is_active=True, pk__in=grants.values("role__assignments__profile__user")
-    ).order_by(Lower("full_name"), "email")
