@@ -149,8 +149,8 @@ def test_log_in_to_mis_with_no_school_chosen_says_so_on_its_own_page(journey, br
     page.get_by_label("Code from your authenticator app, or a backup code").fill(codes[0])
     page.get_by_role("button", name="Continue").click()
     page.goto(f"{trust_url}/log-in-to-mis/")
-    expect(page.get_by_label("School")).to_be_visible()
-    page.get_by_role("button", name="Login").click()  # no school chosen
+    expect(page.get_by_label("School", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Log in", exact=True).click()  # no school chosen
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in to MIS")
     expect(page.get_by_role("alert")).to_contain_text("Choose the school whose MIS to open")
