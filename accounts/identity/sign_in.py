@@ -146,40 +146,30 @@ def sign_in_refusal(
     Depends only on recorded failures, never on whether the email belongs to anyone.
     """
     now = now or timezone.now()
-    locks = []
-    if ip_address:
-        by_address = _recent_failures(
-            SignInFailure.objects.filter(ip_address=ip_address),
-            now=now,
-            limit=ADDRESS_FAILURE_LIMIT,
-            window=ADDRESS_FAILURE_WINDOW,
-            lockout=ADDRESS_LOCKOUT,
-        )
-        until = _locked_until(
-            by_address,
-            limit=ADDRESS_FAILURE_LIMIT,
-            window=ADDRESS_FAILURE_WINDOW,
-            lockout=ADDRESS_LOCKOUT,
-        )
-        if until is not None and until > now:
-            locks.append(SignInRefusal(until=until, for_address=True))
     email = normalise_email(email)
+    rules = []
+    if ip_address:
+        rules.append(
+            (
+                SignInFailure.objects.filter(ip_address=ip_address),
+                (ADDRESS_FAILURE_LIMIT, ADDRESS_FAILURE_WINDOW, ADDRESS_LOCKOUT),
+                True,
+            )
+        )
     if email:
-        by_account = _recent_failures(
-            SignInFailure.objects.filter(email=email),
-            now=now,
-            limit=ACCOUNT_FAILURE_LIMIT,
-            window=ACCOUNT_FAILURE_WINDOW,
-            lockout=ACCOUNT_LOCKOUT,
+        rules.append(
+            (
+                SignInFailure.objects.filter(email=email),
+                (ACCOUNT_FAILURE_LIMIT, ACCOUNT_FAILURE_WINDOW, ACCOUNT_LOCKOUT),
+                False,
+            )
         )
-        until = _locked_until(
-            by_account,
-            limit=ACCOUNT_FAILURE_LIMIT,
-            window=ACCOUNT_FAILURE_WINDOW,
-            lockout=ACCOUNT_LOCKOUT,
-        )
+    locks = []
+    for failures, (limit, window, lockout), for_address in rules:
+        recent = _recent_failures(failures, now=now, limit=limit, window=window, lockout=lockout)
+        until = _locked_until(recent, limit=limit, window=window, lockout=lockout)
         if until is not None and until > now:
-            locks.append(SignInRefusal(until=until, for_address=False))
+            locks.append(SignInRefusal(until=until, for_address=for_address))
     return max(locks, key=lambda lock: lock.until) if locks else None
 
 
