@@ -362,6 +362,7 @@ class AuditAction(models.TextChoices):
     REQUEST_APPROVED = "request_approved", "Data sharing request approved"
     REQUEST_DECLINED = "request_declined", "Data sharing request declined"
     REQUEST_WITHDRAWN = "request_withdrawn", "Data sharing request withdrawn"
+    REQUEST_FORWARDED = "request_forwarded", "Data sharing request forwarded"
     PASSWORD_RESET = "password_reset", "Password reset"
     BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "New backup codes made"
 

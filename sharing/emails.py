@@ -150,6 +150,7 @@ class RequestEmailContext:
     request_url: str
     requested_on: str
     is_reminder: bool
+    forwarded_by_name: str = ""  # a colleague at the school forwarded it to the recipient
 
 
 def request_email_subject(*, request: AgreementRequest, kind: str) -> str:
@@ -175,13 +176,16 @@ def request_email_context(*, recipient: RequestRecipient, kind: str) -> RequestE
         request_url=request_page_url(request=request),
         requested_on=f"{request.created_at:%-d %B %Y}",
         is_reminder=kind == EmailKind.REMINDER,
+        forwarded_by_name=(
+            recipient.forwarded_by.display_name if recipient.forwarded_by_id else ""
+        ),
     )
 
 
 def request_email_content(*, recipient: RequestRecipient, kind: str) -> EmailContent:
     """The ``kind`` email of ``recipient``'s request to them (with ``request__group``,
-    ``request__school``, ``request__sender__user`` and ``user`` loaded, or fetched on
-    access)."""
+    ``request__school``, ``request__sender__user``, ``user`` and ``forwarded_by`` loaded,
+    or fetched on access)."""
     context = {"email": request_email_context(recipient=recipient, kind=kind)}
     return EmailContent(
         subject=request_email_subject(request=recipient.request, kind=kind),
@@ -196,7 +200,7 @@ def agreement_request_emails(deliveries: Sequence[EmailDelivery]) -> dict[int, E
     whose request and recipient still exist, in one query."""
     recipient_ids = {delivery.params.get("recipient_id") for delivery in deliveries}
     recipients = RequestRecipient.objects.filter(pk__in=recipient_ids).select_related(
-        "user", "request__group", "request__school", "request__sender__user"
+        "user", "request__group", "request__school", "request__sender__user", "forwarded_by"
     )
     by_id = {recipient.pk: recipient for recipient in recipients}
     contents = {}

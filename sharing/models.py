@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class AccessLevel(models.IntegerChoices):
@@ -114,8 +115,17 @@ class AgreementRequest(models.Model):
         return f"{self.group} asks {self.school} for {self.get_level_display()}"
 
 
+class RecipientSource(models.TextChoices):
+    """How a person came to receive a request."""
+
+    ROLE = "role", "By role"
+    NAMED = "named", "Chosen by name"
+    FORWARDED = "forwarded", "Forwarded"
+
+
 class RequestRecipient(models.Model):
-    """A school staff member a request was sent to, as chosen when it was sent."""
+    """A school staff member a request was sent to: chosen when it was sent (by role or
+    by name), or forwarded to them later by a colleague at the school."""
 
     request = models.ForeignKey(
         AgreementRequest, on_delete=models.CASCADE, related_name="recipients"
@@ -126,10 +136,27 @@ class RequestRecipient(models.Model):
     user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     email = models.EmailField()
     role_name = models.CharField(max_length=100)
+    source = models.CharField(
+        max_length=10, choices=RecipientSource.choices, default=RecipientSource.ROLE
+    )
+    forwarded_by = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who forwarded the request to this person (a forwarded recipient only).",
+    )
+    added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "user"], name="recipient_once_per_request")
+            models.UniqueConstraint(fields=["request", "user"], name="recipient_once_per_request"),
+            models.CheckConstraint(
+                condition=Q(source="forwarded", forwarded_by__isnull=False)
+                | (~Q(source="forwarded") & Q(forwarded_by__isnull=True)),
+                name="recipient_forwarded_by_iff_forwarded",
+            ),
         ]
 
     def __str__(self) -> str:

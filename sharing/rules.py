@@ -98,7 +98,12 @@ def roles_phrase(roles: Sequence[str]) -> str:
     return f"{', '.join(roles[:-1])} or {roles[-1]}"
 
 
+NOBODY_NAMED_HERE = "nobody chosen by name works here"
+
+
 def no_recipient_reason(roles: Sequence[str]) -> str:
+    if not roles:  # people chosen by name only
+        return NOBODY_NAMED_HERE
     return f"no {roles_phrase(roles)} with an email address"
 
 

@@ -355,20 +355,33 @@ class Recipient:
     name: str
     email: str
     role_name: str
+    profile_id: int = 0
+    named: bool = False  # chosen by name (whether or not they also hold a chosen role)
 
 
 def eligible_recipients(
-    *, school_ids: Iterable[int], roles: Sequence[str], today: datetime.date | None = None
+    *,
+    school_ids: Iterable[int],
+    roles: Sequence[str],
+    named: Iterable[int] = (),
+    search: str = "",
+    today: datetime.date | None = None,
 ) -> dict[int, list[Recipient]]:
     """``{school id: [Recipient]}``: each school's active staff holding one of ``roles``
     there today (a business role of that name at the school), whose account is active and
-    has an email address. One query for any number of schools; a person holding two of the
-    roles is listed once, under the first in ``RECIPIENT_ROLES`` order."""
+    has an email address, and the staff profiles ``named`` (chosen by name) among those
+    holding any of ``RECIPIENT_ROLES`` there. ``search``: only people whose name or email
+    address contains it. One query for any number of schools; a person is listed once,
+    under the first of the chosen roles they hold in ``RECIPIENT_ROLES`` order (a person
+    chosen by name only: the first recipient role they hold)."""
     ids = list(school_ids)
-    if not ids or not roles:
+    named = {int(pk) for pk in named}
+    if not ids or not (roles or named):
         return {}
     today = today or timezone.localdate()
     rank = {role.casefold(): index for index, role in enumerate(RECIPIENT_ROLES)}
+    chosen_keys = {role.casefold() for role in roles}
+    wanted = RECIPIENT_ROLES if named else roles
     rows = (
         RoleAssignment.objects.in_force(on=today)
         .filter(
@@ -378,30 +391,89 @@ def eligible_recipients(
         )
         .exclude(profile__user__email="")
         .alias(role_key=Lower("role__name"))
-        .filter(role_key__in=[role.casefold() for role in roles])
+        .filter(role_key__in=[role.casefold() for role in wanted])
         .filter(role__site_id=F("profile__site_id"))  # a role of that very school
-        .values_list(
-            "profile__site_id",
-            "profile__user_id",
-            "profile__user__full_name",
-            "profile__user__email",
-            "role__name",
-        )
-        .order_by()
     )
-    chosen: dict[tuple[int, int], Recipient] = {}
-    for school_id, user_id, name, email, role_name in rows:
-        key = (school_id, user_id)
-        current = chosen.get(key)
-        if current is None or rank[role_name.casefold()] < rank[current.role_name.casefold()]:
-            canonical = RECIPIENT_ROLES[rank[role_name.casefold()]]
-            chosen[key] = Recipient(user_id, name or email, email, canonical)
+    if search:
+        rows = rows.filter(
+            Q(profile__user__full_name__icontains=search)
+            | Q(profile__user__email__icontains=search)
+        )
+    rows = rows.values_list(
+        "profile__site_id",
+        "profile_id",
+        "profile__user_id",
+        "profile__user__full_name",
+        "profile__user__email",
+        "role__name",
+    ).order_by()
+
+    def preference(recipient: Recipient) -> tuple[bool, int]:
+        key = recipient.role_name.casefold()
+        return (key not in chosen_keys, rank[key])
+
+    found: dict[tuple[int, int], Recipient] = {}
+    for school_id, profile_id, user_id, name, email, role_name in rows:
+        key = role_name.casefold()
+        is_named = profile_id in named
+        if key not in chosen_keys and not is_named:
+            continue
+        candidate = Recipient(
+            user_id, name or email, email, RECIPIENT_ROLES[rank[key]], profile_id, is_named
+        )
+        current = found.get((school_id, user_id))
+        if current is None or preference(candidate) < preference(current):
+            found[(school_id, user_id)] = candidate
     by_school: dict[int, list[Recipient]] = {}
-    for (school_id, _), recipient in chosen.items():
+    for (school_id, _), recipient in found.items():
         by_school.setdefault(school_id, []).append(recipient)
     for recipients in by_school.values():
         recipients.sort(key=lambda r: (rank[r.role_name.casefold()], r.name.casefold()))
     return by_school
+
+
+@dataclass(frozen=True)
+class EligiblePerson:
+    """A member of a school's staff a request may be sent to by name."""
+
+    profile_id: int
+    name: str
+    email: str
+    role_name: str
+    school: Institution
+
+
+def eligible_people(
+    *, group: Institution, schools: Iterable[Institution], search: str = ""
+) -> list[EligiblePerson]:
+    """The people who may be chosen by name as recipients of a request to ``schools``:
+    the staff of those of them that are ``group``'s current schools holding one of
+    ``RECIPIENT_ROLES`` there with an email address (``search``: whose name or email
+    contains it), by school name then role then name. Staff of any other school are never
+    listed. Two queries for any number of schools."""
+    schools = list({school.pk: school for school in schools}.values())
+    ids = [school.pk for school in schools]
+    if not ids:
+        return []
+    members = set(
+        group_school_list(group=group).filter(pk__in=ids).order_by().values_list("pk", flat=True)
+    )
+    recipients = eligible_recipients(
+        school_ids=members, roles=RECIPIENT_ROLES, search=search.strip()
+    )
+    people = []
+    for school in sorted(schools, key=lambda s: (s.name.casefold(), s.pk)):
+        for recipient in recipients.get(school.pk, ()):
+            people.append(
+                EligiblePerson(
+                    recipient.profile_id,
+                    recipient.name,
+                    recipient.email,
+                    recipient.role_name,
+                    school,
+                )
+            )
+    return people
 
 
 @dataclass(frozen=True)
@@ -450,10 +522,13 @@ def recipients_preview(
     schools: Iterable[Institution],
     roles: Sequence[str],
     level: int | None = None,
+    named: Iterable[int] = (),
 ) -> RecipientsPreview:
-    """Per school, who would receive a request to the chosen ``roles``, and which schools
-    would be skipped and why (nobody eligible; with ``level``, also a pending request or an
-    agreement at that level or higher). Four queries for any number of schools."""
+    """Per school, who would receive a request to the chosen ``roles`` and the staff
+    profiles ``named`` (chosen by name: those who hold a recipient role at one of the
+    schools; each person once), and which schools would be skipped and why (nobody
+    eligible; with ``level``, also a pending request or an agreement at that level or
+    higher). Four queries for any number of schools."""
     schools = list(schools)
     ids = [school.pk for school in schools]
     members = set(
@@ -467,7 +542,7 @@ def recipients_preview(
             group=group, school_id__in=ids, status=RequestStatus.PENDING
         ).values_list("school_id", flat=True)
     )
-    recipients = eligible_recipients(school_ids=members, roles=roles)
+    recipients = eligible_recipients(school_ids=members, roles=roles, named=named)
     rows = []
     for school in schools:
         found = tuple(recipients.get(school.pk, ()))

@@ -16,7 +16,16 @@ from accounts.models import RoleAssignment
 from accounts.permissions import DATA_SHARING_REQUEST, Access
 from institutions.models import Institution
 
-from ..models import LEVEL_MEANINGS, AccessLevel, Agreement, AgreementRequest, RequestStatus
+from ..models import (
+    LEVEL_MEANINGS,
+    AccessLevel,
+    Agreement,
+    AgreementRequest,
+    RequestRecipient,
+    RequestStatus,
+)
+from ..rules import RECIPIENT_ROLES
+from ..selectors import Recipient, eligible_recipients
 
 
 def school_agreement_list(*, school: Institution) -> QuerySet[Agreement]:
@@ -141,3 +150,29 @@ def level_explanation(level: int) -> LevelExplanation:
         allows=LEVEL_MEANINGS[level],
         does_not_allow=LEVEL_LIMITS[level],
     )
+
+
+# --- Recipients and forwarding ----------------------------------------------------------------
+
+
+def request_recipient_list(*, request: AgreementRequest) -> list[RequestRecipient]:
+    """Who ``request`` went to, in the order they were added (sent, then forwarded), with
+    who forwarded it to them. One query."""
+    return list(
+        RequestRecipient.objects.filter(request=request, school_id=request.school_id)
+        .select_related("user", "forwarded_by")
+        .order_by("added_at", "pk")
+    )
+
+
+def forward_candidates(*, request: AgreementRequest, user) -> list[Recipient]:
+    """The colleagues ``user`` may forward ``request`` to: the school's staff holding one
+    of ``RECIPIENT_ROLES`` with an email address, other than ``user`` and those who
+    already receive it. Two queries."""
+    already = set(
+        RequestRecipient.objects.filter(request=request).values_list("user_id", flat=True)
+    )
+    people = eligible_recipients(school_ids=[request.school_id], roles=RECIPIENT_ROLES).get(
+        request.school_id, []
+    )
+    return [p for p in people if p.user_id != user.pk and p.user_id not in already]

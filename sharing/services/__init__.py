@@ -5,5 +5,6 @@ from the subject's module; this package re-exports nothing.
 - ``requests``: the group side's bulk requests (send, remind, withdraw)
 - ``outcomes``: what a bulk action did at each school, and its summary in plain words
 - ``decisions``: the school side's answer to a request (approve, decline)
+- ``forwarding``: a recipient at the school forwards a request to a colleague ("not me")
 - ``guards``: what the services check before writing (who may act, a valid level)
 """

@@ -17,6 +17,7 @@ class SchoolOutcome:
     reason: str = ""
     recipients: tuple[str, ...] = ()
     request_id: int | None = None
+    recipient_names: tuple[str, ...] = ()  # "Ann Smith (Head Teacher, chosen by name)"
     next_allowed_at: datetime.datetime | None = None
 
     @property
@@ -96,6 +97,7 @@ class BulkOutcome:
                     "name": row.name,
                     "reason": row.reason,
                     "recipients": list(row.recipients),
+                    "recipient_names": list(row.recipient_names),
                     "request_id": row.request_id,
                     "next_allowed_at": (
                         row.next_allowed_at.isoformat() if row.next_allowed_at else None
@@ -117,6 +119,7 @@ class BulkOutcome:
                     name=row["name"],
                     reason=row["reason"],
                     recipients=tuple(row["recipients"]),
+                    recipient_names=tuple(row.get("recipient_names", ())),
                     request_id=row["request_id"],
                     next_allowed_at=datetime.datetime.fromisoformat(next_at) if next_at else None,
                 )

@@ -20,12 +20,19 @@ from ..models import (
     AccessLevel,
     Agreement,
     AgreementRequest,
+    RecipientSource,
     RequestRecipient,
     RequestReminder,
     RequestStatus,
 )
-from ..rules import ALREADY_PENDING, recipient_roles_clean, send_skip_reason
-from ..selectors import eligible_recipients
+from ..rules import (
+    ALREADY_PENDING,
+    RECIPIENT_ROLES,
+    recipient_roles_clean,
+    roles_phrase,
+    send_skip_reason,
+)
+from ..selectors import Recipient, eligible_recipients
 from .guards import require_group_admin, require_level
 from .outcomes import BulkAction, BulkOutcome, SchoolOutcome
 
@@ -43,10 +50,15 @@ def agreement_requests_send(
     recipient_roles: Sequence[str],
     level: int,
     actor: Actor,
+    named_recipients: Iterable[int] = (),
 ) -> BulkOutcome:
     """Ask each of ``schools`` to agree to share at ``level``, from ``sender`` (a member of
     the group's staff with an email address), to each school's staff holding one of
-    ``recipient_roles`` ("all" for the four) who have an email address.
+    ``recipient_roles`` ("all" for the four) who have an email address, and to the staff
+    profiles ``named_recipients`` (people chosen by name; each person once). Roles may be
+    left empty when people are named. Every named person must be on the staff of one of
+    the chosen schools, holding one of ``RECIPIENT_ROLES`` there with an email address:
+    otherwise ValidationError names them and nothing is sent.
 
     Per school the request is sent, or skipped with the reason: not one of the group's
     schools, a request already pending, already approved at this level or higher, nobody
@@ -61,8 +73,9 @@ def agreement_requests_send(
     if not group.is_group:
         raise ValidationError("Only a trust or local authority sends data sharing requests.")
     level = require_level(level)
+    named = _named_clean(named_recipients)
     try:
-        roles = recipient_roles_clean(recipient_roles)
+        roles = recipient_roles_clean(recipient_roles) if recipient_roles or not named else ()
     except ValueError as error:
         raise ValidationError({"recipient_roles": str(error)}, code="invalid") from None
     sender_user = sender.user
@@ -94,7 +107,8 @@ def agreement_requests_send(
         .order_by("school_id")
         .values_list("school_id", "level")
     )
-    recipients = eligible_recipients(school_ids=members, roles=roles)
+    recipients = eligible_recipients(school_ids=members, roles=roles, named=named)
+    _require_named_found(named=named, recipients=recipients, school_ids=members)
 
     reasons: dict[int, str] = {}
     for school in schools:
@@ -133,6 +147,8 @@ def agreement_requests_send(
                 user_id=recipient.user_id,
                 email=recipient.email,
                 role_name=recipient.role_name,
+                source=RecipientSource.NAMED if recipient.named else RecipientSource.ROLE,
+                added_at=request.created_at,
             )
             for request in new_requests
             for recipient in recipients[request.school_id]
@@ -150,6 +166,7 @@ def agreement_requests_send(
             "level": int(level),
             "sender": sender_user.email,
             "recipients": [r.email for r in recipients[request.school_id]],
+            "named": [r.email for r in recipients[request.school_id] if r.named],
         }
         events.append((group.pk, f"{request.school.name}: {level.label}", detail))
         events.append((request.school_id, f"{group.name}: {level.label}", detail))
@@ -165,11 +182,65 @@ def agreement_requests_send(
             recipients=(
                 tuple(r.email for r in recipients[school.pk]) if not reasons[school.pk] else ()
             ),
+            recipient_names=(
+                tuple(_recipient_words(r) for r in recipients[school.pk])
+                if not reasons[school.pk]
+                else ()
+            ),
             request_id=request_ids.get(school.pk),
         )
         for school in sorted(schools, key=lambda s: (s.name.casefold(), s.pk))
     )
     return BulkOutcome(action=BulkAction.SEND, rows=rows, level=int(level))
+
+
+def _named_clean(named: Iterable[int]) -> set[int]:
+    try:
+        return {int(pk) for pk in named}
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {"named_recipients": "Choose people by their staff profile ids."}, code="invalid"
+        ) from None
+
+
+def _require_named_found(
+    *, named: set[int], recipients: dict[int, list[Recipient]], school_ids: Iterable[int]
+) -> None:
+    """Every person chosen by name is among the recipients (eligible at one of the chosen
+    schools); otherwise a ValidationError saying why for each (one query, only then)."""
+    found = {r.profile_id for people in recipients.values() for r in people if r.named}
+    missing = sorted(named - found)
+    if not missing:
+        return
+    at_schools = {
+        profile.pk: profile
+        for profile in StaffProfile.objects.filter(pk__in=missing, site_id__in=list(school_ids))
+        .select_related("user", "site")
+        .order_by("pk")
+    }
+    problems = []
+    for pk in missing:
+        profile = at_schools.get(pk)
+        if profile is None:  # unknown, or another school's or trust's: the same words
+            problems.append(f"Staff profile {pk} is not on the staff of the chosen schools.")
+        elif not profile.is_active or not profile.user.is_active:
+            problems.append(
+                f"{profile.user.display_name} is no longer on {profile.site.name}’s staff."
+            )
+        elif not profile.user.email:
+            problems.append(f"{profile.user.display_name} has no email address.")
+        else:
+            problems.append(
+                f"{profile.user.display_name} does not hold a role requests go to "
+                f"({roles_phrase(RECIPIENT_ROLES)}) at {profile.site.name}."
+            )
+    raise ValidationError({"named_recipients": [*problems, "Nothing was sent."]}, code="invalid")
+
+
+def _recipient_words(recipient: Recipient) -> str:
+    """ "Ann Smith (Head Teacher, chosen by name)" for the per-school summary."""
+    how = ", chosen by name" if recipient.named else ""
+    return f"{recipient.name} ({recipient.role_name}{how})"
 
 
 def _requests_insert(
