@@ -4,7 +4,10 @@
   Browse's search and filters; any member of the group's staff.
 - ``POST agreements/requests/``: send (or raise), ``POST agreements/requests/remind/``,
   ``POST agreements/requests/withdraw/``, ``GET agreements/requests/preview/``: need
-  Institution: Administer Institution Details at Administer.
+  Institution: Administer Institution Details at Administer. A send and its preview go to
+  roles, to people chosen by name (``people``: staff profile ids), or both;
+  ``GET agreements/requests/recipients/`` lists the people who may be chosen at the chosen
+  schools (needs the same permission).
 
 Ids from the client are checked as a subset of the group's own, by the same readers as the
 pages (``schools_for_selection``, ``requests_for_selection``): a URN that is not one of
@@ -45,6 +48,7 @@ from .selectors import (
     TABS,
     agreement_tab_schools,
     delivery_summaries,
+    eligible_people,
     group_senders,
     pending_requests,
     recipients_preview,
@@ -173,6 +177,10 @@ class AgreementSchoolOutcomeSerializer(serializers.Serializer):
     done = serializers.BooleanField()
     reason = serializers.CharField(help_text="Why it was skipped; empty when done.")
     recipients = serializers.ListField(child=serializers.EmailField())
+    recipient_names = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Each recipient as “Name (Role)”, “(Role, chosen by name)” when named.",
+    )
     request_id = serializers.IntegerField(allow_null=True)
     next_allowed_at = serializers.DateTimeField(
         allow_null=True, help_text="A reminder skipped for the rate limit: when the next may go."
@@ -203,6 +211,7 @@ def _outcome_data(outcome: BulkOutcome) -> dict:
                     "done": row.done,
                     "reason": row.reason,
                     "recipients": list(row.recipients),
+                    "recipient_names": list(row.recipient_names),
                     "request_id": row.request_id,
                     "next_allowed_at": row.next_allowed_at,
                 }
@@ -329,8 +338,23 @@ class AgreementSendInputSerializer(AgreementFiltersInputSerializer):
     )
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=list(ROLE_CHOICES)),
-        allow_empty=False,
-        help_text="Who receives it at each school; “all” for the four roles.",
+        required=False,
+        default=list,
+        help_text=(
+            "Who receives it at each school; “all” for the four roles. May be empty when "
+            "``people`` names who receives it."
+        ),
+    )
+    people = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text=(
+            "Staff profile ids of people chosen by name (see "
+            "``agreements_requests_recipients``): each must hold a recipient role at one of "
+            "the chosen schools, otherwise nothing is sent (400)."
+        ),
     )
     schools = serializers.ListField(
         child=serializers.CharField(max_length=6),
@@ -371,11 +395,14 @@ class AgreementRequestSendView(SiteApiView):
                 schools=schools,
                 sender=sender,
                 recipient_roles=values["roles"],
+                named_recipients=values["people"],
                 level=values["level"],
                 actor=actor_from_request(request),
             )
         except DjangoValidationError as error:
-            raise validation_error(error) from None
+            raise validation_error(
+                error, rename={"named_recipients": "people", "recipient_roles": "roles"}
+            ) from None
         return Response(_outcome_data(outcome))
 
 
@@ -383,6 +410,7 @@ class AgreementRecipientSerializer(serializers.Serializer):
     name = serializers.CharField()
     email = serializers.EmailField()
     role = serializers.CharField(source="role_name")
+    named = serializers.BooleanField(help_text="Chosen by name (``people``).")
 
 
 class AgreementPreviewRowSerializer(serializers.Serializer):
@@ -412,6 +440,9 @@ class AgreementRequestPreviewView(SiteApiView):
         operation_id="agreements_requests_preview",
         parameters=[
             OpenApiParameter("roles", str, many=True, explode=True, enum=list(ROLE_CHOICES)),
+            OpenApiParameter(
+                "people", int, many=True, explode=True, description="Staff profile ids."
+            ),
             OpenApiParameter("level", int, enum=list(LEVELS), description=LEVEL_HELP),
             OpenApiParameter("schools", str, many=True, explode=True, description="URNs."),
             OpenApiParameter("select_all", bool),
@@ -426,8 +457,13 @@ class AgreementRequestPreviewView(SiteApiView):
     )
     def get(self, request):
         params = request.query_params
+        people = _people_param(params)
         try:
-            roles = recipient_roles_clean(params.getlist("roles"))
+            roles = (
+                recipient_roles_clean(params.getlist("roles"))
+                if params.getlist("roles") or not people
+                else ()
+            )
         except ValueError as error:
             raise exceptions.ValidationError({"roles": [str(error)]}) from None
         level = params.get("level")
@@ -435,17 +471,10 @@ class AgreementRequestPreviewView(SiteApiView):
             level = level_clean(level) if level not in (None, "") else None
         except ValueError as error:
             raise exceptions.ValidationError({"level": [str(error)]}) from None
-        if params.get("tab") not in (None, "", TAB_NONE, TAB_APPROVED):
-            raise exceptions.ValidationError({"tab": ["Choose none or approved."]})
-        data = {
-            "select_all": params.get("select_all") in ("1", "true", "True"),
-            "tab": params.get("tab") or TAB_NONE,
-            "schools": params.getlist("schools"),
-            "q": params.get("q"),
-            **{key: params.getlist(key) for key in ("phase", "type", "ofsted", "cluster")},
-        }
-        schools = _send_schools(request, data)
-        preview = recipients_preview(group=request.site, schools=schools, roles=roles, level=level)
+        schools = _send_schools(request, _selection_params(params))
+        preview = recipients_preview(
+            group=request.site, schools=schools, roles=roles, level=level, named=people
+        )
         return Response(
             AgreementPreviewSerializer(
                 {
@@ -457,6 +486,93 @@ class AgreementRequestPreviewView(SiteApiView):
                     "rows": preview.rows,
                 }
             ).data
+        )
+
+
+def _selection_params(params) -> dict:
+    """The schools a preview or a lookup applies to, from its query string."""
+    if params.get("tab") not in (None, "", TAB_NONE, TAB_APPROVED):
+        raise exceptions.ValidationError({"tab": ["Choose none or approved."]})
+    return {
+        "select_all": params.get("select_all") in ("1", "true", "True"),
+        "tab": params.get("tab") or TAB_NONE,
+        "schools": params.getlist("schools"),
+        "q": params.get("q"),
+        **{key: params.getlist(key) for key in ("phase", "type", "ofsted", "cluster")},
+    }
+
+
+def _people_param(params) -> list[int]:
+    values = params.getlist("people")
+    try:
+        people = [int(value) for value in values]
+    except (TypeError, ValueError):
+        raise exceptions.ValidationError({"people": ["Give staff profile ids."]}) from None
+    if any(pk < 1 for pk in people):
+        raise exceptions.ValidationError({"people": ["Give staff profile ids."]})
+    return people
+
+
+SELECTION_PARAMETERS = [
+    OpenApiParameter("schools", str, many=True, explode=True, description="URNs."),
+    OpenApiParameter("select_all", bool),
+    OpenApiParameter("tab", str, enum=[TAB_NONE, TAB_APPROVED]),
+    OpenApiParameter("q", str, description="School name, URN, postcode or town."),
+    OpenApiParameter("phase", str, many=True, explode=True),
+    OpenApiParameter("type", str, many=True, explode=True),
+    OpenApiParameter("ofsted", str, many=True, explode=True),
+    OpenApiParameter("cluster", int, many=True, explode=True),
+]
+
+
+class AgreementEligibleSchoolSerializer(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AgreementEligiblePersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="profile_id", help_text="Staff profile id: ``people``.")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.CharField(source="role_name")
+    school = AgreementEligibleSchoolSerializer()
+
+
+class AgreementEligiblePeoplePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AgreementEligiblePersonSerializer(many=True)
+
+
+class AgreementRecipientLookupView(SiteApiView):
+    """The people who may be chosen by name to receive a request at the chosen schools:
+    their staff holding a recipient role with an email address (never another school's)."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": ACT}
+
+    @extend_schema(
+        operation_id="agreements_requests_recipients",
+        parameters=[
+            *SELECTION_PARAMETERS,
+            OpenApiParameter("name", str, description="Part of a person's name or email."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: AgreementEligiblePeoplePageSerializer, **WRITE_ERRORS},
+    )
+    def get(self, request):
+        params = request.query_params
+        name = (params.get("name") or "").strip()
+        if len(name) > 100:
+            raise exceptions.ValidationError({"name": ["Search with at most 100 characters."]})
+        schools = _send_schools(request, _selection_params(params))
+        people = eligible_people(group=request.site, schools=schools, search=name)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(people, request, view=self)
+        return paginator.get_paginated_response(
+            AgreementEligiblePersonSerializer(page, many=True).data
         )
 
 

@@ -18,6 +18,11 @@ urlpatterns = [
         name="agreements-requests-preview",
     ),
     path(
+        "agreements/requests/recipients/",
+        api.AgreementRecipientLookupView.as_view(),
+        name="agreements-requests-recipients",
+    ),
+    path(
         "agreements/requests/remind/",
         api.AgreementRequestRemindView.as_view(),
         name="agreements-requests-remind",

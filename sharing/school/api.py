@@ -1,6 +1,10 @@
 """REST endpoints of data sharing on a school site: the school's requests, and approving or
 declining one.
 
+Forwarding ("not me: send to ..."): ``GET .../forward/`` lists the colleagues a request may
+be forwarded to, ``POST .../forward/`` forwards it to one of them; only a recipient of the
+request or a holder of ``Data Sharing Request`` at Administer may (403 otherwise).
+
 Every endpoint exists only on a school site (a group site answers 404) and only reads or
 changes that school's own requests: the id of another school's request gets the same 404
 as one that does not exist. Reading needs access to the site; approving and declining need
@@ -8,6 +12,7 @@ as one that does not exist. Reading needs access to the site; approving and decl
 (200, nothing changes); the other decision on a decided request is refused (400).
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
@@ -15,13 +20,20 @@ from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
 from accounts.permissions import DATA_SHARING_REQUEST, Access, request_has_permission
-from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
+from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
 from matmis.site_access import SiteKind
 
 from ..access import agreement_level
 from ..models import AccessLevel, AgreementRequest, RequestStatus
 from ..services.decisions import agreement_request_approve, agreement_request_decline
-from .selectors import level_explanation, school_request_for_id, school_request_list
+from ..services.forwarding import agreement_request_forward, require_may_forward
+from .selectors import (
+    forward_candidates,
+    level_explanation,
+    request_recipient_list,
+    school_request_for_id,
+    school_request_list,
+)
 
 DECIDE = (DATA_SHARING_REQUEST, Access.ADMINISTER)
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
@@ -62,6 +74,20 @@ class SchoolSharingLevelSerializer(serializers.Serializer):
     does_not_allow = serializers.CharField(help_text="What it does not let the group do.")
 
 
+class SchoolSharingRecipientSerializer(serializers.Serializer):
+    """Someone a request went to, and how: by role, chosen by name, or forwarded."""
+
+    name = serializers.CharField(source="user.display_name")
+    email = serializers.EmailField()
+    role = serializers.CharField(source="role_name")
+    source = serializers.CharField(help_text="role, named or forwarded.")
+    forwarded_by_name = serializers.SerializerMethodField()
+    added_at = serializers.DateTimeField()
+
+    def get_forwarded_by_name(self, obj) -> str | None:
+        return obj.forwarded_by.display_name if obj.forwarded_by_id else None
+
+
 class SchoolSharingRequestDetailSerializer(SchoolSharingRequestSerializer):
     """One request, with what its level means and whether the requester may decide it."""
 
@@ -74,6 +100,13 @@ class SchoolSharingRequestDetailSerializer(SchoolSharingRequestSerializer):
     may_decide = serializers.SerializerMethodField(
         help_text="Whether the requester may approve or decline it (when pending)."
     )
+    recipients = serializers.SerializerMethodField(
+        help_text="Who it went to, in the order they received it (forwards last)."
+    )
+
+    @extend_schema_field(SchoolSharingRecipientSerializer(many=True))
+    def get_recipients(self, obj: AgreementRequest) -> list:
+        return SchoolSharingRecipientSerializer(request_recipient_list(request=obj), many=True).data
 
     @extend_schema_field(SchoolSharingLevelSerializer)
     def get_explanation(self, obj: AgreementRequest) -> dict:
@@ -222,3 +255,74 @@ class SchoolSharingRequestDeclineView(SiteApiView):
                 request=r, actor=actor, reason=data.validated_data["reason"]
             ),
         )
+
+
+# --- Forwarding ("not me: send to ...") ------------------------------------------------------
+
+
+class SchoolSharingColleagueSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="profile_id", help_text="Staff profile id: ``to``.")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.CharField(source="role_name")
+
+
+class SchoolSharingForwardInputSerializer(serializers.Serializer):
+    to = serializers.IntegerField(
+        min_value=1, help_text="Staff profile id of a colleague holding a recipient role."
+    )
+
+
+class SchoolSharingRequestForwardView(SiteApiView):
+    """GET: the colleagues a request may be forwarded to. POST: forward it to one, who
+    becomes a recipient and gets the request's email."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None, "POST": None}  # a recipient, or DECIDE: the service
+
+    def _request_may_forward(self, request, request_id):
+        sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+        try:
+            require_may_forward(actor=actor_from_request(request), request=sharing_request)
+        except DjangoPermissionDenied as error:
+            raise exceptions.PermissionDenied(str(error)) from None
+        return sharing_request
+
+    @extend_schema(
+        operation_id="school_sharing_requests_forward_candidates",
+        tags=["data sharing (school)"],
+        responses={200: SchoolSharingColleagueSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, request_id: int):
+        sharing_request = self._request_may_forward(request, request_id)
+        colleagues = forward_candidates(request=sharing_request, user=request.user)
+        return Response(SchoolSharingColleagueSerializer(colleagues, many=True).data)
+
+    @extend_schema(
+        operation_id="school_sharing_requests_forward",
+        tags=["data sharing (school)"],
+        request=SchoolSharingForwardInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                SchoolSharingRequestDetailSerializer,
+                description="Forwarded: the colleague is now among its recipients.",
+            ),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request, request_id: int):
+        sharing_request = self._request_may_forward(request, request_id)
+        data = SchoolSharingForwardInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            agreement_request_forward(
+                request=sharing_request,
+                to_profile_id=data.validated_data["to"],
+                actor=actor_from_request(request),
+            )
+        except DjangoPermissionDenied as error:
+            raise exceptions.PermissionDenied(str(error)) from None
+        except DjangoValidationError as error:
+            raise validation_error(error) from None
+        sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+        return Response(_detail(request, sharing_request))

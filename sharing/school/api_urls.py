@@ -21,6 +21,11 @@ urlpatterns = [
         name="school-sharing-request-approve",
     ),
     path(
+        "data-sharing/requests/<int:request_id>/forward/",
+        api.SchoolSharingRequestForwardView.as_view(),
+        name="school-sharing-request-forward",
+    ),
+    path(
         "data-sharing/requests/<int:request_id>/decline/",
         api.SchoolSharingRequestDeclineView.as_view(),
         name="school-sharing-request-decline",
