@@ -11,7 +11,7 @@ from institutions.selectors import URN_PATTERN
 from matmis.client_input import whole_number
 
 from .models import LEVEL_MEANINGS, AccessLevel
-from .rules import ALL_ROLES, RECIPIENT_ROLES, recipient_roles_chosen
+from .rules import ALL_ROLES, CHOOSE_RECIPIENTS, RECIPIENT_ROLES, recipient_roles_chosen
 from .selectors import TAB_NONE, TABS
 
 FILTER_KEYS = ("q", "phase", "type", "ofsted", "cluster")
@@ -126,12 +126,14 @@ class SendForm(forms.Form):
     )
     roles = forms.MultipleChoiceField(
         label="To",
+        required=False,
         choices=[*((role, role) for role in RECIPIENT_ROLES), (ALL_ROLES, "Send to all")],
-        error_messages={
-            "required": "Choose who should receive the request.",
-            "invalid_choice": "Choose from the roles listed.",
-        },
+        error_messages={"invalid_choice": "Choose from the roles listed."},
     )
+    # People chosen by name (staff profile ids): whether each may receive it is the
+    # service's check (``agreement_requests_send``).
+    people = forms.CharField(required=False)
+    people_search = forms.CharField(required=False, max_length=100, strip=True)
 
     def __init__(self, data=None, *, senders, levels, **kwargs):
         levels = list(levels)
@@ -147,6 +149,27 @@ class SendForm(forms.Form):
         )
         self.fields["level"].choices = level_choices(levels)
         self.levels = list(levels)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.data.getlist("people") and None in self._people_numbers():
+            self.add_error("people", "Some of the chosen people were not recognised.")
+        elif not cleaned.get("roles") and not self.people_chosen():
+            self.add_error("roles", CHOOSE_RECIPIENTS)
+        return cleaned
+
+    def _people_numbers(self) -> list[int | None]:
+        raw = self.data.getlist("people") if self.is_bound else self.initial.get("people", [])
+        return [whole_number(value) for value in raw]
+
+    def people_chosen(self) -> list[int]:
+        """The staff profile ids ticked, as the data stands (values that are not ids are
+        left out; ``clean`` reports them)."""
+        return list(dict.fromkeys(n for n in self._people_numbers() if n is not None))
+
+    def people_search_text(self) -> str:
+        raw = self.data.get("people_search", "") if self.is_bound else ""
+        return raw.strip()[:100]
 
     def roles_chosen(self) -> list[str]:
         """The roles ticked (all four for "Send to all"), as the data stands, valid or not."""

@@ -14,6 +14,7 @@ urlpatterns = [
     *export_urls(views.AgreementsExportView, name="agreements-export"),
     path("send/", views.SendView.as_view(), name="send"),
     path("send/preview/", views.SendPreviewView.as_view(), name="send-preview"),
+    path("send/people/", views.SendPeopleView.as_view(), name="send-people"),
     path("remind/", views.RemindView.as_view(), name="remind"),
     path("withdraw/", views.WithdrawView.as_view(), name="withdraw"),
     path("result/", views.ResultView.as_view(), name="result"),

@@ -11,6 +11,8 @@ action opens in a slide-over (htmx) and is also a page of its own without JavaSc
 ``/data-sharing/send/?…``; after it, a per-school summary at ``/data-sharing/result/``.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -47,11 +49,13 @@ from .selectors import (
     TAB_NONE,
     TAB_PENDING,
     TABS,
+    EligiblePerson,
     agreement_tab_counts,
     agreement_tab_facets,
     agreement_tab_schools,
     approved_levels,
     delivery_summaries,
+    eligible_people,
     group_senders,
     pending_requests,
     recipients_preview,
@@ -72,6 +76,9 @@ ACT = (INSTITUTION_DETAILS, Access.ADMINISTER)
 ACT_LABEL = REGISTRY[INSTITUTION_DETAILS].label
 OUTCOME_SESSION_KEY = "sharing_bulk_outcome"
 DEFAULT_ROLES = ["Head Teacher"]
+# The send form lists at most this many people to choose by name (besides those chosen);
+# a search by name narrows the list.
+PEOPLE_SHOWN = 100
 
 
 class AgreementsPageView(SitePageView):
@@ -267,19 +274,12 @@ class SendView(AgreementsActionView):
 
     def _context(self, request, selection, schools, form) -> dict:
         group = request.site
-        roles = form.roles_chosen()
-        level = form.level_chosen()
-        preview = (
-            recipients_preview(group=group, schools=schools, roles=roles, level=level)
-            if schools and roles
-            else None
-        )
         return {
+            **_recipients_context(group, schools, form),
             "selection": selection,
             "selection_fields": selection.hidden_fields(),
             "schools": schools,
             "form": form,
-            "preview": preview,
             "raising": selection.tab == TAB_APPROVED,
             "back_url": _back_url(selection),
             "title": (
@@ -331,15 +331,86 @@ class SendView(AgreementsActionView):
                     schools=schools,
                     sender=form.cleaned_data["sender"],
                     recipient_roles=form.roles_chosen(),
+                    named_recipients=form.people_chosen(),
                     level=form.cleaned_data["level"],
                     actor=actor_from_request(request),
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                _send_refused(form, error)
             else:
                 return _done(request, outcome, selection)
         context = self._context(request, selection, schools, form)
         return _bulk_render(request, self.page_template, self.panel_template, context)
+
+
+# The service's names for what the form calls ``roles`` and ``people``.
+_SEND_FIELDS = {"recipient_roles": "roles", "named_recipients": "people"}
+
+
+def _send_refused(form: SendForm, error: ValidationError) -> None:
+    """The service's refusal on the form: each message beside the field it is about."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages in error.message_dict.items():
+        field = _SEND_FIELDS.get(name, name)
+        form.add_error(field if field in form.fields else None, messages)
+
+
+@dataclass(frozen=True)
+class PeopleChoice:
+    """One person the send form offers to choose by name."""
+
+    person: EligiblePerson
+    checked: bool
+
+
+def _people_picker(group, schools: list, form: SendForm) -> dict:
+    """The people who may be chosen by name at the chosen schools, matching the form's
+    search (and always those ticked), grouped by school; at most ``PEOPLE_SHOWN``
+    besides those ticked. Two queries."""
+    chosen = set(form.people_chosen())
+    search = form.people_search_text().casefold()
+    people = eligible_people(group=group, schools=schools) if schools else []
+    matching = [
+        p
+        for p in people
+        if p.profile_id in chosen
+        or not search
+        or search in p.name.casefold()
+        or search in p.email.casefold()
+    ]
+    shown = [p for p in matching if p.profile_id in chosen]
+    shown += [p for p in matching if p.profile_id not in chosen][:PEOPLE_SHOWN]
+    by_school: dict[int, list[PeopleChoice]] = {}
+    names: dict[int, str] = {}
+    shown_ids = {p.profile_id for p in shown}
+    for person in (p for p in people if p.profile_id in shown_ids):  # the lookup's order
+        names[person.school.pk] = person.school.name
+        by_school.setdefault(person.school.pk, []).append(
+            PeopleChoice(person, person.profile_id in chosen)
+        )
+    return {
+        "people_groups": [(names[pk], choices) for pk, choices in by_school.items()],
+        "people_total": len(people),
+        "people_matching": len(matching),
+        "people_more": max(0, len(matching) - len(shown)),
+        "people_search": form.people_search_text(),
+    }
+
+
+def _recipients_context(group, schools: list, form: SendForm) -> dict:
+    """The preview and the people picker of a send form, as the form stands."""
+    roles = form.roles_chosen()
+    named = form.people_chosen()
+    preview = (
+        recipients_preview(
+            group=group, schools=schools, roles=roles, level=form.level_chosen(), named=named
+        )
+        if schools and (roles or named)
+        else None
+    )
+    return {"preview": preview, **_people_picker(group, schools, form)}
 
 
 def _levels(group, selection: Selection, schools: list) -> list[AccessLevel]:
@@ -358,12 +429,16 @@ class SendPreviewView(AgreementsActionView):
         schools = _selected_schools(request, selection)
         levels = _levels(request.site, selection, schools)
         form = SendForm(request.GET, senders=group_senders(group=request.site), levels=levels)
-        roles = form.roles_chosen()
+        roles, named = form.roles_chosen(), form.people_chosen()
         preview = (
             recipients_preview(
-                group=request.site, schools=schools, roles=roles, level=form.level_chosen()
+                group=request.site,
+                schools=schools,
+                roles=roles,
+                level=form.level_chosen(),
+                named=named,
             )
-            if schools and roles
+            if schools and (roles or named)
             else None
         )
         return render(
@@ -371,6 +446,20 @@ class SendPreviewView(AgreementsActionView):
             "sharing/_send_preview.html",
             {"preview": preview, "form": form, "schools": schools},
         )
+
+
+class SendPeopleView(AgreementsActionView):
+    """The list of people to choose by name in the send form, as the search by name
+    changes (htmx); without JavaScript the form's "Find people" button posts the form back
+    with the same list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        selection = _selection(request, request.GET)
+        schools = _selected_schools(request, selection)
+        levels = _levels(request.site, selection, schools)
+        form = SendForm(request.GET, senders=group_senders(group=request.site), levels=levels)
+        context = {"form": form, **_people_picker(request.site, schools, form)}
+        return render(request, "sharing/_send_people_list.html", context)
 
 
 # --- Remind and withdraw ---------------------------------------------------------------------

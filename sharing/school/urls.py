@@ -16,6 +16,11 @@ urlpatterns = [
         name="request-approve",
     ),
     path(
+        "requests/<int:request_id>/forward/",
+        views.RequestForwardView.as_view(),
+        name="request-forward",
+    ),
+    path(
         "requests/<int:request_id>/decline/",
         views.RequestDeclineView.as_view(),
         name="request-decline",

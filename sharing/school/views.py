@@ -1,6 +1,10 @@
 """School site, Data > Data Sharing: the school's agreements and requests, and a request's
 page with Approve and Decline.
 
+A recipient who is not the right person, or anyone who may decide, forwards a pending
+request to a colleague holding a recipient role ("Not you? Send it to a colleague", a POST
+from the request's page; ``services.forwarding``).
+
 The emailed link leads to a request's page. It only locates the request: a visitor who is
 not signed in is sent to sign in and back; a GET never changes anything; approving and
 declining are POSTs after a confirmation step, and need ``Data Sharing Request`` at
@@ -8,7 +12,7 @@ Administer (Head Teacher by default). A group site has none of these pages (404)
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -25,10 +29,13 @@ from matmis.views import SitePageView
 from ..access import agreement_level
 from ..models import AccessLevel, AgreementRequest, RequestStatus
 from ..services.decisions import Decision, agreement_request_approve, agreement_request_decline
+from ..services.forwarding import agreement_request_forward, may_forward
 from .forms import SchoolRequestDeclineForm
 from .selectors import (
     ALWAYS_VISIBLE,
+    forward_candidates,
     level_explanation,
+    request_recipient_list,
     school_agreement_list,
     school_request_approvers,
     school_request_for_id,
@@ -92,11 +99,21 @@ class SharingOverviewView(SchoolSharingPageView):
         )
 
 
-def _request_context(request, sharing_request: AgreementRequest) -> dict:
+def _request_context(request, sharing_request: AgreementRequest, forward_error: str = "") -> dict:
     school = request.site
     may_decide = _may_decide(request)
     current = agreement_level(group=sharing_request.group, school=school)
+    is_pending = sharing_request.status == RequestStatus.PENDING
+    offer_forward = is_pending and may_forward(
+        actor=actor_from_request(request), request=sharing_request
+    )
     return {
+        "recipients": request_recipient_list(request=sharing_request),
+        "may_forward": offer_forward,
+        "colleagues": (
+            forward_candidates(request=sharing_request, user=request.user) if offer_forward else []
+        ),
+        "forward_error": forward_error,
         "sharing_request": sharing_request,
         "explanation": level_explanation(sharing_request.level),
         "current_level": level_explanation(current) if current else None,
@@ -206,3 +223,38 @@ def _refusal(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error)
+
+
+class RequestForwardView(SitePageView):
+    """POST: forward the request to a colleague ("Not you? Send it to a colleague" on the
+    request's page); GET leads back to that page. Only a recipient of the request or
+    someone who may decide it may (the service's rule: 403 otherwise)."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None, "POST": None}
+
+    def get(self, request, request_id: int):
+        sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+        return redirect(_detail_url(sharing_request) + "#forward")
+
+    def post(self, request, request_id: int):
+        sharing_request = school_request_for_id(school=request.site, request_id=request_id)
+        actor = actor_from_request(request)
+        if not may_forward(actor=actor, request=sharing_request):
+            raise PermissionDenied("Only a recipient or someone who may decide can forward it.")
+        try:
+            recipient = agreement_request_forward(
+                request=sharing_request, to_profile_id=request.POST.get("to"), actor=actor
+            )
+        except ValidationError as error:
+            if sharing_request.status != RequestStatus.PENDING:  # no form to show it beside
+                messages.error(request, _refusal(error))
+                return redirect(_detail_url(sharing_request))
+            context = _request_context(request, sharing_request, forward_error=_refusal(error))
+            return render(request, "sharing/school/request_detail.html", context, status=400)
+        messages.success(
+            request,
+            f"Sent to {recipient.user.display_name} ({recipient.role_name}). They will get an "
+            "email with a link to this request.",
+        )
+        return redirect(_detail_url(sharing_request))

@@ -40,6 +40,15 @@ def require_may_forward(*, actor: Actor, request: AgreementRequest) -> None:
         raise PermissionDenied(MAY_NOT_FORWARD)
 
 
+def may_forward(*, actor: Actor, request: AgreementRequest) -> bool:
+    """``require_may_forward`` as a yes or no (to offer the form)."""
+    try:
+        require_may_forward(actor=actor, request=request)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _refuse(message: str, code: str = "invalid") -> ValidationError:
     return ValidationError({"to": message}, code=code)
 
