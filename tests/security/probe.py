@@ -265,7 +265,13 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
             {"school": i.urn, "level": "1", "sender": i.profile, "roles": "Head Teacher"},
         ),
     },
-    "sharing:send-preview": {"GET": lambda i: ({"school": i.urn, "level": "1"}, None)},
+    "sharing:send-preview": {
+        "GET": lambda i: ({"school": i.urn, "level": "1", "people": i.profile}, None)
+    },
+    "sharing:send-people": {
+        "GET": lambda i: ({"school": i.urn, "people_search": i.people_search}, None)
+    },
+    "school_sharing:request-forward": {"POST": lambda i: ({}, {"to": i.profile})},
     "sharing:remind": {
         "GET": lambda i: ({"request": i.group_request, "tab": "pending"}, None),
         "POST": lambda i: ({}, {"request": i.group_request, "tab": "pending"}),
@@ -315,6 +321,10 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
     "api:agreements-requests-preview": {
         "GET": lambda i: ({"schools": i.urn, "roles": "Head Teacher"}, None)
     },
+    "api:agreements-requests-recipients": {
+        "GET": lambda i: ({"schools": i.urn, "name": i.people_search}, None)
+    },
+    "api:school-sharing-request-forward": {"POST": lambda i: ({}, {"to": i.profile})},
     "api:agreements-requests-remind": {"POST": lambda i: ({}, {"requests": [i.group_request]})},
     "api:agreements-requests-withdraw": {"POST": lambda i: ({}, {"requests": [i.group_request]})},
     "api:school-sharing-request-decline": {"POST": lambda i: ({}, {"reason": "Probe"})},
