@@ -26,7 +26,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.audit import system_actor
+from accounts.audit import Actor, system_actor
 from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
 from accounts.staff.services import (
     role_assign,
@@ -50,8 +50,10 @@ from institutions.register_import import register_import
 from institutions.selectors import SITE_KIND_ORDER, current_schools
 from institutions.services import cluster_create, cluster_set_schools
 from mis.rollups import rollups_refresh_due
-from sharing.models import AccessLevel
+from sharing.models import AccessLevel, AgreementRequest
 from sharing.services.agreements import agreement_raise
+from sharing.services.forwarding import agreement_request_forward
+from sharing.services.requests import agreement_requests_send
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
 DEMO_SEED = 2026
@@ -203,6 +205,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     _seed_school_staff(trust_schools)
     _seed_clusters(trust, school, trust_schools)
     _seed_agreements(trust, school, trust_schools)
+    _seed_forwarded_request(trust, school, trust_schools)
     progress("Published (DfE) absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
     # The head school's staff: the recipients the send panel offers (head, deputy, data).
@@ -318,3 +321,33 @@ def _seed_agreements(trust: Institution, hop_school: Institution, schools) -> No
     actor = system_actor(site=trust)
     for school, level in levels:
         agreement_raise(group=trust, school=school, level=level, actor=actor)
+
+
+def _seed_forwarded_request(trust: Institution, hop_school: Institution, schools) -> None:
+    """A pending request to one school without an agreement, sent to its Head Teacher and,
+    chosen by name, its Data Manager; the head forwarded it to the deputy ("not me"). So
+    the Pending tab, the school's request page and the mail page show recipients by person
+    and a forward. A later run finds the request and leaves it."""
+    others = [s for s in schools if s.pk != hop_school.pk]
+    school = others[16]  # after the sixteen _seed_agreements gives an agreement
+    if AgreementRequest.objects.filter(group=trust, school=school).exists():
+        return
+    staff = {
+        p.user.email: p for p in StaffProfile.objects.filter(site=school).select_related("user")
+    }
+    sender = StaffProfile.objects.get(site=trust, user__email="trust.admin@oak-ridge.test")
+    agreement_requests_send(
+        group=trust,
+        schools=[school],
+        sender=sender,
+        recipient_roles=["Head Teacher"],
+        named_recipients=[staff[f"data@{school.slug}.test"].pk],
+        level=AccessLevel.DFE_AND_MIS_DATA,
+        actor=system_actor(site=trust),
+    )
+    head = staff[f"head@{school.slug}.test"]
+    agreement_request_forward(
+        request=AgreementRequest.objects.get(group=trust, school=school),
+        to_profile_id=staff[f"deputy@{school.slug}.test"].pk,
+        actor=Actor(user=head.user, site=school),
+    )

@@ -276,3 +276,21 @@ def test_the_mis_records_step_reports_progress(capsys):
     out = capsys.readouterr().out
     assert "MIS records of the trust's 40 schools" in out
     assert "This term's attendance figures" in out
+
+
+def test_the_demo_has_a_request_sent_to_a_named_person_and_forwarded():
+    from sharing.models import RecipientSource, RequestRecipient
+
+    seed_demo()
+    seed_demo()  # a second run finds the request and leaves it
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    recipients = RequestRecipient.objects.filter(request__group=trust)
+    assert recipients.values("request").distinct().count() == 1
+    sources = {r.email.split("@")[0]: r.source for r in recipients}
+    assert sources == {
+        "head": RecipientSource.ROLE,
+        "data": RecipientSource.NAMED,
+        "deputy": RecipientSource.FORWARDED,
+    }
+    forwarded = recipients.get(source=RecipientSource.FORWARDED)
+    assert forwarded.forwarded_by.email.startswith("head@")
