@@ -24,6 +24,11 @@ class SchoolOutcome:
     def done(self) -> bool:
         return not self.reason
 
+    @property
+    def people(self) -> tuple[tuple[str, str], ...]:
+        """Each recipient as ("Ann Smith (Head Teacher)", email), when the names are known."""
+        return tuple(zip(self.recipient_names, self.recipients, strict=False))
+
 
 class BulkAction(models.TextChoices):
     SEND = "send", "Send data sharing requests"
