@@ -40,7 +40,11 @@ def test_the_trust_names_a_deputy_and_the_head_forwards_to_the_data_manager(jour
     panel = admin.locator("#bulk-panel")
     expect(panel.get_by_text("Or choose people by name")).to_be_visible()
     panel.get_by_label("DfE Data", exact=True).check()
-    panel.get_by_label("Search people by name").fill("dina")
+    search = panel.get_by_label("Search people by name")
+    search.fill("dina")
+    # Enter in the search finds people (the form's default button): it never sends.
+    search.press("Enter")
+    expect(panel.get_by_label("Search people by name")).to_have_value("dina")
     deputy = panel.get_by_label("Dina Deputy (Deputy Head Teacher)")
     expect(deputy).to_be_visible()
     expect(panel.get_by_label("Dan Moss (Data Manager)")).to_have_count(0)  # searched out
