@@ -5,6 +5,7 @@ Agreement. The database allows exactly that change and still refuses every other
 
 import datetime
 import io
+from contextlib import nullcontext
 from unittest import mock
 
 import pytest
@@ -41,6 +42,7 @@ from tests.factories import UserFactory
 from tests.institutions.test_gias_reader import good_row, make_csv
 from tests.notifications.factories import make_pair, make_request
 from tests.sharing.factories import actor_for
+from tests.sharing.factories import make_request as make_group_request
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +122,7 @@ def test_the_import_ends_the_agreements_of_every_school_that_leaves():
 
 
 def make_request_to(group, school, level):
-    from tests.sharing.factories import make_request as make_group_request
-
+    """A pending request of ``group`` to ``school`` (no recipients needed here)."""
     return make_group_request(group, school, level=level)
 
 
@@ -263,8 +264,9 @@ def test_a_rejoining_school_is_on_no_agreement_and_needs_a_new_approval(pair):
 
 
 def raw(sql, params, *, as_owner=False):
+    """Run ``sql`` in a savepoint, as the application's role or the tables' owner."""
     with (
-        owner_role() if as_owner else transaction.atomic(),
+        owner_role() if as_owner else nullcontext(),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
@@ -420,6 +422,21 @@ def test_the_ended_agreements_page_asks_the_same_queries_however_many(pair, site
         assert client.get("/data-sharing/ended/").status_code == 200
     assert len(six) == len(one)
     assert Agreement.objects.ended().count() == 6
+
+
+def test_the_openapi_schema_describes_ended_agreements(pair, site_client):
+    schema = site_client(pair.trust, pair.sender.user).get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    ended = components["EndedAgreement"]["properties"]
+    assert {"state", "level", "ended_at", "end_reason", "approved_at"} <= set(ended)
+    school_side = components["SchoolSharingAgreement"]["properties"]
+    assert {"state", "ended_at", "end_reason"} <= set(school_side)
+    assert "ended_agreement" in components["AgreementRow"]["properties"]
+    assert "withdraw_reason" in components["SchoolSharingRequest"]["properties"]
+    operations = {
+        operation["operationId"] for path in schema["paths"].values() for operation in path.values()
+    }
+    assert {"agreements_ended_list", "school_sharing_agreements_list"} <= operations
 
 
 def leave_school(group, school):
