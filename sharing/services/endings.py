@@ -3,9 +3,9 @@
 ``agreements_end_for_departures`` is connected to ``institutions.signals.memberships_ended``
 (``sharing.apps``), so it runs in the transaction that ends the memberships, whoever ends
 them (the register import, platform support's ``membership_end``), and an error here
-undoes the membership change as well. Everything is set-based: one statement for the
-agreements, one for the pending requests, one for the names and one for the audit trail,
-however many schools leave at once.
+undoes the membership change as well. Everything is set-based, however many schools leave
+at once: one statement for the pending requests, one for the agreements, one for the
+names and one for each action's audit events.
 
 An ended agreement keeps its level and dates as history and grants nothing
 (``sharing.access`` reads only agreements in force); the database trigger allows exactly
@@ -59,19 +59,13 @@ def agreements_end_for_departures(
     }
     agreements = Agreement._meta.db_table
     requests = AgreementRequest._meta.db_table
+    # The pending requests first, then the agreements: the order an approval locks them in
+    # (the request, then the agreement). An approval that got there first has committed by
+    # the time the agreements are read, and its agreement ends too; one that comes after
+    # finds its request withdrawn.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {agreements} a "  # noqa: S608 - table names come from the models
-            "SET ended_at = %(now)s, end_reason = %(reason)s, updated_at = %(now)s "
-            f"FROM {_PAIRS} "
-            "WHERE a.group_id = p.group_id AND a.school_id = p.school_id "
-            "AND a.ended_at IS NULL "
-            "RETURNING a.id, a.group_id, a.school_id, a.level",
-            params,
-        )
-        ended_agreements = cursor.fetchall()
-        cursor.execute(
-            f"UPDATE {requests} r "  # noqa: S608
+            f"UPDATE {requests} r "  # noqa: S608 - table names come from the models
             "SET status = %(withdrawn)s, decided_at = %(now)s, decided_by_id = %(user)s, "
             "withdraw_reason = %(reason)s "
             f"FROM {_PAIRS} "
@@ -81,6 +75,16 @@ def agreements_end_for_departures(
             params,
         )
         withdrawn = cursor.fetchall()
+        cursor.execute(
+            f"UPDATE {agreements} a "  # noqa: S608
+            "SET ended_at = %(now)s, end_reason = %(reason)s, updated_at = %(now)s "
+            f"FROM {_PAIRS} "
+            "WHERE a.group_id = p.group_id AND a.school_id = p.school_id "
+            "AND a.ended_at IS NULL "
+            "RETURNING a.id, a.group_id, a.school_id, a.level",
+            params,
+        )
+        ended_agreements = cursor.fetchall()
     _record(actor=actor, agreements=ended_agreements, withdrawn=withdrawn, at=params["now"])
     return DepartureEndings(len(ended_agreements), len(withdrawn))
 

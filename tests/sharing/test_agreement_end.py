@@ -444,3 +444,55 @@ def leave_school(group, school):
         memberships=GroupMembership.objects.filter(group=group, school=school),
         actor=system_actor(),
     )
+
+
+# --- An approval racing with the school leaving ------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_committing_while_the_school_leaves_ends_with_it():
+    """Deterministic: the approval holds its transaction (request locked, agreement made);
+    the leaving waits for it on the request, then ends the agreement it made. No agreement
+    in force is left behind for a school that is no longer a member."""
+    import threading
+
+    pair = make_pair()
+    request = make_request(pair, level=L2)
+    approved, release = threading.Event(), threading.Event()
+    results = {}
+
+    def approve():
+        try:
+            with transaction.atomic():
+                agreement_request_approve(request=request, actor=actor_for(pair.head, pair.school))
+                approved.set()
+                release.wait(5)
+        except Exception as error:
+            results["approve"] = error
+        finally:
+            connection.close()
+
+    def end():
+        try:
+            approved.wait(5)
+            results["end"] = leave(pair)
+        except Exception as error:
+            results["end"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=end)]
+    for thread in threads:
+        thread.start()
+    threads[1].join(0.5)
+    assert threads[1].is_alive()  # the leaving waits for the approval's transaction
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert "approve" not in results
+    assert results["end"] == 1
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED  # decided before the school left
+    agreement = Agreement.objects.get()
+    assert (agreement.level, agreement.end_reason) == (L2, SCHOOL_LEFT_THE_GROUP)
+    assert not Agreement.objects.in_force().exists()
