@@ -372,6 +372,7 @@ def test_the_school_sees_its_past_agreement_and_why_its_request_was_withdrawn(pa
 def test_the_group_sees_ended_agreements_as_history(pair, site_client):
     leave(pair)
     client = site_client(pair.trust, pair.sender.user)
+    assert 'href="/data-sharing/ended/"' in client.get("/data-sharing/").content.decode()
 
     page = client.get("/data-sharing/ended/")
     assert page.status_code == 200
