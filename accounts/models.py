@@ -357,6 +357,7 @@ class AuditAction(models.TextChoices):
     CLUSTER_CHANGED = "cluster_changed", "Cluster changed"
     AGREEMENT_RAISED = "agreement_raised", "Data sharing agreement set or raised"
     AGREEMENT_AUTOMATED = "agreement_automated", "Automated data sharing agreement"
+    AGREEMENT_ENDED = "agreement_ended", "Data sharing agreement ended"
     REQUEST_SENT = "request_sent", "Data sharing request sent"
     REQUEST_REMINDED = "request_reminded", "Data sharing reminder sent"
     REQUEST_APPROVED = "request_approved", "Data sharing request approved"

@@ -39,6 +39,7 @@ from django.db import (
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import Actor, system_actor
 from matmis.celery import enqueue_on_commit
 
 from .gias import (
@@ -48,7 +49,8 @@ from .gias import (
     SchoolRecord,
     open_register,
 )
-from .models import Institution, InstitutionKind, RegisterImport
+from .models import GroupMembership, Institution, InstitutionKind, RegisterImport
+from .signals import memberships_ended as memberships_ended_signal
 
 __all__ = [
     "RegisterFileError",
@@ -95,14 +97,19 @@ def register_import(
     stream: BinaryIO,
     today: datetime.date | None = None,
     progress: Callable[[int], None] | None = None,
+    actor: Actor | None = None,
 ) -> RegisterImportResult:
     """Import the register export in ``stream`` (bytes); see the module's description.
 
     ``today`` is the date memberships start and end on (default: today). ``progress`` is
     called with the number of records read every ``PROGRESS_EVERY`` records and at the end.
+    ``actor`` (``accounts.audit.Actor``, default the system) is who the memberships ended
+    are recorded against: what ends with them (``signals.memberships_ended``) ends in the
+    same transaction, all schools at once.
     Raises RegisterFileError, changing nothing, when the file as a whole cannot be read.
     """
     today = today or timezone.localdate()
+    actor = actor or system_actor()
     register = open_register(stream)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -124,7 +131,12 @@ def register_import(
                 cursor.execute(_WANTED_GROUPS_SQL)
                 cursor.execute(_ANALYZE_WANTED_GROUPS_SQL)
                 cursor.execute(_END_MEMBERSHIPS_SQL, {"today": today})
-                memberships_ended = cursor.rowcount
+                ended = [(group_id, school_id) for group_id, school_id in cursor.fetchall()]
+                memberships_ended = len(ended)
+                if ended:
+                    memberships_ended_signal.send(
+                        sender=GroupMembership, ended=ended, left_on=today, actor=actor
+                    )
                 cursor.execute(_START_MEMBERSHIPS_SQL, {"today": today})
                 memberships_started = cursor.rowcount
             cursor.execute(_END_SQL)
@@ -459,6 +471,7 @@ WHERE m.school_id = w.school_id AND m.left_on IS NULL AND g.id = m.group_id
     (g.kind = 'trust' AND m.group_id IS DISTINCT FROM w.trust_id)
     OR (g.kind = 'la' AND m.group_id IS DISTINCT FROM w.la_id)
   )
+RETURNING m.group_id, m.school_id
 """
 
 # ... and joins the trust and local authority the register names, unless already in them.
@@ -567,7 +580,11 @@ def register_import_run(*, register_import_id: int) -> RegisterImport | None:
     outcome: dict = {}
     try:
         with record.file.open("rb") as stream:
-            result = register_import(stream=stream, progress=progress)
+            result = register_import(
+                stream=stream,
+                progress=progress,
+                actor=Actor(user=record.uploaded_by, site=None),
+            )
     except RegisterFileError as exc:
         outcome = {"status": RegisterImport.State.FAILED, "error": str(exc)}
     except Exception:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from accounts import audit
 from accounts.audit import Actor
@@ -13,6 +16,7 @@ from accounts.models import AuditAction
 
 from .models import Cluster, ClusterMembership, GroupMembership, Institution, InstitutionKind
 from .selectors import current_schools
+from .signals import memberships_ended
 
 
 @transaction.atomic
@@ -44,6 +48,37 @@ def membership_ensure(
         group=group, school=school, left_on=None, defaults={"joined_on": joined_on}
     )
     return membership
+
+
+@transaction.atomic
+def membership_end(
+    *, memberships: Iterable[GroupMembership], actor: Actor, left_on: datetime.date | None = None
+) -> int:
+    """End the current ones of ``memberships`` on ``left_on`` (default: today; never before
+    the school joined), as platform support does when a school leaves a trust or local
+    authority. What depends on the membership ends with it, in this transaction
+    (``signals.memberships_ended``: a data sharing agreement ends, pending requests are
+    withdrawn). Memberships already ended are left as they are. Returns how many ended."""
+    left_on = left_on or timezone.localdate()
+    ids = sorted({membership.pk for membership in memberships})
+    ending = list(
+        GroupMembership.objects.select_for_update()
+        .filter(pk__in=ids, left_on__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "group_id", "school_id")
+    )
+    if not ending:
+        return 0
+    GroupMembership.objects.filter(pk__in=[pk for pk, _, _ in ending]).update(
+        left_on=Greatest(Value(left_on), F("joined_on"))
+    )
+    memberships_ended.send(
+        sender=GroupMembership,
+        ended=[(group_id, school_id) for _, group_id, school_id in ending],
+        left_on=left_on,
+        actor=actor,
+    )
+    return len(ending)
 
 
 # --- Clusters: named sets of a group's schools ---------------------------------------------

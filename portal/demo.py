@@ -45,12 +45,17 @@ from bench.register import (
     REGISTER_DATE,
     write_register,
 )
-from institutions.models import Institution, InstitutionKind, Phase
+from institutions.models import GroupMembership, Institution, InstitutionKind, Phase
 from institutions.register_import import register_import
 from institutions.selectors import SITE_KIND_ORDER, current_schools
-from institutions.services import cluster_create, cluster_set_schools
+from institutions.services import (
+    cluster_create,
+    cluster_set_schools,
+    membership_end,
+    membership_ensure,
+)
 from mis.rollups import rollups_refresh_due
-from sharing.models import AccessLevel, AgreementRequest
+from sharing.models import AccessLevel, Agreement, AgreementRequest
 from sharing.services.agreements import agreement_raise
 from sharing.services.forwarding import agreement_request_forward
 from sharing.services.requests import agreement_requests_send
@@ -206,6 +211,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     _seed_clusters(trust, school, trust_schools)
     _seed_agreements(trust, school, trust_schools)
     _seed_forwarded_request(trust, school, trust_schools)
+    _seed_departure(trust, school, trust_schools)
     progress("Published (DfE) absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
     # The head school's staff: the recipients the send panel offers (head, deputy, data).
@@ -351,3 +357,24 @@ def _seed_forwarded_request(trust: Institution, hop_school: Institution, schools
         to_profile_id=staff[f"deputy@{school.slug}.test"].pk,
         actor=Actor(user=head.user, site=school),
     )
+
+
+def _seed_departure(trust: Institution, hop_school: Institution, schools) -> None:
+    """One school that left the trust and rejoined: the agreement it had ended when it left
+    (history on both sites: Data Sharing Agreements > Ended agreements, the school's Data
+    Sharing page) and it is back on the No Agreement tab. Done once."""
+    others = [s for s in schools if s.pk != hop_school.pk]
+    if len(others) <= 17:  # the first sixteen have their level (_seed_agreements), the
+        return  # seventeenth a forwarded request (_seed_forwarded_request)
+    school = others[17]
+    if Agreement.objects.ended().filter(group=trust, school=school).exists():
+        return
+    actor = system_actor(site=trust)
+    agreement_raise(group=trust, school=school, level=AccessLevel.DFE_AND_MIS_DATA, actor=actor)
+    today = timezone.localdate()
+    membership_end(
+        memberships=GroupMembership.objects.filter(group=trust, school=school, left_on=None),
+        actor=system_actor(),
+        left_on=today,
+    )
+    membership_ensure(group=trust, school=school, joined_on=today)

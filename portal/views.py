@@ -113,7 +113,9 @@ class HomeView(SitePageView, TemplateView):
                 Stat("Groups", current_groups(school=school).count()),
                 Stat("Data sharing requests waiting", pending, sharing),
                 Stat(
-                    "Data sharing agreements", school_agreement_list(school=school).count(), sharing
+                    "Data sharing agreements",
+                    school_agreement_list(school=school).in_force().count(),
+                    sharing,
                 ),
             ],
             "shortcuts": [

@@ -8,8 +8,9 @@ the approved agreement's level decides:
 - level 3, DfE Data, MIS Data & Group Actions: also central actions, such as logging in to
   the school's MIS.
 
-Every answer also needs the school to be one of the group's current schools: an agreement
-with a school that has left the group grants nothing.
+Every answer also needs the school to be one of the group's current schools, and only an
+agreement in force counts: when a school leaves the group its agreement ends
+(``services.endings``) and, kept as history, grants nothing, even if the school rejoins.
 """
 
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -24,9 +25,13 @@ NO_AGREEMENT = 0
 
 
 def agreement_level(*, group: Institution, school: Institution) -> int:
-    """The approved level of ``group``'s agreement with ``school``; 0 when there is none."""
+    """The approved level of ``group``'s agreement in force with ``school``; 0 when there
+    is none (an ended agreement is none)."""
     level = (
-        Agreement.objects.filter(group=group, school=school).values_list("level", flat=True).first()
+        Agreement.objects.in_force()
+        .filter(group=group, school=school)
+        .values_list("level", flat=True)
+        .first()
     )
     return level or NO_AGREEMENT
 
@@ -58,9 +63,10 @@ def schools_with_group_actions(
     *, group: Institution, schools: QuerySet[Institution]
 ) -> QuerySet[Institution]:
     """Those of ``schools`` (already ``group``'s current schools) that have agreed to level
-    3 with ``group``, in the same query."""
+    3 with ``group`` in an agreement in force, in the same query."""
     return schools.filter(
         agreements_as_school__group=group,
+        agreements_as_school__ended_at__isnull=True,
         agreements_as_school__level__gte=AccessLevel.DFE_MIS_AND_GROUP_ACTIONS,
     )
 
@@ -69,10 +75,11 @@ def schools_with_group_actions(
 
 
 def approved_level_subquery(*, group: Institution):
-    """For a queryset of schools: each one's approved level with ``group``, None when there
-    is no agreement (for showing the agreement, not for deciding access)."""
+    """For a queryset of schools: each one's approved level with ``group`` in an agreement
+    in force, None when there is none (for showing the agreement, not for deciding
+    access)."""
     return Subquery(
-        Agreement.objects.filter(group=group, school=OuterRef("pk")).values("level")[:1],
+        Agreement.objects.in_force().filter(group=group, school=OuterRef("pk")).values("level")[:1],
         output_field=IntegerField(),
     )
 

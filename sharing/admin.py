@@ -13,13 +13,21 @@ from .services.agreements import agreements_automate
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    list_display = ["group", "school", "level", "automated", "approved_at"]
-    list_filter = ["level", "automated"]
+    list_display = [
+        "group",
+        "school",
+        "level",
+        "automated",
+        "approved_at",
+        "ended_at",
+        "end_reason",
+    ]
+    list_filter = ["level", "automated", ("ended_at", admin.EmptyFieldListFilter)]
     search_fields = ["group__name", "school__name", "school__urn"]
     list_select_related = ["group", "school"]
 
     def has_add_permission(self, request):  # set through requests or automation only
-        return False
+        return False  # and ended only when the school leaves (Group memberships' action)
 
     def has_change_permission(self, request, obj=None):
         return False

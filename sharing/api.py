@@ -2,6 +2,8 @@
 
 - ``GET agreements/``: the schools of one tab (``none``, ``pending``, ``approved``), with
   Browse's search and filters; any member of the group's staff.
+- ``GET agreements/ended/``: the group's agreements that ended when their school left the
+  group (history: they grant nothing); any member of the group's staff.
 - ``POST agreements/requests/``: send (or raise), ``POST agreements/requests/remind/``,
   ``POST agreements/requests/withdraw/``, ``GET agreements/requests/preview/``: need
   Institution: Administer Institution Details at Administer. A send and its preview go to
@@ -49,6 +51,7 @@ from .selectors import (
     agreement_tab_schools,
     delivery_summaries,
     eligible_people,
+    ended_agreements,
     group_senders,
     pending_requests,
     recipients_preview,
@@ -111,6 +114,13 @@ class AgreementLastClosedSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="What the school said when it declined.")
 
 
+class AgreementEndedSummarySerializer(serializers.Serializer):
+    level = serializers.IntegerField(help_text=LEVEL_HELP)
+    level_label = serializers.CharField()
+    ended_at = serializers.DateTimeField()
+    reason = serializers.CharField(help_text="“school left the group”.")
+
+
 class AgreementRowSerializer(serializers.Serializer):
     """A school of one tab."""
 
@@ -128,6 +138,10 @@ class AgreementRowSerializer(serializers.Serializer):
     automated = serializers.BooleanField(source="agreement_automated", allow_null=True)
     pending_request = serializers.SerializerMethodField()
     last_closed_request = serializers.SerializerMethodField()
+    ended_agreement = serializers.SerializerMethodField(
+        help_text="No Agreement tab: the latest agreement that ended when the school left "
+        "the group (it grants nothing: a school that rejoined needs a new approval)."
+    )
 
     def get_level_label(self, school) -> str:
         return AccessLevel(school.agreement_level).label if school.agreement_level else ""
@@ -152,6 +166,18 @@ class AgreementRowSerializer(serializers.Serializer):
             }
         ).data
 
+    @extend_schema_field(AgreementEndedSummarySerializer(allow_null=True))
+    def get_ended_agreement(self, school):
+        ended_at = getattr(school, "ended_agreement_at", None)
+        if not ended_at:
+            return None
+        return {
+            "level": school.ended_agreement_level,
+            "level_label": AccessLevel(school.ended_agreement_level).label,
+            "ended_at": ended_at,
+            "reason": school.ended_agreement_reason,
+        }
+
     @extend_schema_field(AgreementLastClosedSerializer(allow_null=True))
     def get_last_closed_request(self, school):
         status = getattr(school, "last_closed_status", None)
@@ -162,6 +188,35 @@ class AgreementRowSerializer(serializers.Serializer):
             "at": school.last_closed_at,
             "reason": school.last_decline_reason or "",
         }
+
+
+class EndedAgreementSchoolSerializer(serializers.Serializer):
+    urn = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+
+
+class EndedAgreementSerializer(serializers.Serializer):
+    """An agreement that ended: history, kept as it was; it grants nothing."""
+
+    id = serializers.IntegerField()
+    school = EndedAgreementSchoolSerializer()
+    state = serializers.SerializerMethodField(help_text="Always “ended”: it shares nothing.")
+    level = serializers.IntegerField(help_text=LEVEL_HELP)
+    level_label = serializers.CharField(source="get_level_display")
+    automated = serializers.BooleanField()
+    approved_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    end_reason = serializers.CharField(help_text="“school left the group”.")
+
+    def get_state(self, agreement) -> str:
+        return "ended"
+
+
+class EndedAgreementPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EndedAgreementSerializer(many=True)
 
 
 class AgreementPageSerializer(serializers.Serializer):
@@ -289,6 +344,27 @@ class AgreementListView(SiteApiView):
         )
         data = AgreementRowSerializer(page, many=True, context={"deliveries": deliveries}).data
         return paginator.get_paginated_response(data)
+
+
+class EndedAgreementListView(SiteApiView):
+    """The group's agreements that ended when their school left the group, most recently
+    ended first: history, whether the school has rejoined or not."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": None}
+
+    @extend_schema(
+        operation_id="agreements_ended_list",
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: EndedAgreementPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(ended_agreements(group=request.site), request, view=self)
+        return paginator.get_paginated_response(EndedAgreementSerializer(page, many=True).data)
 
 
 class AgreementExportView(ExportApiView):

@@ -6,6 +6,7 @@ from . import api
 
 urlpatterns = [
     path("agreements/", api.AgreementListView.as_view(), name="agreements-list"),
+    path("agreements/ended/", api.EndedAgreementListView.as_view(), name="agreements-ended"),
     path("agreements/export/", api.AgreementExportView.as_view(), name="agreements-export"),
     path(
         "agreements/requests/",

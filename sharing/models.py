@@ -29,9 +29,28 @@ LEVEL_MEANINGS = {
 }
 
 
+# Why an agreement ended: the only way one ends (``sharing.services.endings``).
+SCHOOL_LEFT_THE_GROUP = "school left the group"
+
+
+class AgreementQuerySet(models.QuerySet):
+    def in_force(self) -> "AgreementQuerySet":
+        """Agreements that have not ended: the only ones that grant anything."""
+        return self.filter(ended_at__isnull=True)
+
+    def ended(self) -> "AgreementQuerySet":
+        """Agreements that ended (history: they grant nothing)."""
+        return self.filter(ended_at__isnull=False)
+
+
 class Agreement(models.Model):
     """The approved agreement of one group with one school. Its level only ever rises: the
-    service raises it under a row lock, and a database trigger rejects any lowering."""
+    service raises it under a row lock, and a database trigger rejects any lowering.
+
+    It ends when the school leaves the group (``ended_at`` and ``end_reason`` set, nothing
+    else changed): an ended agreement is kept as history, grants nothing and never changes
+    again, and a school that rejoins starts with no agreement (a new row). At most one
+    agreement per group and school is in force."""
 
     group = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="agreements_as_group"
@@ -45,15 +64,37 @@ class Agreement(models.Model):
     )
     approved_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the agreement ended; empty while in force."
+    )
+    end_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why it ended (the school left the group)."
+    )
+
+    objects = AgreementQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["group", "school"], name="one_agreement_per_pair"),
+            models.UniqueConstraint(
+                fields=["group", "school"],
+                condition=Q(ended_at__isnull=True),
+                name="one_agreement_in_force_per_pair",
+            ),
             models.CheckConstraint(condition=Q(level__in=[1, 2, 3]), name="agreement_level_1_to_3"),
+            models.CheckConstraint(
+                condition=(Q(ended_at__isnull=True) & Q(end_reason=""))
+                | (Q(ended_at__isnull=False) & ~Q(end_reason="")),
+                name="agreement_ends_with_a_reason",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.group} – {self.school}: {self.get_level_display()}"
+        ended = f" (ended {self.ended_at:%d %B %Y})" if self.ended_at else ""
+        return f"{self.group} – {self.school}: {self.get_level_display()}{ended}"
+
+    @property
+    def has_ended(self) -> bool:
+        return self.ended_at is not None
 
 
 class RequestStatus(models.TextChoices):
@@ -94,6 +135,13 @@ class AgreementRequest(models.Model):
     )
     decline_reason = models.CharField(
         max_length=500, blank=True, help_text="What the school said when it declined."
+    )
+    withdraw_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why it was withdrawn other than by the group (the school left the group).",
     )
 
     class Meta:

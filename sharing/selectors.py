@@ -60,7 +60,7 @@ TABS: dict[str, str] = {
 
 
 def _agreement_exists(group: Institution) -> Exists:
-    return Exists(Agreement.objects.filter(group=group, school=OuterRef("pk")))
+    return Exists(Agreement.objects.in_force().filter(group=group, school=OuterRef("pk")))
 
 
 def _pending_exists(group: Institution) -> Exists:
@@ -81,7 +81,9 @@ def _tab_condition(group: Institution, tab: str) -> Q:
 
 def _agreement(group: Institution, field_name: str) -> Subquery:
     return Subquery(
-        Agreement.objects.filter(group=group, school=OuterRef("pk")).values(field_name)[:1]
+        Agreement.objects.in_force()
+        .filter(group=group, school=OuterRef("pk"))
+        .values(field_name)[:1]
     )
 
 
@@ -106,6 +108,17 @@ def _last_closed(group: Institution, field_name: str) -> Subquery:
     )
 
 
+def _last_ended(group: Institution, field_name: str) -> Subquery:
+    """Of the group's agreements with the school that ended (it left the group, and may
+    have rejoined since), the latest one's field."""
+    return Subquery(
+        Agreement.objects.ended()
+        .filter(group=group, school=OuterRef("pk"))
+        .order_by("-ended_at", "-pk")
+        .values(field_name)[:1]
+    )
+
+
 def tab_school_list(*, group: Institution, tab: str, **filters) -> QuerySet[Institution]:
     """The schools of one tab matching the search and filters, without the annotations:
     what "all matching schools" means for a bulk send."""
@@ -124,7 +137,9 @@ def agreement_tab_schools(
     ``pending_level``, ``pending_sent_at``, ``pending_sender_name``,
     ``pending_sender_email`` and ``last_reminder_at`` (None without a pending request);
     ``last_closed_status``, ``last_closed_at`` and ``last_decline_reason``: the latest
-    declined or withdrawn request.
+    declined or withdrawn request; ``ended_agreement_level``, ``ended_agreement_at`` and
+    ``ended_agreement_reason``: the latest agreement that ended when the school left the
+    group (a school that rejoined starts here, on No Agreement).
     """
     if tab not in TABS:
         raise ValueError(f"Unknown tab {tab!r}")
@@ -152,6 +167,9 @@ def agreement_tab_schools(
             last_closed_status=_last_closed(group, "status"),
             last_closed_at=_last_closed(group, "decided_at"),
             last_decline_reason=_last_closed(group, "decline_reason"),
+            ended_agreement_level=_last_ended(group, "level"),
+            ended_agreement_at=_last_ended(group, "ended_at"),
+            ended_agreement_reason=_last_ended(group, "end_reason"),
         )
     return schools
 
@@ -184,11 +202,24 @@ def pending_requests(*, group: Institution, **filters) -> QuerySet[AgreementRequ
     )
 
 
+def ended_agreements(*, group: Institution) -> QuerySet[Agreement]:
+    """The group's agreements that ended because the school left the group, newest end
+    first: history, whether the school is a member again or not. They grant nothing."""
+    return (
+        Agreement.objects.ended()
+        .filter(group=group)
+        .select_related("school")
+        .order_by("-ended_at", Lower("school__name"), "pk")
+    )
+
+
 def approved_agreements(*, group: Institution, **filters) -> QuerySet[Agreement]:
-    """The group's agreements with its current schools matching the search and filters."""
+    """The group's agreements in force with its current schools matching the search and
+    filters."""
     schools = group_school_list(group=group, **filters).order_by().values("pk")
     return (
-        Agreement.objects.filter(group=group, school__in=schools)
+        Agreement.objects.in_force()
+        .filter(group=group, school__in=schools)
         .select_related("school")
         .order_by(Lower("school__name"), "pk")
     )
@@ -229,7 +260,8 @@ def approved_levels(*, group: Institution, schools: Iterable[Institution]) -> li
     if not ids:
         return []
     return list(
-        Agreement.objects.filter(group=group, school_id__in=ids)
+        Agreement.objects.in_force()
+        .filter(group=group, school_id__in=ids)
         .order_by()
         .values_list("level", flat=True)
     )
@@ -535,7 +567,9 @@ def recipients_preview(
         group_school_list(group=group).filter(pk__in=ids).order_by().values_list("pk", flat=True)
     )
     levels = dict(
-        Agreement.objects.filter(group=group, school_id__in=ids).values_list("school_id", "level")
+        Agreement.objects.in_force()
+        .filter(group=group, school_id__in=ids)
+        .values_list("school_id", "level")
     )
     pending = set(
         AgreementRequest.objects.filter(
@@ -578,6 +612,11 @@ class SharingStatus:
     state: str  # TAB_NONE, TAB_PENDING or TAB_APPROVED
     level: int | None  # the approved level (TAB_APPROVED), or the pending one (TAB_PENDING)
     pending_level: int | None = None  # a higher level asked for while approved
+    # The latest agreement that ended when the school left the group (history; it grants
+    # nothing): its level, when and why.
+    ended_level: int | None = None
+    ended_at: datetime.datetime | None = None
+    end_reason: str = ""
 
     @property
     def label(self) -> str:
@@ -600,6 +639,10 @@ class SharingStatus:
         return AccessLevel(self.pending_level).label if self.pending_level else ""
 
     @property
+    def ended_level_label(self) -> str:
+        return AccessLevel(self.ended_level).label if self.ended_level else ""
+
+    @property
     def tone(self) -> str:
         return {TAB_APPROVED: "green", TAB_PENDING: "yellow"}.get(self.state, "grey")
 
@@ -607,32 +650,44 @@ class SharingStatus:
 NO_SHARING = SharingStatus(TAB_NONE, None)
 
 
-def _status(level: int | None, pending_level: int | None) -> SharingStatus:
+def _status(
+    level: int | None,
+    pending_level: int | None,
+    ended_level: int | None = None,
+    ended_at: datetime.datetime | None = None,
+    end_reason: str | None = None,
+) -> SharingStatus:
+    ended = {"ended_level": ended_level, "ended_at": ended_at, "end_reason": end_reason or ""}
     if level:
-        return SharingStatus(TAB_APPROVED, level, pending_level)
+        return SharingStatus(TAB_APPROVED, level, pending_level, **ended)
     if pending_level:
-        return SharingStatus(TAB_PENDING, pending_level)
-    return NO_SHARING
+        return SharingStatus(TAB_PENDING, pending_level, **ended)
+    return SharingStatus(TAB_NONE, None, **ended)
 
 
 def sharing_status_for_schools(
     *, group: Institution, school_ids: Iterable[int]
 ) -> dict[int, SharingStatus]:
     """``{school id: SharingStatus}`` for ``school_ids``: one query. Schools without an
-    agreement or a pending request are left out (``NO_SHARING``)."""
+    agreement (in force or ended) or a pending request are left out (``NO_SHARING``)."""
     ids = list(school_ids)
     if not ids:
         return {}
+    ended = Exists(Agreement.objects.ended().filter(group=group, school=OuterRef("pk")))
     rows = (
         Institution.objects.filter(pk__in=ids)
-        .filter(Q(_agreement_exists(group)) | Q(_pending_exists(group)))
+        .filter(Q(_agreement_exists(group)) | Q(_pending_exists(group)) | Q(ended))
         .annotate(
-            level=approved_level_subquery(group=group), pending_level=_pending(group, "level")
+            level=approved_level_subquery(group=group),
+            pending_level=_pending(group, "level"),
+            ended_level=_last_ended(group, "level"),
+            ended_at=_last_ended(group, "ended_at"),
+            end_reason=_last_ended(group, "end_reason"),
         )
-        .values_list("pk", "level", "pending_level")
+        .values_list("pk", "level", "pending_level", "ended_level", "ended_at", "end_reason")
         .order_by()
     )
-    return {pk: _status(level, pending) for pk, level, pending in rows}
+    return {pk: _status(*values) for pk, *values in rows}
 
 
 def sharing_status(*, group: Institution, school: Institution) -> SharingStatus:

@@ -18,4 +18,5 @@ urlpatterns = [
     path("remind/", views.RemindView.as_view(), name="remind"),
     path("withdraw/", views.WithdrawView.as_view(), name="withdraw"),
     path("result/", views.ResultView.as_view(), name="result"),
+    path("ended/", views.EndedAgreementsView.as_view(), name="ended"),
 ]

@@ -56,6 +56,7 @@ from .selectors import (
     approved_levels,
     delivery_summaries,
     eligible_people,
+    ended_agreements,
     group_senders,
     pending_requests,
     recipients_preview,
@@ -538,6 +539,27 @@ class WithdrawView(_RequestsActionView):
     def act(self, request, requests) -> BulkOutcome:
         return agreement_requests_withdraw(
             group=request.site, requests=requests, actor=actor_from_request(request)
+        )
+
+
+# --- Agreements that ended (history) ---------------------------------------------------------
+
+
+class EndedAgreementsView(AgreementsPageView):
+    """The group's agreements that ended when their school left the group: history, which
+    grants nothing. Any staff member of the group may look, as at the tabs."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        page = list_page(request, ended_agreements(group=request.site), per_page=PAGE_SIZE)
+        return render(
+            request,
+            "sharing/ended.html",
+            {
+                "page": page,
+                "rows": list(page.object_list),
+                "page_range": page.paginator.get_elided_page_range(page.number),
+                "label": "Pages of ended agreements",
+            },
         )
 
 

@@ -55,7 +55,8 @@ SELECT s.id, s.urn, s.name, s.phase, s.pupils, s.percentage_fsm, coalesce(a.leve
        r.unauthorised, r.persistent, r.suspensions, r.permanent,
        st.refreshed_at, st.refreshed_for
 FROM schools s
-LEFT JOIN sharing_agreement a ON a.group_id = %(group)s AND a.school_id = s.id
+LEFT JOIN sharing_agreement a
+    ON a.group_id = %(group)s AND a.school_id = s.id AND a.ended_at IS NULL
 LEFT JOIN analytics_publishedfigures p
        ON p.school_id = s.id AND p.time_period = (SELECT time_period FROM latest)
 LEFT JOIN LATERAL (

@@ -31,6 +31,7 @@ from .selectors import (
     forward_candidates,
     level_explanation,
     request_recipient_list,
+    school_agreement_list,
     school_request_for_id,
     school_request_list,
 )
@@ -62,6 +63,10 @@ class SchoolSharingRequestSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
     decided_by_name = serializers.SerializerMethodField()
+    withdraw_reason = serializers.CharField(
+        help_text="Why it was withdrawn other than by the group: “school left the group” "
+        "when the school's membership of the group ended; empty otherwise."
+    )
 
     def get_decided_by_name(self, obj: AgreementRequest) -> str | None:
         return obj.decided_by.display_name if obj.decided_by else None
@@ -123,6 +128,34 @@ class SchoolSharingRequestDetailSerializer(SchoolSharingRequestSerializer):
         return request_has_permission(request, DATA_SHARING_REQUEST, Access.ADMINISTER)
 
 
+class SchoolSharingAgreementSerializer(serializers.Serializer):
+    """One of the school's agreements: in force, or ended (history, sharing nothing)."""
+
+    id = serializers.IntegerField()
+    group = SchoolSharingGroupSerializer()
+    level = serializers.ChoiceField(choices=AccessLevel.choices)
+    level_label = serializers.CharField(source="get_level_display")
+    state = serializers.SerializerMethodField(
+        help_text="“in_force”: shares at its level; “ended”: the school left the group, "
+        "it shares nothing and is kept as history."
+    )
+    automated = serializers.BooleanField()
+    approved_at = serializers.DateTimeField(help_text="When its level was last set.")
+    approved_by_name = serializers.CharField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    end_reason = serializers.CharField(help_text="“school left the group”; empty in force.")
+
+    def get_state(self, obj) -> str:
+        return "ended" if obj.has_ended else "in_force"
+
+
+class SchoolSharingAgreementPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SchoolSharingAgreementSerializer(many=True)
+
+
 class SchoolSharingRequestPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
@@ -155,6 +188,27 @@ class SchoolSharingRequestListView(SiteApiView):
         )
         return paginator.get_paginated_response(
             SchoolSharingRequestSerializer(page, many=True).data
+        )
+
+
+class SchoolSharingAgreementListView(SiteApiView):
+    """The school's agreements: in force first, then those that ended (history)."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": None}
+
+    @extend_schema(
+        operation_id="school_sharing_agreements_list",
+        tags=["data sharing (school)"],
+        responses={200: SchoolSharingAgreementPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            school_agreement_list(school=request.site), request, view=self
+        )
+        return paginator.get_paginated_response(
+            SchoolSharingAgreementSerializer(page, many=True).data
         )
 
 

@@ -6,6 +6,11 @@ from . import api
 
 urlpatterns = [
     path(
+        "data-sharing/agreements/",
+        api.SchoolSharingAgreementListView.as_view(),
+        name="school-sharing-agreements",
+    ),
+    path(
         "data-sharing/requests/",
         api.SchoolSharingRequestListView.as_view(),
         name="school-sharing-requests",

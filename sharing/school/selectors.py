@@ -8,7 +8,7 @@ for one that does not exist.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,13 +29,16 @@ from ..selectors import Recipient, eligible_recipients
 
 
 def school_agreement_list(*, school: Institution) -> QuerySet[Agreement]:
-    """The school's agreements, with the group and, for one approved from a request, who
-    approved it last (``approved_by_name``); automated ones say so."""
+    """The school's agreements, in force first, then those that ended (history, newest
+    end first), with the group and, for one approved from a request, who approved it last
+    (``approved_by_name``: the last approval up to its level's date); automated ones say
+    so."""
     approvals = AgreementRequest.objects.filter(
         school=school,
         group=OuterRef("group"),
         status=RequestStatus.APPROVED,
         decided_by__isnull=False,
+        decided_at__lte=OuterRef("approved_at"),
     ).order_by("-decided_at", "-id")
     return (
         Agreement.objects.filter(school=school)
@@ -44,7 +47,7 @@ def school_agreement_list(*, school: Institution) -> QuerySet[Agreement]:
             approved_by_name=Subquery(approvals.values("decided_by__full_name")[:1]),
             approved_by_email=Subquery(approvals.values("decided_by__email")[:1]),
         )
-        .order_by("group__name", "id")
+        .order_by(F("ended_at").desc(nulls_first=True), "group__name", "id")
     )
 
 

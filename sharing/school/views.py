@@ -86,11 +86,13 @@ class SharingOverviewView(SchoolSharingPageView):
     def get(self, request):
         school = request.site
         requests = list(school_request_list(school=school))
+        agreements = list(school_agreement_list(school=school))
         return render(
             request,
             "sharing/school/index.html",
             {
-                "agreements": list(school_agreement_list(school=school)),
+                "agreements": [a for a in agreements if not a.has_ended],
+                "ended_agreements": [a for a in agreements if a.has_ended],
                 "pending": [r for r in requests if r.status == RequestStatus.PENDING],
                 "history": [r for r in requests if r.status != RequestStatus.PENDING],
                 "may_decide": _may_decide(request),

@@ -40,7 +40,9 @@ def agreement_raise(
         raise AgreementLevelError(
             "An agreement is between a trust or local authority and a school."
         )
-    agreement = Agreement.objects.select_for_update().filter(group=group, school=school).first()
+    agreement = (
+        Agreement.objects.in_force().select_for_update().filter(group=group, school=school).first()
+    )
     previous = agreement.level if agreement is not None else 0
     if agreement is None:
         agreement = Agreement.objects.create(
@@ -84,7 +86,9 @@ def agreements_automate(*, trust: Institution, level: int, actor: Actor) -> int:
     level = require_level(level)
     schools = list(current_schools(group=trust))
     levels = dict(
-        Agreement.objects.filter(group=trust, school__in=schools).values_list("school_id", "level")
+        Agreement.objects.in_force()
+        .filter(group=trust, school__in=schools)
+        .values_list("school_id", "level")
     )
     changed: list[Institution] = []
     for school in schools:

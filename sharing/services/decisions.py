@@ -97,7 +97,8 @@ def agreement_request_approve(*, request: AgreementRequest, actor: Actor) -> Req
             code="not_member",
         )
     agreement = (
-        Agreement.objects.select_for_update()
+        Agreement.objects.in_force()
+        .select_for_update()
         .filter(group=locked.group, school=locked.school)
         .first()
     )

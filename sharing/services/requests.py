@@ -102,7 +102,8 @@ def agreement_requests_send(
         ).values_list("school_id", flat=True)
     )
     levels = dict(
-        Agreement.objects.select_for_update()
+        Agreement.objects.in_force()
+        .select_for_update()
         .filter(group=group, school_id__in=members)
         .order_by("school_id")
         .values_list("school_id", "level")

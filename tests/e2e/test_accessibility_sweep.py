@@ -116,7 +116,29 @@ def world(journey):
     for n, school in enumerate([st_marys, *extra]):
         ClusterMembership.objects.create(group=trust, cluster=(north, south)[n % 2], school=school)
     PublishedFigures.objects.create(school=None, time_period="202425", overall_absence_rate="6.9")
+    _ended_agreements(trust, st_marys)
     return {"st_marys": st_marys, "pupils": pupils}
+
+
+def _ended_agreements(trust, st_marys):
+    """History on both sides: a school that left the trust (Ended agreements), and a trust
+    St Mary's left (its Past agreements)."""
+    from accounts.audit import system_actor
+    from institutions.models import GroupMembership
+    from institutions.services import membership_end
+    from sharing.services.agreements import agreement_raise
+    from tests.factories import TrustFactory
+    from tests.institutions.factories import add_school
+
+    gone = add_school(trust, name="Willow Bank Primary School")
+    old_trust = TrustFactory(name="Old Mill Trust", slug="old-mill")
+    GroupMembership.objects.create(group=old_trust, school=st_marys)
+    for group, school in ((trust, gone), (old_trust, st_marys)):
+        agreement_raise(group=group, school=school, level=2, actor=system_actor())
+        membership_end(
+            memberships=GroupMembership.objects.filter(group=group, school=school),
+            actor=system_actor(),
+        )
 
 
 def test_every_page_a_trust_administrator_reaches(journey, world, browser):

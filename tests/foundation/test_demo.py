@@ -294,3 +294,19 @@ def test_the_demo_has_a_request_sent_to_a_named_person_and_forwarded():
     }
     forwarded = recipients.get(source=RecipientSource.FORWARDED)
     assert forwarded.forwarded_by.email.startswith("head@")
+
+
+def test_the_demo_has_a_school_that_left_the_trust_and_rejoined():
+    """Its agreement ended when it left (history) and it is back on No Agreement."""
+    from sharing.access import agreement_level
+    from sharing.models import SCHOOL_LEFT_THE_GROUP, Agreement
+
+    seed_demo()
+    seed_demo()  # once: a second run ends nothing more
+    trust = Institution.objects.get(slug="oak-ridge-trust")
+    ended = Agreement.objects.ended().filter(group=trust)
+    assert ended.count() == 1
+    agreement = ended.get()
+    assert agreement.end_reason == SCHOOL_LEFT_THE_GROUP
+    assert current_schools(group=trust).filter(pk=agreement.school_id).exists()
+    assert agreement_level(group=trust, school=agreement.school) == 0

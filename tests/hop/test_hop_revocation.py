@@ -10,11 +10,13 @@ from django.contrib.sessions.models import Session
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from accounts.audit import system_actor
 from accounts.models import AssociatedSchool, AuditAction, AuditEvent, RoleGrant, StaffProfile
 from accounts.permissions import LOGIN_TO_MIS
 from accounts.staff.services import roles_ensure_defaults
 from hop.middleware import HopMiddleware
 from hop.selectors import hop_standing
+from institutions.services import membership_end, membership_ensure
 from sharing.models import AccessLevel, Agreement
 from tests.factories import StaffProfileFactory
 from tests.hop.factories import agreement_changed_past_its_guard
@@ -37,6 +39,16 @@ def end_membership(world):
     world.school.group_links.update(left_on=datetime.date.today() - datetime.timedelta(days=1))
 
 
+def leave_through_support(world):
+    membership_end(memberships=world.school.group_links.all(), actor=system_actor())
+
+
+def leave_and_rejoin(world):
+    """The school leaves (its agreement ends) and rejoins: it starts with no agreement."""
+    leave_through_support(world)
+    membership_ensure(group=world.trust, school=world.school)
+
+
 def lower_agreement(world):
     agreement = Agreement.objects.get(group=world.trust, school=world.school)
     agreement_changed_past_its_guard(agreement, level=AccessLevel.DFE_AND_MIS_DATA)
@@ -51,6 +63,11 @@ REVOCATIONS = {
     "permission removed": (remove_permission, "Login to MIS: Associated institutions"),
     "associations removed": (remove_associations, "You are not associated with Fenwick"),
     "membership ended": (end_membership, "is not one of Oak Ridge Trust's current schools"),
+    "school left the group": (
+        leave_through_support,
+        "is not one of Oak Ridge Trust's current schools",
+    ),
+    "school left and rejoined": (leave_and_rejoin, "has not agreed to"),
     "agreement below level 3": (lower_agreement, "has not agreed to"),
     "agreement ended": (end_agreement, "has not agreed to"),
 }
