@@ -291,7 +291,7 @@ class OutsideReadKind(models.TextChoices):
 
     STUDENTS = "students", "Students list"
     STUDENTS_EXPORT = "students_export", "Students export"
-    PUPIL = "pupil", "A pupil's record"
+    PUPIL = "pupil", "A pupil’s record"
 
 
 class OutsideRead(models.Model):

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='OutsideRead',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('what', models.CharField(choices=[('students', 'Students list'), ('students_export', 'Students export'), ('pupil', "A pupil's record")], max_length=20)),
+                ('what', models.CharField(choices=[('students', 'Students list'), ('students_export', 'Students export'), ('pupil', 'A pupil’s record')], max_length=20)),
                 ('path', models.CharField(help_text='The page or endpoint, with its query.', max_length=255)),
                 ('api', models.BooleanField(default=False, help_text='Read through the REST API.')),
                 ('at', models.DateTimeField(default=django.utils.timezone.now)),

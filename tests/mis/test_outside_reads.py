@@ -124,7 +124,7 @@ def test_the_school_administrators_see_who_read_what_beside_the_audit_trail(worl
     assert "Reads from outside the school" in html
     assert world.user.display_name in html and world.user.email in html
     assert world.trust.name in html
-    assert f"A pupil&#x27;s record: {world.pupils[2].name}" in html
+    assert f"A pupil’s record: {world.pupils[2].name}" in html
     assert "Students list" in html
     audit = head.get("/audit/").content.decode()
     assert 'href="/audit/outside-reads/"' in audit  # the tab beside the trail
