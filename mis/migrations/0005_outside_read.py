@@ -9,30 +9,83 @@ from matmis.personal_data import disable_sql, enable_sql
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('institutions', '0003_register_import'),
-        ('mis', '0004_weekly_attendance'),
+        ("institutions", "0003_register_import"),
+        ("mis", "0004_weekly_attendance"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutsideRead',
+            name="OutsideRead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('what', models.CharField(choices=[('students', 'Students list'), ('students_export', 'Students export'), ('pupil', 'A pupil’s record')], max_length=20)),
-                ('path', models.CharField(help_text='The page or endpoint, with its query.', max_length=255)),
-                ('api', models.BooleanField(default=False, help_text='Read through the REST API.')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('from_group', models.ForeignKey(help_text="The group site the reader logged in to the school's MIS from.", on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
-                ('pupil', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='mis.pupil')),
-                ('reader', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(db_index=False, help_text='The school whose pupils were read.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "what",
+                    models.CharField(
+                        choices=[
+                            ("students", "Students list"),
+                            ("students_export", "Students export"),
+                            ("pupil", "A pupil’s record"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "path",
+                    models.CharField(
+                        help_text="The page or endpoint, with its query.", max_length=255
+                    ),
+                ),
+                ("api", models.BooleanField(default=False, help_text="Read through the REST API.")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "from_group",
+                    models.ForeignKey(
+                        help_text="The group site the reader logged in to the school's MIS from.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="institutions.institution",
+                    ),
+                ),
+                (
+                    "pupil",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="mis.pupil",
+                    ),
+                ),
+                (
+                    "reader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        db_index=False,
+                        help_text="The school whose pupils were read.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="institutions.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['site', '-at'], name='outside_read_site_at')],
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["site", "-at"], name="outside_read_site_at")],
             },
         ),
         # Row-Level Security as on the pupils' own tables: it names pupils.
