@@ -46,6 +46,11 @@ INSTITUTION_DETAILS = "institution.details"
 LOGIN_TO_MIS = "login_to_mis.associated"
 DATA_SHARING_REQUEST = "data_sharing_request"
 USER_DETAILS = "user_details.all_users"
+# Pupil data: a school's own records (``mis``) and, on a group site, its Analytics.
+STUDENTS = "students.records"
+ATTENDANCE = "attendance.records"
+BEHAVIOUR = "behaviour.exclusions"
+ANALYTICS = "analytics.group"
 
 REGISTRY: dict[str, PermissionDef] = {
     p.code: p
@@ -75,26 +80,64 @@ REGISTRY: dict[str, PermissionDef] = {
             "Manage staff, their roles and their associations.",
             GROUP_KINDS + SCHOOL_KINDS,
         ),
+        PermissionDef(
+            STUDENTS,
+            "Students: Student Records",
+            "See the school's pupils: the Students list, each pupil's details and their "
+            "exports; at Administer, change pupils' records.",
+            SCHOOL_KINDS,
+        ),
+        PermissionDef(
+            ATTENDANCE,
+            "Attendance: Attendance Records",
+            "See the registers and attendance figures, and a pupil's marks and attendance; "
+            "at Administer, change marks.",
+            SCHOOL_KINDS,
+        ),
+        PermissionDef(
+            BEHAVIOUR,
+            "Behaviour: Behaviour and Exclusions",
+            "See a pupil's suspensions and exclusions; at Administer, record them.",
+            SCHOOL_KINDS,
+        ),
+        PermissionDef(
+            ANALYTICS,
+            "Analytics: Group Analytics",
+            "See the group's Analytics: its schools' figures, their trends and exports.",
+            GROUP_KINDS,
+        ),
     )
 }
+
+# The permissions that open pupil data at a school.
+PUPIL_DATA = (STUDENTS, ATTENDANCE, BEHAVIOUR)
 
 ADMIN = Access.ADMINISTER
 VIEW = Access.VIEW
 
 # Seeded business roles per kind of site: name -> grants. Editable per site afterwards.
+# (``accounts/migrations/0010_pupil_data_default_grants.py`` gave sites seeded before the
+# pupil-data permissions the same defaults; a change here is a change there too.)
+PUPIL_DATA_ADMIN = {STUDENTS: ADMIN, ATTENDANCE: ADMIN, BEHAVIOUR: ADMIN}
+PUPIL_DATA_VIEW = {STUDENTS: VIEW, ATTENDANCE: VIEW, BEHAVIOUR: VIEW}
+
 DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
     "group": {
         "Chief Executive / Executive Head Teacher": {
             INSTITUTION_DETAILS: ADMIN,
             LOGIN_TO_MIS: ADMIN,
             USER_DETAILS: ADMIN,
+            ANALYTICS: VIEW,
         },
         "Trust Administrator": {
             INSTITUTION_DETAILS: ADMIN,
             LOGIN_TO_MIS: ADMIN,
             USER_DETAILS: ADMIN,
+            ANALYTICS: VIEW,
         },
-        "Data Lead": {INSTITUTION_DETAILS: VIEW, LOGIN_TO_MIS: ADMIN},
+        "Data Lead": {INSTITUTION_DETAILS: VIEW, LOGIN_TO_MIS: ADMIN, ANALYTICS: VIEW},
+        # No Analytics: a central team member (finance, HR, estates) sees the schools, not
+        # their pupils' figures; a group grants it in its roles when it wants to.
         "Central Team Member": {INSTITUTION_DETAILS: VIEW},
     },
     "school": {
@@ -102,12 +145,18 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
             DATA_SHARING_REQUEST: ADMIN,
             USER_DETAILS: ADMIN,
             INSTITUTION_DETAILS: ADMIN,
+            **PUPIL_DATA_ADMIN,
         },
-        "Executive Head Teacher": {USER_DETAILS: ADMIN, INSTITUTION_DETAILS: ADMIN},
-        "Deputy Head Teacher": {INSTITUTION_DETAILS: VIEW},
-        "Data Manager": {INSTITUTION_DETAILS: VIEW},
-        "Teacher": {},
-        "Office Administrator": {},
+        # An executive head leads the school as its head does.
+        "Executive Head Teacher": {
+            USER_DETAILS: ADMIN,
+            INSTITUTION_DETAILS: ADMIN,
+            **PUPIL_DATA_ADMIN,
+        },
+        "Deputy Head Teacher": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_ADMIN},
+        "Data Manager": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_ADMIN},
+        "Teacher": {STUDENTS: VIEW, ATTENDANCE: VIEW},
+        "Office Administrator": {STUDENTS: VIEW},
     },
 }
 
@@ -118,11 +167,16 @@ TRUST_ADMINISTRATOR = "Trust Administrator"
 
 
 # The school-level set of each seeded group role: what its holders may do inside a school
-# site they logged in to from the group. Approving data sharing stays with the school.
+# site they logged in to from the group. Approving data sharing stays with the school; pupil
+# data is read, never changed, from outside (every read recorded for the school).
 DEFAULT_IN_SCHOOL_GRANTS: dict[str, dict[str, Access]] = {
-    "Chief Executive / Executive Head Teacher": {INSTITUTION_DETAILS: VIEW, USER_DETAILS: VIEW},
-    "Trust Administrator": {INSTITUTION_DETAILS: ADMIN, USER_DETAILS: ADMIN},
-    "Data Lead": {INSTITUTION_DETAILS: VIEW},
+    "Chief Executive / Executive Head Teacher": {
+        INSTITUTION_DETAILS: VIEW,
+        USER_DETAILS: VIEW,
+        **PUPIL_DATA_VIEW,
+    },
+    "Trust Administrator": {INSTITUTION_DETAILS: ADMIN, USER_DETAILS: ADMIN, **PUPIL_DATA_VIEW},
+    "Data Lead": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_VIEW},
     "Central Team Member": {},
 }
 
@@ -248,14 +302,44 @@ def request_site_gate(request: HttpRequest, *, recheck_two_factor: bool = False)
     return two_factor_gate(request)
 
 
+_ACCESS_LEVELS_CACHE = "_matmis_access_levels"
+
+
+def access_levels(
+    *, user: User, site: Institution, via_group: Institution | None = None
+) -> dict[str, Access]:
+    """``access_level`` of every permission ``user`` holds at ``site`` (the others are
+    Off), in one query."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    grants = RoleGrant.objects.filter(
+        in_force_q(timezone.localdate(), prefix="role__assignments__"),
+        site=via_group if via_group is not None else site,
+        in_school=via_group is not None,
+        role__assignments__profile__user=user,
+        role__assignments__profile__is_active=True,
+    )
+    levels = grants.values("code").annotate(level=Max("access")).order_by()
+    return {row["code"]: Access(row["level"]) for row in levels if row["code"] in REGISTRY}
+
+
+def request_access_levels(request: HttpRequest) -> dict[str, Access]:
+    """``access_levels`` for the request's user and site (inside a hop, the school-level
+    set of their group roles), asked once per request: the view's check, the menu and a
+    page's optional sections then cost one query together."""
+    cached = getattr(request, _ACCESS_LEVELS_CACHE, None)
+    if cached is None:
+        cached = access_levels(
+            user=request.user, site=request.site, via_group=getattr(request, "hop_group", None)
+        )
+        setattr(request, _ACCESS_LEVELS_CACHE, cached)
+    return cached
+
+
 def request_has_permission(request: HttpRequest, code: str, access: Access) -> bool:
     """``has_permission`` for the request, on top of site access."""
+    if code not in REGISTRY:
+        raise KeyError(f"Unknown permission {code!r}")
     if request.site is None or not request_may_access_site(request):
         return False
-    return has_permission(
-        user=request.user,
-        site=request.site,
-        code=code,
-        access=access,
-        via_group=getattr(request, "hop_group", None),
-    )
+    return request_access_levels(request).get(code, Access.OFF) >= access

@@ -1,5 +1,5 @@
-"""REST endpoints of Analytics (a school site answers 404), for any member of the group's
-staff, gated exactly like the page (``analytics.selectors`` decides):
+"""REST endpoints of Analytics (a school site answers 404), for the group's staff with the
+permission Analytics at View, gated exactly like the page (``analytics.selectors`` decides):
 
 - ``GET analytics/schools/``: the group's current schools with their figures, the group's
   totals, England's figures and when the live figures were refreshed; ``cluster``,
@@ -27,6 +27,7 @@ from matmis.site_access import SiteKind
 from .export import dashboard_table
 from .forms import DashboardForm
 from .selectors import group_dashboard, school_breakdown
+from .views import SEE_ANALYTICS
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -175,7 +176,7 @@ class AnalyticsSchoolListView(SiteApiView):
     """The group's schools with their figures: the data of the Analytics page."""
 
     site_kind = SiteKind.GROUP
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ANALYTICS}
 
     @extend_schema(
         operation_id="analytics_schools_list",
@@ -191,7 +192,7 @@ class AnalyticsExportView(ExportApiView):
     England, as a CSV or XLSX file: the Analytics page's export, gated the same way."""
 
     site_kind = SiteKind.GROUP
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ANALYTICS}
 
     @export_schema(operation_id="analytics_schools_export", parameters=DASHBOARD_PARAMETERS)
     def get(self, request):
@@ -203,7 +204,7 @@ class AnalyticsSchoolDetailView(SiteApiView):
     """One of the group's schools with its live figures broken down."""
 
     site_kind = SiteKind.GROUP
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ANALYTICS}
 
     @extend_schema(
         operation_id="analytics_schools_retrieve",

@@ -1,6 +1,6 @@
 """Group site: Analytics. The group's schools with their published and live figures, the
 group's totals beside England's, one school's live figures broken down, and the CSV export.
-Any member of the group's staff may look; a school site has none of these pages (404).
+They need the permission Analytics at View; a school site has none of these pages (404).
 
 What a school's figures show is decided in ``analytics.selectors`` (through
 ``sharing.access``): these views only parse the query string and render.
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from accounts.permissions import ANALYTICS, Access
 from institutions.selectors import cluster_choices
 from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import FacetGroup, wants_fragment
@@ -132,11 +133,14 @@ def table_rows(dashboard: Dashboard) -> list[TableRow]:
 # --- Views ----------------------------------------------------------------------------------
 
 
+SEE_ANALYTICS = (ANALYTICS, Access.VIEW)
+
+
 class AnalyticsPageView(SitePageView):
-    """A page of Analytics: a group site's, for any member of its staff."""
+    """A page of Analytics: a group site's, for its staff with Analytics at View."""
 
     site_kind = SiteKind.GROUP
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ANALYTICS}
 
 
 def _dashboard(request: HttpRequest):

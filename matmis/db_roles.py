@@ -107,6 +107,8 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.RollupState": FULL,
     "mis.AttendanceRollup": FULL,
     "mis.WeeklyAttendance": FULL,  # a school's weeks are recounted, and go with the school
+    # Reads of pupil data from outside the school: a record, only ever added to.
+    "mis.OutsideRead": APPEND,
     # analytics
     "analytics.PublishedFigures": FULL,  # cascade: site
 }

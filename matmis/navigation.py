@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.permissions import (
+    ANALYTICS,
+    ATTENDANCE,
+    STUDENTS,
+    USER_DETAILS,
+    Access,
+    request_has_permission,
+)
 from institutions.models import InstitutionKind
 
 
@@ -17,6 +25,9 @@ class NavEntry:
     label: str
     url_name: str
     children: tuple["NavEntry", ...] = ()
+    # The permission the page needs (its view's ``method_permissions`` for GET): without
+    # it the entry is not shown. None: any staff member of the site may open it.
+    permission: tuple[str, Access] | None = None
 
 
 @dataclass
@@ -39,21 +50,21 @@ GROUP_MENU: tuple[NavEntry, ...] = (
             NavEntry("Log in to MIS", "hop:choose"),
         ),
     ),
-    NavEntry("Analytics", "analytics:dashboard"),
+    NavEntry("Analytics", "analytics:dashboard", permission=(ANALYTICS, Access.VIEW)),
     NavEntry("Staff", "staff:list"),
-    NavEntry("Audit", "audit:events"),
+    NavEntry("Audit", "audit:events", permission=(USER_DETAILS, Access.VIEW)),
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
     NavEntry("Home", "home"),
-    NavEntry("Students", "mis:students"),
-    NavEntry("Attendance", "mis:attendance"),
+    NavEntry("Students", "mis:students", permission=(STUDENTS, Access.VIEW)),
+    NavEntry("Attendance", "mis:attendance", permission=(ATTENDANCE, Access.VIEW)),
     NavEntry(
         "Data",
         "school_sharing:index",
         children=(NavEntry("Data Sharing", "school_sharing:index"),),
     ),
     NavEntry("Staff", "staff:list"),
-    NavEntry("Audit", "audit:events"),
+    NavEntry("Audit", "audit:events", permission=(USER_DETAILS, Access.VIEW)),
 )
 
 MENUS = {
@@ -82,4 +93,8 @@ def nav_for(request: HttpRequest) -> list[NavItem]:
     site = getattr(request, "site", None)
     if site is None or not request.user.is_authenticated:
         return []
-    return [_item(entry, request) for entry in MENUS[site.kind]]
+    return [
+        _item(entry, request)
+        for entry in MENUS[site.kind]
+        if entry.permission is None or request_has_permission(request, *entry.permission)
+    ]

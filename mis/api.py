@@ -3,8 +3,11 @@ pupil, and a day's registers (the Attendance page's data).
 
 Every endpoint exists only on a school site (a group site answers 404, whoever asks) and
 only reads that school's records: another school's pupil id gets the same 404 as one that
-does not exist. Reading needs access to the site (any staff member of the school, or group
-staff who logged in to its MIS).
+does not exist. Pupils need the permission Students at View and the day's registers
+Attendance at View; a pupil's attendance needs Attendance and their suspensions and
+exclusions Behaviour, at View (null without). Group staff who logged in to the school's MIS
+have their role's in-school set, and their reads of pupils are recorded for the school
+(``mis.outside_reads``).
 """
 
 from django.utils import timezone
@@ -13,6 +16,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from accounts.permissions import request_has_permission
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView
 from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import SiteKind
@@ -25,13 +29,20 @@ from .codes import (
     MarkCategory,
     SenProvision,
 )
-from .exports import attendance_table, students_table
+from .exports import (
+    attendance_table,
+    outside_read_description,
+    outside_reads_table,
+    students_table,
+)
 from .forms import AttendanceDateForm, PupilSearchForm
-from .models import Pupil
+from .models import OutsideReadKind, Pupil
+from .outside_reads import RecordsOutsideReads
 from .selectors import (
     SEARCH_MAX,
     attendance_day,
     attendance_term,
+    outside_read_list,
     pupil_exclusions,
     pupil_for_id,
     pupil_list,
@@ -39,6 +50,7 @@ from .selectors import (
     term_attendance,
     term_bounds,
 )
+from .views import SEE_ATTENDANCE, SEE_BEHAVIOUR, SEE_OUTSIDE_READS, SEE_STUDENTS
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 TAGS = ["students and attendance (school)"]
@@ -102,13 +114,17 @@ class PupilSerializer(serializers.Serializer):
     disadvantaged = serializers.BooleanField()
     sen_provision = serializers.ChoiceField(choices=SenProvision.choices)
     sen_provision_label = serializers.CharField(source="get_sen_provision_display")
-    term_attendance = serializers.SerializerMethodField()
+    term_attendance = serializers.SerializerMethodField(
+        help_text="Null without the permission Attendance at View."
+    )
 
     def get_on_roll(self, pupil: Pupil) -> bool:
         return pupil.on_roll(self.context["today"])
 
-    @extend_schema_field(AttendanceSerializer)
-    def get_term_attendance(self, pupil: Pupil) -> dict:
+    @extend_schema_field(AttendanceSerializer(allow_null=True))
+    def get_term_attendance(self, pupil: Pupil) -> dict | None:
+        if not self.context["show_attendance"]:
+            return None
         return AttendanceSerializer(term_attendance(pupil)).data
 
 
@@ -155,24 +171,30 @@ class PupilDetailSerializer(PupilSerializer):
     first), and suspensions and exclusions this academic year."""
 
     term = serializers.SerializerMethodField()
-    recent_marks = serializers.SerializerMethodField()
+    recent_marks = serializers.SerializerMethodField(
+        help_text="Null without the permission Attendance at View."
+    )
     academic_year = serializers.SerializerMethodField(help_text="For example 2026/27.")
-    exclusions = serializers.SerializerMethodField()
+    exclusions = serializers.SerializerMethodField(
+        help_text="Null without the permission Behaviour at View."
+    )
 
     @extend_schema_field(TermSerializer)
     def get_term(self, pupil: Pupil) -> dict:
         return TermSerializer(self.context["term"]).data
 
-    @extend_schema_field(MarkDaySerializer(many=True))
-    def get_recent_marks(self, pupil: Pupil) -> list:
-        return MarkDaySerializer(self.context["recent_marks"], many=True).data
+    @extend_schema_field(MarkDaySerializer(many=True, allow_null=True))
+    def get_recent_marks(self, pupil: Pupil) -> list | None:
+        marks = self.context["recent_marks"]
+        return None if marks is None else MarkDaySerializer(marks, many=True).data
 
     def get_academic_year(self, pupil: Pupil) -> str:
         return self.context["academic_year"]
 
-    @extend_schema_field(ExclusionSerializer(many=True))
-    def get_exclusions(self, pupil: Pupil) -> list:
-        return ExclusionSerializer(self.context["exclusions"], many=True).data
+    @extend_schema_field(ExclusionSerializer(many=True, allow_null=True))
+    def get_exclusions(self, pupil: Pupil) -> list | None:
+        exclusions = self.context["exclusions"]
+        return None if exclusions is None else ExclusionSerializer(exclusions, many=True).data
 
 
 class SessionCountsSerializer(serializers.Serializer):
@@ -253,12 +275,14 @@ ATTENDANCE_DATE = OpenApiParameter(
 )
 
 
-class PupilListApiView(SiteApiView):
+class PupilListApiView(RecordsOutsideReads, SiteApiView):
     """The school's pupils by surname (the Students page): on roll today unless
-    ``leavers`` is true, with their attendance this term to date."""
+    ``leavers`` is true, with their attendance this term to date (with Attendance at View).
+    Needs Students at View."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_STUDENTS}
+    outside_read = OutsideReadKind.STUDENTS
 
     @extend_schema(
         operation_id="pupils_list",
@@ -286,16 +310,23 @@ class PupilListApiView(SiteApiView):
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(pupils, request, view=self)
+        context = {
+            "today": today,
+            "show_attendance": request_has_permission(request, *SEE_ATTENDANCE),
+        }
         return paginator.get_paginated_response(
-            PupilSerializer(page, many=True, context={"today": today}).data
+            PupilSerializer(page, many=True, context=context).data
         )
 
 
-class PupilDetailApiView(SiteApiView):
-    """One of the school's pupils; another school's id is a 404."""
+class PupilDetailApiView(RecordsOutsideReads, SiteApiView):
+    """One of the school's pupils; another school's id is a 404. Needs Students at View;
+    the attendance fields are null without Attendance at View, the exclusions without
+    Behaviour at View."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_STUDENTS}
+    outside_read = OutsideReadKind.PUPIL
 
     @extend_schema(
         operation_id="pupils_retrieve",
@@ -306,12 +337,19 @@ class PupilDetailApiView(SiteApiView):
         site, today = request.site, timezone.localdate()
         pupil = pupil_for_id(site=site, pupil_id=pupil_id, today=today)
         term, start, end = term_bounds(today)
+        show_attendance = request_has_permission(request, *SEE_ATTENDANCE)
+        show_behaviour = request_has_permission(request, *SEE_BEHAVIOUR)
         context = {
             "today": today,
+            "show_attendance": show_attendance,
             "term": {"name": term.name, "start": start, "end": end},
-            "recent_marks": pupil_recent_marks(site=site, pupil=pupil, today=today),
+            "recent_marks": (
+                pupil_recent_marks(site=site, pupil=pupil, today=today) if show_attendance else None
+            ),
             "academic_year": academic_year_label(today),
-            "exclusions": pupil_exclusions(site=site, pupil=pupil, today=today),
+            "exclusions": (
+                pupil_exclusions(site=site, pupil=pupil, today=today) if show_behaviour else None
+            ),
         }
         return Response(PupilDetailSerializer(pupil, context=context).data)
 
@@ -319,10 +357,10 @@ class PupilDetailApiView(SiteApiView):
 class AttendanceDayApiView(SiteApiView):
     """A day's registers (today unless ``date``), AM and PM, over the pupils on roll, in
     total and by year group; and attendance over the term to that day (the Attendance
-    page)."""
+    page). Needs Attendance at View."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ATTENDANCE}
 
     @extend_schema(
         operation_id="attendance_today_retrieve",
@@ -351,12 +389,14 @@ class AttendanceDayApiView(SiteApiView):
 # --- Exports ---------------------------------------------------------------------------------
 
 
-class PupilExportApiView(ExportApiView):
+class PupilExportApiView(RecordsOutsideReads, ExportApiView):
     """The pupils of ``pupils_list`` (same parameters, every page) as a CSV or XLSX file:
-    the Students page's export."""
+    the Students page's export (attendance columns with Attendance at View). Needs Students
+    at View."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_STUDENTS}
+    outside_read = OutsideReadKind.STUDENTS_EXPORT
 
     @export_schema(operation_id="pupils_export", tags=TAGS, parameters=PUPIL_FILTERS)
     def get(self, request):
@@ -364,17 +404,20 @@ class PupilExportApiView(ExportApiView):
         if not form.is_valid():
             raise _invalid(form)
         table = students_table(
-            site=request.site, today=timezone.localdate(), filters=form.filters()
+            site=request.site,
+            today=timezone.localdate(),
+            filters=form.filters(),
+            with_attendance=request_has_permission(request, *SEE_ATTENDANCE),
         )
         return export_response(table, site=request.site, export_format=self.export_format)
 
 
 class AttendanceExportApiView(ExportApiView):
     """A day's registers by year group with the term to that day, as a CSV or XLSX file:
-    the Attendance page's export."""
+    the Attendance page's export. Needs Attendance at View."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": SEE_ATTENDANCE}
 
     @export_schema(operation_id="attendance_export", tags=TAGS, parameters=[ATTENDANCE_DATE])
     def get(self, request):
@@ -382,4 +425,87 @@ class AttendanceExportApiView(ExportApiView):
         if not form.is_valid():
             raise _invalid(form)
         table = attendance_table(site=request.site, day=form.day())
+        return export_response(table, site=request.site, export_format=self.export_format)
+
+
+# --- Reads from outside the school ------------------------------------------------------------
+
+OUTSIDE_READ_TAGS = ["reads from outside the school (school)"]
+
+
+class OutsideReadPersonSerializer(serializers.Serializer):
+    name = serializers.CharField(source="display_name")
+    email = serializers.EmailField()
+
+
+class OutsideReadGroupSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class OutsideReadPupilSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    upn = serializers.CharField()
+    name = serializers.CharField()
+
+
+class OutsideReadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    person = OutsideReadPersonSerializer(source="reader")
+    from_group = OutsideReadGroupSerializer(help_text="The group site they came from.")
+    what = serializers.ChoiceField(choices=OutsideReadKind.choices)
+    what_label = serializers.CharField(source="get_what_display")
+    description = serializers.SerializerMethodField()
+    pupil = OutsideReadPupilSerializer(
+        allow_null=True, help_text="The pupil whose record was read, while on record."
+    )
+    pupil_id = serializers.IntegerField(allow_null=True)
+    api = serializers.BooleanField(help_text="Read through the REST API (not a page).")
+    path = serializers.CharField(help_text="The page or endpoint, with its query string.")
+
+    def get_description(self, read) -> str:
+        return outside_read_description(read)
+
+
+class OutsideReadPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OutsideReadSerializer(many=True)
+
+
+class OutsideReadListApiView(SiteApiView):
+    """Every read of the school's pupil-level data by someone from outside the school (a
+    group's staff who logged in to its MIS), newest first, one per request. Needs User
+    Details: Manage All Users at Administer (the school's administrators)."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": SEE_OUTSIDE_READS}
+
+    @extend_schema(
+        operation_id="outside_reads_list",
+        tags=OUTSIDE_READ_TAGS,
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200; default 50."),
+        ],
+        responses={200: OutsideReadPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(outside_read_list(site=request.site), request, self)
+        return paginator.get_paginated_response(OutsideReadSerializer(page, many=True).data)
+
+
+class OutsideReadExportApiView(ExportApiView):
+    """The reads of ``outside_reads_list`` (every page) as a CSV or XLSX file: the page's
+    export. Needs User Details: Manage All Users at Administer."""
+
+    site_kind = SiteKind.SCHOOL
+    method_permissions = {"GET": SEE_OUTSIDE_READS}
+
+    @export_schema(operation_id="outside_reads_export", tags=OUTSIDE_READ_TAGS)
+    def get(self, request):
+        table = outside_reads_table(site=request.site)
         return export_response(table, site=request.site, export_format=self.export_format)

@@ -10,4 +10,10 @@ urlpatterns = [
     path("pupils/<int:pupil_id>/", api.PupilDetailApiView.as_view(), name="pupil"),
     path("attendance/today/", api.AttendanceDayApiView.as_view(), name="attendance-today"),
     path("attendance/export/", api.AttendanceExportApiView.as_view(), name="attendance-export"),
+    path("outside-reads/", api.OutsideReadListApiView.as_view(), name="outside-reads"),
+    path(
+        "outside-reads/export/",
+        api.OutsideReadExportApiView.as_view(),
+        name="outside-reads-export",
+    ),
 ]

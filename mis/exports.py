@@ -8,12 +8,14 @@ from matmis.exports import BATCH_SIZE, Column, Table
 
 from .codes import year_group_label
 from .forms import PupilFilters
+from .models import OutsideRead
 from .selectors import (
     DaySummary,
     SessionCounts,
     TermSummary,
     attendance_day,
     attendance_term,
+    outside_read_list,
     pupil_list,
     term_attendance,
 )
@@ -38,8 +40,14 @@ STUDENT_COLUMNS = [
 ]
 
 
-def students_table(*, site: Institution, today: datetime.date, filters: PupilFilters) -> Table:
-    """The Students page's pupils (its search and filters, all pages): one query."""
+STUDENT_ATTENDANCE_COLUMNS = 3  # the last columns: needs Attendance at View
+
+
+def students_table(
+    *, site: Institution, today: datetime.date, filters: PupilFilters, with_attendance: bool
+) -> Table:
+    """The Students page's pupils (its search and filters, all pages): one query.
+    ``with_attendance``: with the term's attendance columns (as the page shows them)."""
     pupils = pupil_list(
         site=site,
         today=today,
@@ -47,7 +55,8 @@ def students_table(*, site: Institution, today: datetime.date, filters: PupilFil
         year_group=filters.year_group,
         include_leavers=filters.include_leavers,
     )
-    return Table("students", STUDENT_COLUMNS, pupils.iterator(chunk_size=BATCH_SIZE))
+    columns = STUDENT_COLUMNS if with_attendance else STUDENT_COLUMNS[:-STUDENT_ATTENDANCE_COLUMNS]
+    return Table("students", columns, pupils.iterator(chunk_size=BATCH_SIZE))
 
 
 # --- Attendance: one row per year group and one for the school --------------------------------
@@ -124,3 +133,34 @@ def attendance_table(*, site: Institution, day: datetime.date) -> Table:
         attendance_columns(day, term),
         attendance_rows(summary, term),
     )
+
+
+# --- Reads from outside the school: one row per recorded read -------------------------------
+
+
+def outside_read_description(read: OutsideRead) -> str:
+    """What was read: the kind, and for a pupil's record the pupil (by name while the
+    school still has their record)."""
+    if read.pupil_id is None:
+        return read.get_what_display()
+    if read.pupil is None:
+        return f"{read.get_what_display()}: a pupil no longer on record (id {read.pupil_id})"
+    return f"{read.get_what_display()}: {read.pupil.name}"
+
+
+OUTSIDE_READ_COLUMNS = [
+    Column("Time", lambda read: read.at),
+    Column("Person", lambda read: read.reader.display_name),
+    Column("Email", lambda read: read.reader.email),
+    Column("From", lambda read: read.from_group.name),
+    Column("What", outside_read_description),
+    Column("UPN", lambda read: read.pupil.upn if read.pupil is not None else ""),
+    Column("Through", lambda read: "API" if read.api else "Page"),
+    Column("Address", lambda read: read.path),
+]
+
+
+def outside_reads_table(*, site: Institution) -> Table:
+    """The Reads from outside the school page's records, every page, newest first."""
+    reads = outside_read_list(site=site)
+    return Table("outside-reads", OUTSIDE_READ_COLUMNS, reads.iterator(chunk_size=BATCH_SIZE))

@@ -7,8 +7,10 @@ database can bound every query to one site (Row-Level Security keys on that colu
 Nothing here is ever read except through ``mis.selectors``, which take the site.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils import timezone
 
 from .codes import (
     CODES_BY_CATEGORY,
@@ -281,3 +283,55 @@ class WeeklyAttendance(models.Model):
         return (
             f"School {self.site_id}, week of {self.week_start}, {year_group_label(self.year_group)}"
         )
+
+
+class OutsideReadKind(models.TextChoices):
+    """The pupil-level reads recorded when made from outside the school (``outside_reads``).
+    The Attendance page and its export are counts over the school, not pupil-level."""
+
+    STUDENTS = "students", "Students list"
+    STUDENTS_EXPORT = "students_export", "Students export"
+    PUPIL = "pupil", "A pupil’s record"
+
+
+class OutsideRead(models.Model):
+    """One request by someone from outside the school (inside a Log in to MIS hop from a
+    group site) that read pupil-level data: who, from which group, what, when. One row per
+    request, however many pupils it showed; never changed (the application may only add).
+
+    ``pupil``: the pupil whose record was read (``PUPIL``); kept as the id when the pupil's
+    records are later replaced (no database constraint, as the school's records may go)."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="The school whose pupils were read.",
+    )
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_group = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The group site the reader logged in to the school's MIS from.",
+    )
+    what = models.CharField(max_length=20, choices=OutsideReadKind.choices)
+    pupil = models.ForeignKey(
+        Pupil,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    path = models.CharField(max_length=255, help_text="The page or endpoint, with its query.")
+    api = models.BooleanField(default=False, help_text="Read through the REST API.")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["site", "-at"], name="outside_read_site_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_what_display()} (site {self.site_id})"

@@ -35,7 +35,7 @@ from institutions.models import Institution
 from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
 from .calendar import Term, academic_year_label, academic_year_start, term_of, week_start
 from .codes import MarkCategory, Session, mark_category, mark_meaning, year_group_label
-from .models import AttendanceMark, Exclusion, Pupil, WeeklyAttendance
+from .models import AttendanceMark, Exclusion, OutsideRead, Pupil, WeeklyAttendance
 
 SEARCH_MAX = 100
 RECENT_MARK_DAYS = 28  # the pupil page's "last 4 weeks"
@@ -597,4 +597,17 @@ def attendance_weeks(*, site: Institution, day: datetime.date) -> AttendanceWeek
             YearGroupWeeks(year_group, attendance)
             for year_group, attendance in sorted(by_year.items())
         ],
+    )
+
+
+# --- Reads from outside the school ----------------------------------------------------------
+
+
+def outside_read_list(*, site: Institution) -> QuerySet[OutsideRead]:
+    """The record of pupil-level reads at school ``site`` by people from outside it (a Log
+    in to MIS hop), newest first, with who, from which group and which pupil: one query."""
+    return (
+        OutsideRead.objects.filter(site=site)
+        .select_related("reader", "from_group", "pupil")
+        .order_by("-at", "-id")
     )

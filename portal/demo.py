@@ -54,6 +54,9 @@ from institutions.services import (
     membership_end,
     membership_ensure,
 )
+from matmis.tenancy import site_scope
+from mis.models import OutsideRead, OutsideReadKind, Pupil
+from mis.outside_reads import outside_read_record
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel, Agreement, AgreementRequest
 from sharing.services.agreements import agreement_raise
@@ -176,7 +179,37 @@ def seed_demo(
         )
         progress("This term's attendance figures (roll-ups)")
         rollups_refresh_due(today=today)
+        _seed_outside_reads(trust_schools)
     return logins
+
+
+def _seed_outside_reads(schools: list[Institution]) -> None:
+    """At the head school, two reads of its pupils by the trust administrator through Log in
+    to MIS (the Students list, then one pupil's record), so that its administrators' "Reads
+    from outside the school" beside the audit trail shows what it records. Once: a school
+    that has any is left as it is."""
+    school = next(s for s in schools if s.name == DEMO_HEAD_SCHOOL)
+    trust = Institution.objects.get(kind=InstitutionKind.TRUST, group_code=DEMO_TRUST_CODE)
+    reader = User.objects.get(email="trust.admin@oak-ridge.test")
+    with transaction.atomic(), site_scope(school.pk):
+        if OutsideRead.objects.filter(site=school).exists():
+            return
+        pupil = Pupil.objects.filter(site=school).order_by("legal_last_name", "pk").first()
+        if pupil is None:
+            return
+        for what, path, pupil_id in (
+            (OutsideReadKind.STUDENTS, "/students/", None),
+            (OutsideReadKind.PUPIL, f"/students/{pupil.pk}/", pupil.pk),
+        ):
+            outside_read_record(
+                site=school,
+                reader=reader,
+                from_group=trust,
+                what=what,
+                path=path,
+                api=False,
+                pupil_id=pupil_id,
+            )
 
 
 @transaction.atomic

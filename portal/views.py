@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 
+from accounts.permissions import ANALYTICS, ATTENDANCE, STUDENTS, Access, request_has_permission
 from accounts.two_factor.selectors import session_is_verified
 from analytics.selectors import national_figures, school_figures
 from hop.selectors import hop_place
@@ -68,13 +69,13 @@ class HomeView(SitePageView, TemplateView):
         context = super().get_context_data(**kwargs)
         site = self.request.site
         if site.is_group:
-            context.update(self._group_summary(site))
+            context.update(self._group_summary(site, self.request))
         else:
-            context.update(self._school_summary(site))
+            context.update(self._school_summary(site, self.request))
         return context
 
     @staticmethod
-    def _group_summary(group) -> dict:
+    def _group_summary(group, request) -> dict:
         counts = agreement_tab_counts(group=group)
         agreements = reverse("sharing:agreements")
         return {
@@ -87,7 +88,11 @@ class HomeView(SitePageView, TemplateView):
             "not_shared": counts.not_shared,
             "shortcuts": [
                 Stat("Send data sharing requests", "", f"{agreements}?tab=none"),
-                Stat("Analytics", "", reverse("analytics:dashboard")),
+                *(
+                    [Stat("Analytics", "", reverse("analytics:dashboard"))]
+                    if request_has_permission(request, ANALYTICS, Access.VIEW)
+                    else []
+                ),
                 Stat("Log in to MIS", "", reverse("hop:choose")),
                 Stat("Clusters", "", reverse("institutions:clusters")),
                 Stat("Staff", "", reverse("staff:list")),
@@ -95,14 +100,23 @@ class HomeView(SitePageView, TemplateView):
         }
 
     @staticmethod
-    def _school_summary(school) -> dict:
+    def _school_summary(school, request) -> dict:
+        """The day's attendance figures and the pupil pages' shortcuts only for those whose
+        roles open those pages (Attendance, Students at View)."""
         sharing = reverse("school_sharing:index")
         pending = school_request_list(school=school).filter(status=RequestStatus.PENDING).count()
-        today = attendance_day(site=school, day=timezone.localdate())
+        see_attendance = request_has_permission(request, ATTENDANCE, Access.VIEW)
+        see_students = request_has_permission(request, STUDENTS, Access.VIEW)
         attendance = reverse("mis:attendance")
-        return {
-            "stats": [
-                Stat("Pupils on roll", today.on_roll, reverse("mis:students")),
+        figures = []
+        if see_attendance:
+            today = attendance_day(site=school, day=timezone.localdate())
+            figures = [
+                Stat(
+                    "Pupils on roll",
+                    today.on_roll,
+                    reverse("mis:students") if see_students else None,
+                ),
                 Stat("Present this morning", today.am.present, attendance),
                 Stat(
                     "Absent this morning",
@@ -110,6 +124,14 @@ class HomeView(SitePageView, TemplateView):
                     attendance,
                 ),
                 Stat("Not yet marked this morning", today.am.not_marked, attendance),
+            ]
+        shortcuts = [
+            *([Stat("Today's attendance", "", attendance)] if see_attendance else []),
+            *([Stat("Students", "", reverse("mis:students"))] if see_students else []),
+        ]
+        return {
+            "stats": [
+                *figures,
                 Stat("Groups", current_groups(school=school).count()),
                 Stat("Data sharing requests waiting", pending, sharing),
                 Stat(
@@ -119,8 +141,7 @@ class HomeView(SitePageView, TemplateView):
                 ),
             ],
             "shortcuts": [
-                Stat("Today's attendance", "", attendance),
-                Stat("Students", "", reverse("mis:students")),
+                *shortcuts,
                 Stat("Data sharing", "", sharing),
                 Stat("Staff", "", reverse("staff:list")),
             ],

@@ -71,3 +71,23 @@ def grant_permission(user, site, code: str, access=None):
     RoleGrant.objects.create(site=site, role=role, code=code, access=int(access))
     RoleAssignment.objects.create(site=site, profile=profile, role=role)
     return role
+
+
+def pupil_data_staff(site, access=None, *, user=None):
+    """A member of staff of ``site`` (a new person unless ``user``) whose role opens its
+    pupil data: at a school Students, Attendance and Behaviour, at a group Analytics, at
+    ``access`` (default View), as the seeded Head Teacher or Data Lead roles do. Returns the
+    user."""
+    from accounts.models import BusinessRole, RoleAssignment, RoleGrant
+    from accounts.permissions import ANALYTICS, PUPIL_DATA, Access
+
+    access = Access.VIEW if access is None else access
+    user = user or UserFactory()
+    profile, _ = StaffProfile.objects.get_or_create(site=site, user=user)
+    role = BusinessRole.objects.create(site=site, name=f"Pupil data {access.name} {user.pk}")
+    codes = (ANALYTICS,) if site.is_group else PUPIL_DATA
+    RoleGrant.objects.bulk_create(
+        RoleGrant(site=site, role=role, code=code, access=int(access)) for code in codes
+    )
+    RoleAssignment.objects.create(site=site, profile=profile, role=role)
+    return user

@@ -2,7 +2,7 @@
 
 from django.views.generic import TemplateView
 
-from accounts.permissions import USER_DETAILS, Access
+from accounts.permissions import USER_DETAILS, Access, request_has_permission
 from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import list_page
 from matmis.site_access import ANY_SITE
@@ -14,6 +14,9 @@ from .selectors import audit_events
 
 AUDIT_PAGE_SIZE = 50
 SEE_AUDIT = (USER_DETAILS, Access.VIEW)
+# On a school's site, its administrators also see the reads of its pupils from outside the
+# school (``mis``'s page beside this one, needing the same).
+SEE_OUTSIDE_READS = (USER_DETAILS, Access.ADMINISTER)
 
 
 class AuditEventListView(SitePageView, TemplateView):
@@ -45,6 +48,8 @@ class AuditEventListView(SitePageView, TemplateView):
                 "query": query.urlencode(),
                 "filtered": any(value for value in filters.values()),
                 "exports": export_links("audit:events-export", query),
+                "outside_reads_tab": request.site.is_school
+                and request_has_permission(request, *SEE_OUTSIDE_READS),
             }
         )
         return context

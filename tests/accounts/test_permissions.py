@@ -26,6 +26,10 @@ def test_registry_keeps_the_labels_users_know():
         "Login to MIS: Associated institutions",
         "Data Sharing Request: Administer",
         "User Details: Manage All Users",
+        "Students: Student Records",
+        "Attendance: Attendance Records",
+        "Behaviour: Behaviour and Exclusions",
+        "Analytics: Group Analytics",
     }
 
 

@@ -48,8 +48,13 @@ from sharing.models import Agreement
 from tests.accounts.factories import associate
 from tests.conftest import SITE_SCOPE_QUERIES
 from tests.exports import body as file_body
-from tests.factories import LocalAuthorityFactory, StaffProfileFactory, TrustFactory
-from tests.institutions.factories import ClusterFactory, add_school, group_staff, put_in_cluster
+from tests.factories import (
+    LocalAuthorityFactory,
+    StaffProfileFactory,
+    TrustFactory,
+    pupil_data_staff,
+)
+from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
 from tests.mis.factories import PupilFactory, mark_days, school_days, suspend
 
 pytestmark = pytest.mark.django_db
@@ -275,7 +280,7 @@ def two(value: Decimal) -> Decimal:
 
 
 def page(site_client, group, user=None, params=None):
-    response = site_client(group, user or group_staff(group)).get(URL, params or {})
+    response = site_client(group, user or pupil_data_staff(group)).get(URL, params or {})
     assert response.status_code == 200, response.content[:500]
     return response.content.decode()
 
@@ -486,13 +491,14 @@ def test_filter_only_my_schools(site_client, trust, world):
     north = ClusterFactory(group=trust, name="North")
     put_in_cluster(north, world["birch"])
     profile = StaffProfileFactory(site=trust)
+    pupil_data_staff(trust, user=profile.user)
     associate(profile, schools=[world["ash"]], clusters=[north])
     html = page(site_client, trust, profile.user, {"mine": "1"})
     names = re.findall(r'<th scope="row"><a href="/institutions/\d{6}/">([^<]+)</a>', html)
     assert names == ["Ash Primary", "Birch Academy"]
     assert 'id="filter-mine-1" name="mine" value="1" checked' in html
     # Someone with no associations sees none; everyone sees all without the filter.
-    nobody = group_staff(trust)
+    nobody = pupil_data_staff(trust)
     assert "No schools match." in page(site_client, trust, nobody, {"mine": "1"})
     assert "Elm Nursery" in page(site_client, trust, nobody)
 
@@ -540,6 +546,7 @@ def test_phase_counts_follow_the_other_filters(site_client, trust, world):
 
 def test_phase_counts_follow_only_my_schools(site_client, trust, world):
     profile = StaffProfileFactory(site=trust)
+    pupil_data_staff(trust, user=profile.user)
     associate(profile, schools=[world["ash"], world["elm"]])
     html = page(site_client, trust, profile.user, {"mine": "1"})
     assert facet_counts(html, "phase") == {"Nursery": 1, "Primary": 1}
@@ -548,7 +555,7 @@ def test_phase_counts_follow_only_my_schools(site_client, trust, world):
 def test_htmx_updates_the_filter_counts_out_of_band(site_client, trust, world):
     north = ClusterFactory(group=trust, name="North")
     put_in_cluster(north, world["ash"], world["birch"])
-    response = site_client(trust, group_staff(trust)).get(
+    response = site_client(trust, pupil_data_staff(trust)).get(
         URL, {"cluster": [north.pk]}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
@@ -578,7 +585,7 @@ def test_bad_filter_values_are_reported_and_ignored(site_client, trust, world):
 
 
 def test_htmx_swaps_only_the_results_and_pushes_the_address(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     response = client.get(URL, {"phase": ["Primary", "bogus"]}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert html.lstrip().startswith('<div class="mm-browse__results" id="analytics-results">')
@@ -620,7 +627,7 @@ def test_menu_has_analytics_on_group_sites(site_client, trust, world):
 
 
 def breakdown(site_client, group, urn, user=None):
-    return site_client(group, user or group_staff(group)).get(f"/analytics/schools/{urn}/")
+    return site_client(group, user or pupil_data_staff(group)).get(f"/analytics/schools/{urn}/")
 
 
 def test_breakdown_by_year_group_disadvantage_and_sen(site_client, trust, world):
@@ -671,7 +678,7 @@ def test_breakdown_404_for_another_trusts_school_and_unknown_urns(site_client, t
     theirs = add_school(other, name="Their School", urn="120001")
     agree(other, theirs, 3)
     agree(trust, theirs, 3)  # even an agreement does not make it this group's school
-    user = group_staff(trust)
+    user = pupil_data_staff(trust)
     for urn in ("120001", "999999"):
         response = breakdown(site_client, trust, urn, user)
         assert response.status_code == 404
@@ -682,7 +689,7 @@ def test_breakdown_404_for_another_trusts_school_and_unknown_urns(site_client, t
 
 
 def test_institution_page_shows_figures_as_the_level_allows(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     ash = client.get("/institutions/110001/").content.decode()
     assert 'id="figures-heading"' in ash
     assert "90.0%" in ash and "5.0%" in ash and "England 6.9%" in ash
@@ -715,7 +722,7 @@ def test_figures_from_real_records_and_no_pupil_reaches_the_group(site_client, t
     row = group_dashboard(group=trust).rows[0]
     assert row.live.attendance_rate == 90  # 18 of 20
     assert row.live.persistent_absentees == 1  # 2 of 10 missed
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     bodies = [
         client.get(URL).content.decode(),
         client.get("/analytics/schools/110020/").content.decode(),
@@ -790,6 +797,7 @@ def scale_groups():
     for group, size in ((LocalAuthorityFactory(), 300), (TrustFactory(), 5)):
         build_group(group, size)
         profile = StaffProfileFactory(site=group)
+        pupil_data_staff(group, user=profile.user)
         associate(profile, all_schools=True)
         groups.append((group, profile.user))
     PublishedFigures.objects.create(school=None, time_period=PERIOD, overall_absence_rate="6.9")
@@ -827,8 +835,10 @@ def test_query_counts_are_pinned(site_client, scale_groups):
     # associated with" looks up the viewer's staff profile once more. The page also counts
     # the filters' options (two queries, and the profile once more for "only mine") and
     # draws its trends from two more: the schools' weeks and the published years. A CSV
-    # file is streamed after the request, in a transaction bound to the site again.
-    expected = 7 + SITE_SCOPE_QUERIES
+    # file is streamed after the request, in a transaction bound to the site again. One more
+    # since Analytics needs a permission: the viewer's permissions (one query for all, which
+    # the menu reuses).
+    expected = 8 + SITE_SCOPE_QUERIES
     trends = 2
     for url, more, more_filtered in (
         (URL, 2 + trends, 4 + trends),
@@ -849,7 +859,7 @@ def test_query_counts_are_pinned(site_client, scale_groups):
 
 def test_the_breakdown_costs_the_same_queries_for_5_and_300_schools(site_client, scale_groups):
     # The site, session, user, profile, the school's row, its cells, England; the site scope;
-    # the page (not the API) also its weeks.
+    # the page (not the API) also its weeks; the viewer's permissions (Analytics at View).
     counts = []
     for group, user in scale_groups:
         school = Institution.objects.filter(
@@ -861,7 +871,7 @@ def test_the_breakdown_costs_the_same_queries_for_5_and_300_schools(site_client,
         counts += count_queries(
             site_client, [(group, user)], f"/api/v1/analytics/schools/{school.urn}/", {}
         )
-    assert counts == [8 + SITE_SCOPE_QUERIES, 7 + SITE_SCOPE_QUERIES] * 2
+    assert counts == [9 + SITE_SCOPE_QUERIES, 8 + SITE_SCOPE_QUERIES] * 2
 
 
 def test_the_same_queries_with_a_cluster_filter(site_client, scale_groups):

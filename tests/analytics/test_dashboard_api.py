@@ -9,8 +9,8 @@ from tests.analytics.test_dashboard import (
     agree,
     build_world,
 )
-from tests.factories import StaffProfileFactory, TrustFactory
-from tests.institutions.factories import ClusterFactory, add_school, group_staff, put_in_cluster
+from tests.factories import StaffProfileFactory, TrustFactory, pupil_data_staff
+from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def detail(urn: str) -> str:
 
 
 def get(site_client, group, url, params=None, user=None):
-    return site_client(group, user or group_staff(group)).get(url, params or {})
+    return site_client(group, user or pupil_data_staff(group)).get(url, params or {})
 
 
 def by_name(data) -> dict:
@@ -96,7 +96,7 @@ def test_filters(site_client, trust, world):
     assert list(by_name(data)) == ["Ash Primary"]
     assert data["totals"]["schools"] == 1
     assert data["totals"]["live"]["attendance_rate"] == 90.0
-    user = group_staff(trust)
+    user = pupil_data_staff(trust)
     assert get(site_client, trust, LIST, {"mine": "true"}, user).json()["results"] == []
 
 

@@ -17,8 +17,8 @@ from tests.analytics.test_dashboard import (
     rollup,
 )
 from tests.exports import body, xlsx_formula_cells, xlsx_rows
-from tests.factories import StaffProfileFactory, TrustFactory
-from tests.institutions.factories import ClusterFactory, add_school, group_staff, put_in_cluster
+from tests.factories import StaffProfileFactory, TrustFactory, pupil_data_staff
+from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ URL = "/analytics/export.csv"
 
 
 def download(site_client, group, params=None):
-    response = site_client(group, group_staff(group)).get(URL, params or {})
+    response = site_client(group, pupil_data_staff(group)).get(URL, params or {})
     assert response.status_code == 200, response.content[:300]
     return response
 
@@ -153,7 +153,7 @@ API = "/api/v1/analytics/schools/export/"
 
 
 def test_the_spreadsheet_has_the_files_rows_with_typed_figures(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     text_rows = table(client.get(URL))
     rows = xlsx_rows(client.get(XLSX))
     assert rows[0] == text_rows[0]
@@ -169,7 +169,7 @@ def test_the_spreadsheet_has_the_files_rows_with_typed_figures(site_client, trus
 
 
 def test_level_one_and_zero_figures_never_reach_the_spreadsheet(site_client, trust, world):
-    rows = xlsx_rows(site_client(trust, group_staff(trust)).get(XLSX))
+    rows = xlsx_rows(site_client(trust, pupil_data_staff(trust)).get(XLSX))
     named = by_first_cell(rows)
     assert named["Cedar Infants"][8:] == ["Not shared"] * 7  # level 1: no live figures
     assert named["Damson School"][5:] == ["Not shared"] * 10  # no agreement: nothing
@@ -184,7 +184,7 @@ def test_level_one_and_zero_figures_never_reach_the_spreadsheet(site_client, tru
 def test_a_formula_in_a_school_name_is_text_in_the_spreadsheet(site_client, trust):
     school = add_school(trust, name='=HYPERLINK("x")', urn="130001")
     agree(trust, school, 2)
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     assert xlsx_formula_cells(client.get(XLSX)) == []
     assert xlsx_rows(client.get(XLSX))[1][0] == '\'=HYPERLINK("x")'
 
@@ -192,7 +192,7 @@ def test_a_formula_in_a_school_name_is_text_in_the_spreadsheet(site_client, trus
 def test_the_api_file_is_the_pages_file(site_client, trust, world):
     north = ClusterFactory(group=trust, name="North")
     put_in_cluster(north, world["ash"], world["birch"])
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     query = f"cluster={north.pk}&phase=Primary"
     assert table(client.get(f"{API}?{query}&format=csv")) == table(client.get(f"{URL}?{query}"))
     assert xlsx_rows(client.get(f"{API}?{query}&format=xlsx")) == xlsx_rows(
@@ -216,6 +216,6 @@ def test_the_spreadsheet_has_the_pages_gates(site_client, trust, world):
 
 
 def test_the_page_links_to_both_files(site_client, trust, world):
-    html = site_client(trust, group_staff(trust)).get("/analytics/?phase=Primary").content
+    html = site_client(trust, pupil_data_staff(trust)).get("/analytics/?phase=Primary").content
     assert b'href="/analytics/export.csv?phase=Primary"' in html
     assert b'href="/analytics/export.xlsx?phase=Primary"' in html

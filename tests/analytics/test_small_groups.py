@@ -9,7 +9,8 @@ from django.utils import timezone
 from analytics.selectors import DERIVABLE, SMALL_GROUP, school_breakdown
 from mis.models import AttendanceRollup, RollupState
 from sharing.models import Agreement
-from tests.institutions.factories import add_school, group_staff
+from tests.factories import pupil_data_staff
+from tests.institutions.factories import add_school
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,7 @@ def test_two_small_lines_protect_each_other(trust, school):
 
 
 def test_page_and_api_never_show_the_small_groups_figures(site_client, trust, school):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     html = client.get("/analytics/schools/120001/").content.decode()
     assert "Fewer than 3 pupils: figures withheld." in html
     assert "63.0%" not in html  # the EHC plan pupils' attendance (100 - 37)

@@ -40,8 +40,8 @@ from analytics.selectors import (
 )
 from mis.models import RollupState, WeeklyAttendance
 from sharing.models import Agreement
-from tests.factories import TrustFactory
-from tests.institutions.factories import add_school, group_staff
+from tests.factories import TrustFactory, pupil_data_staff
+from tests.institutions.factories import add_school
 from tests.mis.factories import in_site
 
 pytestmark = pytest.mark.django_db
@@ -188,7 +188,7 @@ def table_rows(html: str, chart_id: str) -> list[list[str]]:
 
 
 def test_the_page_draws_the_weeks_and_years_with_their_tables(site_client, trust, world):
-    html = site_client(trust, group_staff(trust)).get("/analytics/").content.decode()
+    html = site_client(trust, pupil_data_staff(trust)).get("/analytics/").content.decode()
     svg = chart_svg(html, "group-weekly-attendance")
     assert svg.get("role") == "img"
     assert svg.find(f"{SVG}title").text == "Attendance by week, 2026/27"
@@ -209,7 +209,7 @@ def test_the_page_draws_the_weeks_and_years_with_their_tables(site_client, trust
 
 
 def test_secret_figures_never_reach_the_page(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     html = client.get("/analytics/").content.decode()
     trends = html[html.index('id="analytics-trends"') : html.index('id="analytics-results"')]
     # Cedar's week (13%) and Damson's (7%) would change the sums; Damson's published 77.8%.
@@ -222,14 +222,14 @@ def test_secret_figures_never_reach_the_page(site_client, trust, world):
 
 
 def test_the_drill_down_draws_the_schools_weeks(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     html = client.get(f"/analytics/schools/{world['Birch'].urn}/").content.decode()
     assert ["16 Nov", "80.0%", "93.5%"] in table_rows(html, "school-weekly-attendance")
     assert chart_svg(html, "school-weekly-attendance").find(f"{SVG}title") is not None
 
 
 def test_htmx_swaps_the_trends_with_the_results(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, pupil_data_staff(trust))
     response = client.get("/analytics/", {"phase": "Primary"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert 'id="analytics-trends" aria-labelledby="trends-heading" hx-swap-oob="true"' in html
@@ -270,7 +270,7 @@ def test_the_chart_pages_cost_the_same_queries_for_3_and_12_schools(site_client)
     counts = {}
     for size in (3, 12):
         group = build_group(size)
-        client = site_client(group, group_staff(group))
+        client = site_client(group, pupil_data_staff(group))
         school = Agreement.objects.filter(group=group, level=1).first().school
         shared = Agreement.objects.filter(group=group, level=2).first().school
         counts[size] = (

@@ -80,3 +80,33 @@ def test_analytics_students_and_attendance_pages(journey, browser):
     school_page.goto(f"{school_url}/attendance/")
     check_page(school_page, "24-school-attendance")
     context.close()
+
+
+def test_reads_from_outside_the_school_beside_the_audit_trail(journey, browser):
+    """The head sees who from the trust read the school's pupils, on the tab beside the
+    audit trail (the reads as the Log in to MIS pages record them)."""
+    from playwright.sync_api import expect
+
+    from mis.models import OutsideRead, OutsideReadKind
+    from tests.mis.factories import in_site
+
+    st_marys, pupils = _records(journey)
+    with in_site(st_marys):
+        for what, pupil in ((OutsideReadKind.STUDENTS, None), (OutsideReadKind.PUPIL, pupils[1])):
+            OutsideRead.objects.create(
+                site=st_marys,
+                reader=journey["admin"],
+                from_group=journey["trust"],
+                what=what,
+                pupil=pupil,
+                path=f"/students/{pupil.pk}/" if pupil else "/students/",
+            )
+    page = browser.new_context().new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{journey['host'](st_marys)}/audit/")
+    sign_in(page, journey["heads"][0].email)
+    page.get_by_role("link", name="Reads from outside the school").click()
+    expect(page.get_by_role("heading", name="Reads from outside the school")).to_be_visible()
+    expect(page.get_by_text("Priya Shah").first).to_be_visible()
+    expect(page.get_by_text(f"A pupil’s record: {pupils[1].name}")).to_be_visible()
+    check_page(page, "25-school-reads-from-outside")

@@ -218,6 +218,15 @@ def test_the_trust_schools_have_this_terms_records_and_figures():
     )
     assert figures["schools"] == 40
     assert figures["on_roll"] > 0 and figures["possible"] > 0
+    # The head school's administrators see two reads from outside the school, once.
+    from mis.models import OutsideRead
+
+    head_school = Institution.objects.get(slug="oak-ridge-primary-school")
+    seed(mis_max_pupils=MIS_PUPILS, today=wednesday)
+    with transaction.atomic(), site_scope(head_school.pk):
+        reads = OutsideRead.objects.filter(site=head_school)
+        assert reads.count() == 2
+        assert {read.from_group.slug for read in reads} == {"oak-ridge-trust"}
 
 
 def test_the_demo_trust_has_two_clusters_of_a_few_schools():

@@ -6,7 +6,12 @@ from django.utils import timezone
 
 from institutions.models import Status
 from sharing.models import AccessLevel, Agreement
-from tests.factories import InstitutionFactory, MembershipFactory, StaffProfileFactory
+from tests.factories import (
+    InstitutionFactory,
+    MembershipFactory,
+    StaffProfileFactory,
+    pupil_data_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +57,7 @@ def test_school_home_shows_this_mornings_registers(site_client):
     from tests.mis.factories import PupilFactory, mark
 
     school = InstitutionFactory(status=Status.OPEN)
-    head = StaffProfileFactory(site=school).user
+    head = pupil_data_staff(school)
     today = timezone.localdate()
     present, ill, _not_yet_marked = (PupilFactory(site=school) for _ in range(3))
     mark(present, today, "AM", "/")
@@ -66,6 +71,18 @@ def test_school_home_shows_this_mornings_registers(site_client):
     assert 'href="/attendance/"' in html and 'href="/students/"' in html
 
 
+def test_school_home_shows_no_pupil_figures_without_the_permissions(site_client):
+    from tests.mis.factories import PupilFactory
+
+    school = InstitutionFactory(status=Status.OPEN)
+    PupilFactory(site=school)
+    html = site_client(school, StaffProfileFactory(site=school).user).get("/").content.decode()
+    assert "Pupils on roll" not in html and "Present this morning" not in html
+    assert 'href="/attendance/"' not in html and 'href="/students/"' not in html
+
+
 def test_group_home_links_to_analytics(site_client, trust, trust_staff):
-    html = site_client(trust, trust_staff).get("/").content.decode()
+    html = site_client(trust, pupil_data_staff(trust)).get("/").content.decode()
     assert 'href="/analytics/"' in html
+    # Without Analytics: neither the shortcut nor the menu entry.
+    assert 'href="/analytics/"' not in site_client(trust, trust_staff).get("/").content.decode()

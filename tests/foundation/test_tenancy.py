@@ -134,6 +134,7 @@ def test_site_resolution_costs_one_query(
 ):
     client = site_client(trust, trust_staff)
     client.get("/")  # warm the session
-    # site lookup, session, user, profile check, the page's own count
-    with django_assert_num_queries(5 + SITE_SCOPE_QUERIES):
+    # site lookup, session, user, profile check, the person's permissions (the menu shows
+    # only what they may open), the page's own count
+    with django_assert_num_queries(6 + SITE_SCOPE_QUERIES):
         client.get("/")

@@ -239,6 +239,7 @@ class TestContent:
         client = site_client(trust, group_staff(trust))
         client.get(url(school))
         # site, session, user, profile, school, clusters, data sharing status, the Log in to
-        # MIS place (asked even before two-factor, to say why there is no button)
-        with django_assert_num_queries(10 + SITE_SCOPE_QUERIES):  # + figures: the row, England
+        # MIS place (asked even before two-factor, to say why there is no button), the
+        # person's permissions (the menu shows Analytics and Audit only to those who may)
+        with django_assert_num_queries(11 + SITE_SCOPE_QUERIES):  # + figures: the row, England
             client.get(url(school))

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import StaffProfileFactory
+from tests.factories import pupil_data_staff
 from tests.institutions.factories import SchoolFactory, add_school
 from tests.mis.factories import PupilFactory
 from tests.mis.test_pages import TODAY, World, make_pupils, mis_queries
@@ -141,7 +141,7 @@ def test_pages(world, client):
 
 def test_the_list_runs_the_same_queries_for_5_and_60_pupils(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     make_pupils(school, 5)
     client.get(PUPILS)
     with CaptureQueriesContext(connection) as few:
@@ -245,7 +245,7 @@ def test_a_bad_date_is_a_400(world, client, value):
 
 def test_the_registers_run_a_constant_number_of_queries(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     make_pupils(school, 5)
     client.get(TODAY_URL)
     with CaptureQueriesContext(connection) as few:

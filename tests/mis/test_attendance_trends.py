@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mis.rollups import rollups_refresh_school
 from mis.selectors import attendance_weeks
-from tests.factories import StaffProfileFactory
+from tests.factories import pupil_data_staff
 from tests.institutions.factories import SchoolFactory
 from tests.mis.factories import PupilFactory, mark_days, school_days
 
@@ -71,7 +71,7 @@ def test_weeks_and_year_groups_from_the_marks(school):
 
 
 def test_the_attendance_page_draws_both_charts_with_their_tables(school, site_client):
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     html = client.get("/attendance/").content.decode()
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="mm-chart__svg"' in html
     assert table_rows(html, "weekly-attendance")[1:] == [
@@ -86,14 +86,14 @@ def test_the_attendance_page_draws_both_charts_with_their_tables(school, site_cl
 
 def test_a_school_without_weeks_yet_says_so(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     html = client.get("/attendance/").content.decode()
     assert "No weeks counted yet" in html and "mm-chart__svg" not in html
 
 
 def test_the_page_runs_the_same_queries_for_5_and_50_pupils_over_12_weeks(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     days = school_days(datetime.date(2026, 9, 7), TODAY)
 
     def pupils(n):

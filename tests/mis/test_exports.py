@@ -181,10 +181,11 @@ def test_the_students_file_takes_the_same_queries_for_many_pupils(
 ):
     read = csv_rows if fmt == "csv" else xlsx_rows
     client.get(f"/students/export.{fmt}")
-    # session, user, profile and the site check, then one query for the pupils; a CSV
-    # stream binds its own transaction to the site again (SAVEPOINT, set_config, restore,
-    # RELEASE).
-    expected = 4 + 1 + SITE_SCOPE_QUERIES + (SITE_SCOPE_QUERIES if fmt == "csv" else 0)
+    # session, user, profile and the site check, the person's permissions (one query for
+    # all: Students decides, Attendance adds the attendance columns), then one query for
+    # the pupils; a CSV stream binds its own transaction to the site again (SAVEPOINT,
+    # set_config, restore, RELEASE).
+    expected = 4 + 1 + 1 + SITE_SCOPE_QUERIES + (SITE_SCOPE_QUERIES if fmt == "csv" else 0)
     with django_assert_num_queries(expected):
         few = read(client.get(f"/students/export.{fmt}"))
     for number in range(40):
@@ -199,7 +200,8 @@ def test_the_attendance_file_takes_the_same_queries_for_many_pupils(
     world, client, django_assert_num_queries
 ):
     client.get("/attendance/export.csv")
-    expected = 4 + 2 + 2 * SITE_SCOPE_QUERIES  # the stream binds its own transaction
+    # + 1: the person's permissions (Attendance at View decides)
+    expected = 4 + 1 + 2 + 2 * SITE_SCOPE_QUERIES  # the stream binds its own transaction
     with django_assert_num_queries(expected):
         csv_rows(client.get("/attendance/export.csv"))
     for number in range(30):

@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mis.codes import SenProvision
 from mis.selectors import Attendance, attendance_day, attendance_term, percent
-from tests.factories import StaffProfileFactory
+from tests.factories import pupil_data_staff
 from tests.hop.factories import World as HopWorld
 from tests.institutions.factories import SchoolFactory, add_school
 from tests.mis.factories import (
@@ -56,7 +56,7 @@ def today(monkeypatch):
 class World:
     def __init__(self):
         self.school = SchoolFactory(name="Fenwick Primary", slug="fenwick")
-        self.staff = StaffProfileFactory(site=self.school).user
+        self.staff = pupil_data_staff(self.school)
         self.ava = PupilFactory(
             site=self.school,
             legal_first_name="Ava",
@@ -116,7 +116,7 @@ class World:
             site=self.other_school, legal_first_name="Zed", legal_last_name="Other", year_group=3
         )
         mark_days(self.zed, [TODAY], ["O", "O"])
-        self.other_staff = StaffProfileFactory(site=self.other_school).user
+        self.other_staff = pupil_data_staff(self.other_school)
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ def make_pupils(school, n):
 
 def test_the_list_runs_the_same_queries_for_5_and_60_pupils(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     make_pupils(school, 5)
     client.get("/students/")  # warm up (session, caches)
     with CaptureQueriesContext(connection) as few:
@@ -459,7 +459,7 @@ def test_a_bad_date_is_reported_and_today_shown(world, client, value, message):
 
 def test_the_attendance_page_runs_a_constant_number_of_queries(site_client):
     school = SchoolFactory()
-    client = site_client(school, StaffProfileFactory(site=school).user)
+    client = site_client(school, pupil_data_staff(school))
     make_pupils(school, 5)
     client.get("/attendance/")
     with CaptureQueriesContext(connection) as few:

@@ -423,6 +423,18 @@ ROLES = (
         inside=(SCHOOL_A2,),
     ),
     Role(
+        "no_pupil_permission",
+        "school A1 staff whose role grants none of Students, Attendance, Behaviour",
+        (SCHOOL_A1,),
+        inside=(SCHOOL_A1,),
+    ),
+    Role(
+        "hop_no_pupil_grants",
+        "a hop into school A2 by trust A staff whose group role's in-school set is empty",
+        (SCHOOL_A2,),
+        inside=(SCHOOL_A2,),
+    ),
+    Role(
         "signed_out",
         "a session cookie reused after signing out (trust A admin, A1 head, platform staff)",
         (TRUST_A, SCHOOL_A1, PLATFORM),
@@ -443,6 +455,11 @@ ROLES = (
         (PLATFORM,),
     ),
 )
+
+
+# Roles that hold none of the pupil-data permissions where they are (issue 13): no pupil's
+# name or UPN may reach them, nor the audit trail.
+PUPIL_BLIND_ROLES = frozenset({"no_pupil_permission", "hop_no_pupil_grants"})
 
 
 # --- Hops whose right has gone (issue 12): every request on them ends them ----------------
@@ -531,12 +548,34 @@ ALLOWANCES = (
         methods=frozenset({"POST", "PUT", "PATCH", "DELETE"}),
         tables=frozenset({"accounts_auditevent"}),
         audit_actions=frozenset({"hop_write"}),
-        roles=frozenset({"hop"}),
+        roles=frozenset({"hop", "hop_no_pupil_grants"}),
         hosts=frozenset({SCHOOL_A2}),
         why="every write attempted during a hop is audited at both sites (DESIGN)",
     ),
 )
+# Pages and endpoints that show pupil-level data: a read of them from outside the school
+# (a hop) is recorded for the school (mis.outside_reads).
+PUPIL_LEVEL_READS = frozenset(
+    {
+        "mis:students",
+        "mis:pupil",
+        "mis:students-export-csv",
+        "mis:students-export-xlsx",
+        "api:pupils",
+        "api:pupil",
+        "api:pupils-export",
+    }
+)
 ALLOWANCES += (
+    Allowance(
+        routes=PUPIL_LEVEL_READS,
+        methods=frozenset({"GET"}),
+        tables=frozenset({"mis_outsideread"}),
+        audit_actions=frozenset(),
+        roles=frozenset({"hop"}),
+        hosts=frozenset({SCHOOL_A2}),
+        why="a read of pupil-level data from outside the school is recorded for the school",
+    ),
     Allowance(
         routes=frozenset({"*"}),
         methods=frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}),
@@ -654,9 +693,22 @@ class Prober:
                 texts.append(marker.text)  # a pupil's record: only on its own school's host
             elif role.name == "no_permission" and marker.kind == "audit":
                 texts.append(marker.text)  # the audit trail needs User Details
-            elif role.name == "hop" and (
-                marker.kind in {"audit", "cluster"}
-                or (marker.kind.startswith("staff:") and marker.kind != f"staff:{host}")
+            elif role.name in PUPIL_BLIND_ROLES and (
+                marker.kind.startswith("pupil:") or marker.kind == "audit"
+            ):
+                texts.append(marker.text)  # no pupil-data permission here, nor User Details
+            elif (
+                role.name == "hop_no_pupil_grants"
+                and (
+                    marker.kind == "cluster"
+                    or (marker.kind.startswith("staff:") and marker.kind != f"staff:{host}")
+                )
+            ) or (
+                role.name == "hop"
+                and (
+                    marker.kind in {"audit", "cluster"}
+                    or (marker.kind.startswith("staff:") and marker.kind != f"staff:{host}")
+                )
             ):
                 texts.append(marker.text)  # inside one school: nothing of the others
         if role.name == "level_too_low" and (route.key, method) in HOP_TARGET_LISTS:

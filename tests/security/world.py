@@ -23,16 +23,18 @@ from accounts.audit import Actor
 from accounts.identity.views import PasswordResetConfirmView
 from accounts.models import (
     AuditAction,
+    BusinessRole,
     HopToken,
+    RoleGrant,
     StaffAssociation,
     StaffProfile,
     User,
 )
-from accounts.permissions import LOGIN_TO_MIS
+from accounts.permissions import INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
-from mis.models import AttendanceRollup, RollupState
+from mis.models import AttendanceRollup, OutsideRead, OutsideReadKind, RollupState
 from notifications.models import DeliveryStatus, EmailDelivery
 from sharing.emails import AGREEMENT_REQUEST_EMAIL, EmailKind, request_topic
 from sharing.models import (
@@ -46,7 +48,14 @@ from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, TrustFactory, UserFactory
 from tests.hop.factories import agreement_changed_past_its_guard
 from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
-from tests.mis.factories import PupilFactory, make_upn, mark_days, school_days, suspend
+from tests.mis.factories import (
+    PupilFactory,
+    in_site,
+    make_upn,
+    mark_days,
+    school_days,
+    suspend,
+)
 
 PLATFORM = "platform"  # the bare base domain's "host" key
 TRUST_A = "oak-ridge-probe"  # the group site under attack
@@ -349,6 +358,15 @@ class World:
             )
         w.a1_head = heads[w.a1.pk]
         w.a2_head = heads[w.a2.pk]
+        # School staff whose role grants none of the pupil-data permissions (issue 13).
+        w.a1_no_pupils = w.person(
+            w.a1, "Alfie Nopupils", "aa-nopupils@oakridge-probe.test", side="A"
+        )
+        caretaker = BusinessRole.objects.create(site=w.a1, name="Site Manager")
+        RoleGrant.objects.create(
+            site=w.a1, role=caretaker, code=INSTITUTION_DETAILS, access=int(Access.VIEW)
+        )
+        role_assign(profile=w.a1_no_pupils, role=caretaker)
         w.agree(w.ta, w.a1, AccessLevel.DFE_AND_MIS_DATA)
         w.agree(w.ta, w.a2, AccessLevel.DFE_MIS_AND_GROUP_ACTIONS)  # the hop target
         w.agree(w.ta, w.a3, AccessLevel.DFE_DATA)  # the level too low to hop
@@ -395,6 +413,15 @@ class World:
         )
         w.b2_request = w.pending(w.tb, w.b2, AccessLevel.DFE_DATA, w.b_admin, [w.b2_head])
         w.b1_pupil = w.pupil(w.b1, "Zinnia", "Foreignpupil", make_upn("384", "7991", 13), side="B")
+        with in_site(w.b1):  # a read of B1's pupil from trust B: nobody at trust A sees it
+            OutsideRead.objects.create(
+                site=w.b1,
+                reader=w.b_admin.user,
+                from_group=w.tb,
+                what=OutsideReadKind.PUPIL,
+                pupil=w.b1_pupil,
+                path=f"/students/{w.b1_pupil.pk}/",
+            )
         w.audit(w.b_admin, "Zebra foreign audit entry", "B")
         w.audit(w.b1_head, "Zebra foreign school audit entry", "B")
 
@@ -447,12 +474,26 @@ class World:
         self.sessions[("hop", a2.slug)] = hop_key  # foreign ids inside the hop's school
         self.sessions[("hop", a1.slug)] = hop_key  # the hop's cookie at another school
         self.people[("hop", a2.slug)] = self.people[("hop", a1.slug)] = admin
+        # A hop into A2 by trust A staff whose group role may log in to MIS but whose
+        # in-school set is empty: inside, no pupil data at all (issue 13).
+        hopper_role = BusinessRole.objects.create(site=ta, name="Probe Visitor")
+        RoleGrant.objects.create(
+            site=ta, role=hopper_role, code=LOGIN_TO_MIS, access=int(Access.ADMINISTER)
+        )
+        hopper = self.person(
+            ta, "Hetty Emptyset", "aa-emptyset@oakridge-probe.test", side="A", marked=False
+        )
+        role_assign(profile=hopper, role=hopper_role)
+        StaffAssociation.objects.create(site=ta, profile=hopper, all_schools=True)
+        self.sessions[("hop_no_pupil_grants", a2.slug)] = self._hop_in(hopper.user, a2)
+        self.people[("hop_no_pupil_grants", a2.slug)] = hopper.user
 
         for host in (ta, a1, None):
             slug = host.slug if host is not None else PLATFORM
             self.sign_in("other_trust", slug, self.b_admin.user, host)
             self.sign_in("other_school", slug, self.b1_head.user, host)
         self.sign_in("no_permission", ta.slug, self.a_noperm.user, ta)
+        self.sign_in("no_pupil_permission", a1.slug, self.a1_no_pupils.user, a1)
         self.sign_in("no_permission", PLATFORM, self.a_noperm.user, None)
         for host in (ta, a1):
             self.sign_in("platform_staff", host.slug, self.platform_staff, host)
