@@ -40,7 +40,11 @@ GROUP_MENU: tuple[NavEntry, ...] = (
         ),
     ),
     NavEntry("Analytics", "analytics:dashboard"),
-    NavEntry("Staff", "staff:list"),
+    NavEntry(
+        "Staff",
+        "staff:list",
+        children=(NavEntry("Staff", "staff:list"), NavEntry("Business roles", "roles:list")),
+    ),
     NavEntry("Audit", "audit:events"),
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
@@ -52,7 +56,11 @@ SCHOOL_MENU: tuple[NavEntry, ...] = (
         "school_sharing:index",
         children=(NavEntry("Data Sharing", "school_sharing:index"),),
     ),
-    NavEntry("Staff", "staff:list"),
+    NavEntry(
+        "Staff",
+        "staff:list",
+        children=(NavEntry("Staff", "staff:list"), NavEntry("Business roles", "roles:list")),
+    ),
     NavEntry("Audit", "audit:events"),
 )
 
