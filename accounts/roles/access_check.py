@@ -9,6 +9,7 @@ disagree with what the person gets. What a page decides about one record on top 
 """
 
 import enum
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -55,15 +56,25 @@ class PageAccess:
         return REGISTRY[self.requirement[0]].label if self.requirement else ""
 
 
+# A pasted address that starts with a host name (with dots, or with a port), not a path.
+_HOST_FIRST = re.compile(
+    r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\.?(:[0-9]+)?(/|$)|^[A-Za-z0-9-]+:[0-9]+(/|$)"
+)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def _split(url: str) -> tuple[str, str] | None:
     """(host, path) of a pasted address; host "" for a bare path; None if it is no address."""
     text = (url or "").strip()
     if not text or any(character.isspace() for character in text):
         return None
-    if "://" not in text and not text.startswith(("/", "//")):
-        first = text.split("/", 1)[0]
-        # “oak.example.org/staff/” is a host and a path; “staff/roles/” only a path.
-        text = f"//{text}" if "." in first or ":" in first else f"/{text}"
+    if "://" not in text and not text.startswith("/"):
+        if _HOST_FIRST.match(text):
+            text = f"//{text}"  # “oak.example.org:8000/staff/”: a host, then a path
+        elif _SCHEME.match(text):
+            return None  # “javascript:…”, “mailto:…”: not a page's address
+        else:
+            text = f"/{text}"  # “staff/roles/”: a path
     try:
         parts = urlsplit(text)
     except ValueError:
