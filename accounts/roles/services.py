@@ -20,7 +20,11 @@ from accounts import audit
 from accounts.audit import Actor
 from accounts.models import AuditAction, BusinessRole, RoleGrant
 from accounts.permissions import REGISTRY, USER_DETAILS, Access
-from accounts.staff.services import administering_role_ids, someone_else_administers
+from accounts.staff.services import (
+    administering_role_ids,
+    lock_administering_roles,
+    someone_else_administers,
+)
 from institutions.models import Institution
 
 from .selectors import current_holdings, editable_permissions
@@ -60,7 +64,11 @@ def _duplicate_name(site: Institution, name: str) -> ValidationError:
 
 
 def _locked(role: BusinessRole) -> BusinessRole:
-    """``role`` read again under a row lock: changes to one role happen one at a time."""
+    """``role`` read again under a row lock: changes to one role happen one at a time. The
+    site's administering roles are locked first, always in the same order (as the
+    last-administrator check locks them), so two administrators changing two such roles
+    at once are decided one after the other instead of deadlocking."""
+    lock_administering_roles(role.site)
     return BusinessRole.objects.select_for_update().select_related("site").get(pk=role.pk)
 
 

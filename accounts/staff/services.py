@@ -159,6 +159,17 @@ def administering_role_ids(site: Institution) -> set[int]:
     return set(_administering_grants(site).values_list("role_id", flat=True))
 
 
+def lock_administering_roles(site: Institution) -> None:
+    """Lock ``site``'s roles granting User Details: Manage All Users at Administer, in one
+    order, so that changes that could take the last of them away happen one at a time."""
+    list(
+        BusinessRole.objects.select_for_update()
+        .filter(pk__in=_administering_grants(site).values("role_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def someone_else_administers(
     *, site: Institution, role_ids: set[int], excluding_profile: StaffProfile | None = None
 ) -> bool:
@@ -166,12 +177,7 @@ def someone_else_administers(
     ``role_ids`` today. Locks the site's administering roles first: two people taking away
     the last administering role or grant at the same moment are decided one after the
     other, the second seeing what the first did."""
-    list(
-        BusinessRole.objects.select_for_update()
-        .filter(pk__in=_administering_grants(site).values("role_id"))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    lock_administering_roles(site)
     holders = RoleAssignment.objects.in_force(on=timezone.localdate()).filter(
         site=site,
         role_id__in=role_ids,

@@ -4,9 +4,11 @@ last-administrator rule; the audit), the pages (Staff > Business roles) and the 
 
 import datetime
 import json
+import threading
 
 import pytest
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from accounts.roles.services import (
     role_rename,
     role_retire,
 )
+from accounts.staff.selectors import permission_summary
 from accounts.staff.services import role_assignments_set
 from tests.accounts.factories import another_trust, hold, person, role_with, staff_viewer
 from tests.factories import InstitutionFactory
@@ -158,6 +161,15 @@ class TestRetire:
             {"retired": False},
             {"retired": True},
         )
+
+    def test_what_a_person_may_do_agrees(self, site_client, trust, ada, sam, reader):
+        """The staff permissions summary and profile say what ``has_permission`` says."""
+        role_retire(role=reader, actor=actor_of(ada))
+        summary = permission_summary(site=trust, profile=sam)
+        line = next(line for line in summary.permissions if line.code == INSTITUTION_DETAILS)
+        assert (line.access, line.granted_by) == (Access.OFF, ())
+        page = site_client(trust, ada.user).get(f"/staff/{sam.pk}/").content.decode()
+        assert "Retired</strong>" in page and "Grants nothing" in page
 
     def test_retiring_twice_changes_nothing_the_second_time(self, trust, ada, reader):
         role_retire(role=reader, actor=actor_of(ada))
@@ -641,3 +653,63 @@ class TestApi:
         assert "post" in paths["/api/v1/roles/{role_id}/reinstate/"]
         assert "put" in paths["/api/v1/roles/{role_id}/grants/"]
         assert "get" in paths["/api/v1/access-check/"]
+
+
+# =============================================================================================
+# Concurrency: two administrators, two connections
+# =============================================================================================
+
+
+def _in_thread(target, results, key):
+    def run():
+        try:
+            results[key] = target()
+        except Exception as error:  # reported by the test
+            results[key] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_cannot_each_take_away_the_others_last_role():
+    """Two roles let someone manage staff; two administrators each take it from one at the
+    same moment. The second waits for the first, then sees it was the last: refused, and
+    the site keeps someone who can manage staff."""
+    from tests.factories import TrustFactory
+
+    trust = TrustFactory()
+    first = role_with(trust, "First", {USER_DETAILS: Access.ADMINISTER})
+    second = role_with(trust, "Second", {USER_DETAILS: Access.ADMINISTER})
+    ada, bob = person(trust), person(trust)
+    hold(ada, first)
+    hold(bob, second)
+    changed, release = threading.Event(), threading.Event()
+    results = {}
+
+    def taking_first():
+        with transaction.atomic():
+            change = role_grants_set(role=first, grants={}, actor=actor_of(bob))
+            changed.set()
+            release.wait(5)
+        return change
+
+    def taking_second():
+        changed.wait(5)
+        return role_grants_set(role=second, grants={}, actor=actor_of(ada))
+
+    one = _in_thread(taking_first, results, "first")
+    two = _in_thread(taking_second, results, "second")
+    changed.wait(5)
+    two.join(0.5)  # blocked behind the first
+    assert "second" not in results
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert results["first"]["after"] == {"grants": {USER_DETAILS: "off"}}
+    assert isinstance(results["second"], ValidationError)
+    assert "is the only role" in results["second"].messages[0]
+    assert has_permission(user=bob.user, site=trust, code=USER_DETAILS, access=Access.ADMINISTER)
