@@ -477,6 +477,13 @@ class TestPages:
         assert not reader.is_retired
         assert [e.detail["change"] for e in role_events()] == ["renamed", "retired", "reinstated"]
 
+    def test_the_audit_trail_says_what_changed(self, site_client, trust, ada, reader):
+        role_rename(role=reader, name="Governor", actor=actor_of(ada))
+        role_grants_set(role=reader, in_school={USER_DETAILS: "view"}, actor=actor_of(ada))
+        page = site_client(trust, ada.user).get("/audit/").content.decode()
+        assert "Renamed from “Reader”" in page
+        assert "user_details.all_users (in schools): view" in page
+
     def test_a_viewer_sees_the_role_but_cannot_change_it(self, site_client, trust, reader):
         viewer = staff_viewer(trust)
         client = site_client(trust, viewer.user)
