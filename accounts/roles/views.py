@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from accounts.audit import actor_from_request
 from accounts.models import BusinessRole
 from accounts.permissions import USER_DETAILS, Access, request_has_permission
+from accounts.staff.services import roles_ensure_defaults
 from matmis.site_access import ANY_SITE
 from matmis.views import SitePageView
 
@@ -44,6 +45,7 @@ class RoleListView(SitePageView):
     method_permissions = {"GET": SEE_ROLES}
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        roles_ensure_defaults(site=request.site)  # a new site's standard roles, once
         roles = list(role_list(site=request.site))
         return render(
             request,

@@ -391,6 +391,13 @@ class TestPages:
         assert "Reader" in page and "Create a role" not in page
         assert "Create a role" in site_client(trust, ada.user).get(url).content.decode()
 
+    def test_a_new_site_lists_its_standard_roles(self, site_client):
+        school = InstitutionFactory(kind="school", name="Ash Primary")
+        head = person(school)
+        hold(head, role_with(school, "Own", {USER_DETAILS: Access.VIEW}))
+        page = site_client(school, head.user).get("/staff/roles/").content.decode()
+        assert "Head Teacher" in page and "Office Administrator" in page
+
     def test_list_shows_holders_and_retired_roles_apart(self, site_client, trust, ada, reader):
         role_retire(role=reader, actor=actor_of(ada))
         page = site_client(trust, ada.user).get("/staff/roles/").content.decode()
