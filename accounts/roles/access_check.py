@@ -8,6 +8,7 @@ disagree with what the person gets. What a page decides about one record on top 
 (another site's id, a record that is not there) is not part of the answer.
 """
 
+import dataclasses
 import enum
 import re
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ def _answer(
         held=held,
         outcome=verdict.outcome,
     )
-    return PageAccess(**{**page.__dict__, "message": _reason(page, person, site)})
+    return dataclasses.replace(page, message=_reason(page, person, site))
 
 
 def _reason(page: PageAccess, person: str, site: Institution) -> str:

@@ -625,6 +625,20 @@ class TestApi:
         assert field in error["fields"]
         assert snapshot() == before
 
+    def test_a_retired_role_cannot_be_given_through_the_api(self, site_client, trust, ada, reader):
+        role_retire(role=reader, actor=actor_of(ada))
+        newcomer = person(trust)
+        before = snapshot()
+        response = send(
+            site_client(trust, ada.user),
+            "put",
+            f"/api/v1/staff/{newcomer.pk}/roles/",
+            {"assignments": [{"role": reader.pk}]},
+        )
+        error = error_of(response, 400, "invalid")
+        assert "“Reader” is retired" in error["fields"]["assignments"][0]
+        assert snapshot() == before
+
     def test_the_last_administering_role_cannot_be_retired(self, site_client, trust, ada, manager):
         before = snapshot()
         response = site_client(trust, ada.user).post(f"/api/v1/roles/{manager.pk}/retire/")
