@@ -13,5 +13,5 @@ urlpatterns = [
     path("roles/<int:role_id>/rename/", views.RoleRenameView.as_view(), name="rename"),
     path("roles/<int:role_id>/retire/", views.RoleRetireView.as_view(), name="retire"),
     path("roles/<int:role_id>/reinstate/", views.RoleReinstateView.as_view(), name="reinstate"),
-    path("check-access/", views.AccessCheckView.as_view(), name="check-access"),
+    path("roles/check-access/", views.AccessCheckView.as_view(), name="check-access"),
 ]

@@ -246,7 +246,7 @@ class RoleReinstateView(SitePageView):
 
 
 class AccessCheckView(SitePageView):
-    """/staff/check-access/: paste an address of this site and choose a person: may they
+    """/staff/roles/check-access/: paste an address of this site and choose a person: may they
     open it, and which permission decides?"""
 
     site_kind = ANY_SITE

@@ -21,7 +21,7 @@ GROUP_ROUTES = [
     "/staff/",
     "/staff/roles/",
     "/staff/roles/new/",
-    "/staff/check-access/",
+    "/staff/roles/check-access/",
     "/institutions/",
     "/institutions/clusters/",
     "/institutions/clusters/new/",
@@ -181,10 +181,10 @@ class TestAnswers:
 class TestPageAndApi:
     def test_the_page(self, site_client, trust, people):
         client = site_client(trust, people["viewer"].user)
-        empty = client.get("/staff/check-access/")
+        empty = client.get("/staff/roles/check-access/")
         assert empty.status_code == 200 and "access-answer" not in empty.content.decode()
         page = client.get(
-            "/staff/check-access/",
+            "/staff/roles/check-access/",
             {"url": "/staff/roles/new/", "person": people["reader"].pk},
         ).content.decode()
         assert "May not open" in page
@@ -193,12 +193,12 @@ class TestPageAndApi:
 
     def test_the_page_needs_view(self, site_client, trust, people):
         client = site_client(trust, people["reader"].user)
-        assert client.get("/staff/check-access/").status_code == 403
+        assert client.get("/staff/roles/check-access/").status_code == 403
 
     def test_the_page_refuses_a_person_of_another_site(self, site_client, trust, people):
         stranger = person(another_trust(), name="Sid Stranger")
         client = site_client(trust, people["viewer"].user)
-        page = client.get("/staff/check-access/", {"url": "/", "person": stranger.pk})
+        page = client.get("/staff/roles/check-access/", {"url": "/", "person": stranger.pk})
         text = page.content.decode()
         assert "Choose one of this site’s staff." in text
         assert "Sid Stranger" not in text

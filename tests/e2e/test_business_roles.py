@@ -60,7 +60,7 @@ def test_a_trust_administrator_edits_a_role_and_checks_access(journey, browser):
     expect(page.locator(".govuk-error-summary")).to_contain_text("cannot be retired")
     check_page(page, "roles-04-retire-refused")
 
-    page.goto(f"{trust_url}/staff/check-access/")
+    page.goto(f"{trust_url}/staff/roles/check-access/")
     page.get_by_label("Address of the page").fill(f"{trust_url}/staff/roles/new/")
     page.get_by_label("Person").select_option(label="Sam Colleague (sam@oak-ridge.test)")
     page.get_by_role("button", name="Check").click()
