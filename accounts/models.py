@@ -109,6 +109,12 @@ class BusinessRole(models.Model):
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=255, blank=True)
     is_seeded = models.BooleanField(default=False, help_text="Created from the defaults.")
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the role was retired: from then on it grants nothing and cannot be "
+        "newly assigned (it can be reinstated).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -118,6 +124,10 @@ class BusinessRole(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class RoleGrant(models.Model):

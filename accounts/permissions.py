@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.staff.selectors import staff_profile_for
-from accounts.two_factor.gate import Gate, two_factor_gate
+from accounts.two_factor.gate import Gate, person_two_factor_gate, two_factor_gate
 from accounts.two_factor.selectors import session_is_verified, user_has_two_factor
 from institutions.models import Institution, InstitutionKind
 
@@ -37,6 +37,12 @@ class PermissionDef:
     label: str
     description: str
     site_kinds: tuple[str, ...]
+    # The levels a role may grant it at (a permission that only means something at
+    # Administer, such as Log in to MIS, offers only that).
+    levels: tuple[Access, ...] = (Access.VIEW, Access.ADMINISTER)
+    # A school permission a group role may carry into a school during a hop (its in-school
+    # set); False for what stays with the school's own staff.
+    in_school_set: bool = True
 
 
 GROUP_KINDS = (InstitutionKind.TRUST.value, InstitutionKind.LOCAL_AUTHORITY.value)
@@ -67,12 +73,15 @@ REGISTRY: dict[str, PermissionDef] = {
             "Login to MIS: Associated institutions",
             "Log in to the MIS of the schools one is associated with.",
             GROUP_KINDS,
+            levels=(Access.ADMINISTER,),
         ),
         PermissionDef(
             DATA_SHARING_REQUEST,
             "Data Sharing Request: Administer",
             "Approve or decline a group's requests to see this school's data.",
             SCHOOL_KINDS,
+            levels=(Access.ADMINISTER,),
+            in_school_set=False,  # approving data sharing stays with the school
         ),
         PermissionDef(
             USER_DETAILS,
@@ -105,6 +114,7 @@ REGISTRY: dict[str, PermissionDef] = {
             "Analytics: Group Analytics",
             "See the group's Analytics: its schools' figures, their trends and exports.",
             GROUP_KINDS,
+            levels=(Access.VIEW,),  # Analytics only reads
         ),
     )
 }
@@ -213,12 +223,14 @@ def permission_grants(
     """The grants of ``code`` that ``user`` holds at ``site`` today, through roles assigned
     to their active profile (``via_group``: see ``access_level``, which takes the highest).
     A queryset, so that a larger query can ask ``Exists`` of it in the same round trip;
-    the caller checks ``user.is_active`` as ``access_level`` does."""
+    the caller checks ``user.is_active`` as ``access_level`` does. A retired role grants
+    nothing."""
     return RoleGrant.objects.filter(
         in_force_q(timezone.localdate(), prefix="role__assignments__"),
         site=via_group if via_group is not None else site,
         in_school=via_group is not None,
         code=code,
+        role__retired_at__isnull=True,
         role__assignments__profile__user=user,
         role__assignments__profile__is_active=True,
     )
@@ -239,6 +251,7 @@ def permission_holders(
         in_school=False,
         code=code,
         access__gte=int(access),
+        role__retired_at__isnull=True,
         role__assignments__profile__site=site,
         role__assignments__profile__is_active=True,
     )
@@ -318,6 +331,7 @@ def access_levels(
         in_school=via_group is not None,
         role__assignments__profile__user=user,
         role__assignments__profile__is_active=True,
+        role__retired_at__isnull=True,
     )
     levels = grants.values("code").annotate(level=Max("access")).order_by()
     return {row["code"]: Access(row["level"]) for row in levels if row["code"] in REGISTRY}
@@ -334,6 +348,14 @@ def request_access_levels(request: HttpRequest) -> dict[str, Access]:
         )
         setattr(request, _ACCESS_LEVELS_CACHE, cached)
     return cached
+
+
+def person_site_gate(*, user: User, site: Institution) -> Gate | None:
+    """``request_site_gate`` for ``user`` at ``site`` signed in on their own profile (no
+    hop) with every factor they have: None when they may not use the site at all."""
+    if not may_access_site(user=user, site=site):
+        return None
+    return person_two_factor_gate(user=user, site=site)
 
 
 def request_has_permission(request: HttpRequest, code: str, access: Access) -> bool:

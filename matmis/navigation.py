@@ -51,7 +51,11 @@ GROUP_MENU: tuple[NavEntry, ...] = (
         ),
     ),
     NavEntry("Analytics", "analytics:dashboard", permission=(ANALYTICS, Access.VIEW)),
-    NavEntry("Staff", "staff:list"),
+    NavEntry(
+        "Staff",
+        "staff:list",
+        children=(NavEntry("Staff", "staff:list"), NavEntry("Business roles", "roles:list")),
+    ),
     NavEntry("Audit", "audit:events", permission=(USER_DETAILS, Access.VIEW)),
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
@@ -63,7 +67,11 @@ SCHOOL_MENU: tuple[NavEntry, ...] = (
         "school_sharing:index",
         children=(NavEntry("Data Sharing", "school_sharing:index"),),
     ),
-    NavEntry("Staff", "staff:list"),
+    NavEntry(
+        "Staff",
+        "staff:list",
+        children=(NavEntry("Staff", "staff:list"), NavEntry("Business roles", "roles:list")),
+    ),
     NavEntry("Audit", "audit:events", permission=(USER_DETAILS, Access.VIEW)),
 )
 

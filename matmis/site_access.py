@@ -14,18 +14,22 @@ the methods that run the check (``SiteCheckedView``).
 """
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from accounts.permissions import (
     REGISTRY,
     Access,
     Gate,
+    has_permission,
+    person_site_gate,
     request_has_permission,
     request_site_gate,
 )
+from institutions.models import Institution
 
 
 class SiteKind(enum.StrEnum):
@@ -52,11 +56,14 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def request_site_kind(request: HttpRequest) -> SiteKind:
-    site = getattr(request, "site", None)
+def site_kind_of(site: Institution | None) -> SiteKind:
     if site is None:
         return SiteKind.PLATFORM
     return SiteKind.GROUP if site.is_group else SiteKind.SCHOOL
+
+
+def request_site_kind(request: HttpRequest) -> SiteKind:
+    return site_kind_of(getattr(request, "site", None))
 
 
 class Outcome(enum.Enum):
@@ -99,24 +106,66 @@ def site_request_verdict(
     ``enrolment_allowed``: a page for setting up two-factor sign-in, open to someone a site
     requires it of; ``recheck_two_factor``: see ``accounts.permissions.request_site_gate``.
     """
-    kind = request_site_kind(request)
+    return _verdict_in_order(
+        kind=request_site_kind(request),
+        kinds=kinds,
+        requirement=requirement,
+        enrolment_allowed=enrolment_allowed,
+        signed_in=lambda: request.user.is_authenticated,
+        gate=lambda: request_site_gate(request, recheck_two_factor=recheck_two_factor),
+        holds=lambda code, access: request_has_permission(request, code, access),
+    )
+
+
+def person_site_verdict(
+    *,
+    site: Institution,
+    user: AbstractBaseUser,
+    kinds: frozenset[SiteKind],
+    requirement: Requirement,
+    enrolment_allowed: bool = False,
+) -> Verdict:
+    """What ``site_request_verdict`` answers ``user`` at ``site`` once signed in on their
+    own staff profile with every factor they have: the same checks in the same order,
+    asked of the person instead of a request (the "check access to a page" tool)."""
+    return _verdict_in_order(
+        kind=site_kind_of(site),
+        kinds=kinds,
+        requirement=requirement,
+        enrolment_allowed=enrolment_allowed,
+        signed_in=lambda: user.is_active,
+        gate=lambda: person_site_gate(user=user, site=site),
+        holds=lambda code, access: has_permission(user=user, site=site, code=code, access=access),
+    )
+
+
+def _verdict_in_order(
+    *,
+    kind: SiteKind,
+    kinds: frozenset[SiteKind],
+    requirement: Requirement,
+    enrolment_allowed: bool,
+    signed_in: Callable[[], bool],
+    gate: Callable[[], Gate | None],
+    holds: Callable[[str, Access], bool],
+) -> Verdict:
     if kind not in kinds:
         wanted = " or ".join(KIND_PHRASES[k] for k in sorted(kinds))
         return Verdict(Outcome.NOT_FOUND, f"Only {wanted} has this page.")
-    if not request.user.is_authenticated:
+    if not signed_in():
         return Verdict(Outcome.SIGN_IN, "Sign in to use this site.")
-    gate = request_site_gate(request, recheck_two_factor=recheck_two_factor)
-    if gate is None:
+    site_gate = gate()
+    if site_gate is None:
         return Verdict(Outcome.NO_ACCESS, "You do not have access to this site.")
-    if gate is Gate.SIGN_IN_AGAIN:
+    if site_gate is Gate.SIGN_IN_AGAIN:
         return Verdict(
             Outcome.SIGN_IN_AGAIN, "Sign in again with your two-factor code to use this site."
         )
-    if gate is Gate.ENROL and not enrolment_allowed:
+    if site_gate is Gate.ENROL and not enrolment_allowed:
         return Verdict(
             Outcome.ENROL, "This site requires two-factor sign-in. Set it up to use this site."
         )
-    if requirement is not None and not request_has_permission(request, *requirement):
+    if requirement is not None and not holds(*requirement):
         return Verdict(Outcome.FORBIDDEN, missing_permission_message(*requirement))
     return ALLOWED
 
@@ -185,17 +234,20 @@ class SiteCheckedView:
         kind = cls.site_kind
         return frozenset({kind}) if isinstance(kind, SiteKind) else frozenset(kind or ())
 
-    def requirement_for(self, method: str) -> Requirement:
+    @classmethod
+    def method_requirement(cls, method: str) -> Requirement:
+        """What ``method`` needs beyond site access (HEAD and OPTIONS follow GET)."""
         method = method.upper()
-        if method in ("HEAD", "OPTIONS") and method not in self.method_permissions:
+        if method in ("HEAD", "OPTIONS") and method not in cls.method_permissions:
             method = "GET"
-        return self.method_permissions.get(method)
+        return cls.method_permissions.get(method)
+
+    def requirement_for(self, method: str) -> Requirement:
+        return self.method_requirement(method)
 
     def site_verdict(self, request: HttpRequest) -> Verdict:
         if self.public:
-            if request_site_kind(request) not in self.site_kinds():
-                return Verdict(Outcome.NOT_FOUND, "Not on this kind of site.")
-            return ALLOWED
+            return self._public_verdict(request_site_kind(request))
         return site_request_verdict(
             request,
             kinds=self.site_kinds(),
@@ -203,3 +255,24 @@ class SiteCheckedView:
             enrolment_allowed=self.two_factor_setup_page,
             recheck_two_factor=self.two_factor_recheck,
         )
+
+    @classmethod
+    def person_verdict(
+        cls, *, site: Institution, user: AbstractBaseUser, method: str = "GET"
+    ) -> Verdict:
+        """``site_verdict`` for ``user`` at ``site`` (see ``person_site_verdict``)."""
+        if cls.public:
+            return cls._public_verdict(site_kind_of(site))
+        return person_site_verdict(
+            site=site,
+            user=user,
+            kinds=cls.site_kinds(),
+            requirement=cls.method_requirement(method),
+            enrolment_allowed=cls.two_factor_setup_page,
+        )
+
+    @classmethod
+    def _public_verdict(cls, kind: SiteKind) -> Verdict:
+        if kind not in cls.site_kinds():
+            return Verdict(Outcome.NOT_FOUND, "Not on this kind of site.")
+        return ALLOWED

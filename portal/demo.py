@@ -27,7 +27,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import Actor, system_actor
-from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
+from accounts.models import BusinessRole, RoleAssignment, StaffAssociation, StaffProfile, User
+from accounts.permissions import INSTITUTION_DETAILS
+from accounts.roles.services import role_create, role_grants_set, role_retire
 from accounts.staff.services import (
     role_assign,
     roles_ensure_defaults,
@@ -239,6 +241,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     StaffAssociation.objects.update_or_create(
         profile=admin_profile, defaults={"site": trust, "all_schools": True}
     )
+    _seed_business_roles(trust)
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
     _seed_clusters(trust, school, trust_schools)
@@ -276,6 +279,30 @@ def _seed_group_staff(group: Institution, people) -> list[DemoLogin]:
         role_assign(profile=profile, role=roles[role_name])
         logins.append(DemoLogin(group, email, role_name))
     return logins
+
+
+# Roles the trust made itself (Staff > Business roles): one in use, one retired.
+DEMO_OWN_ROLE = "Attendance Officer"
+DEMO_RETIRED_ROLE = "Exams Officer (until 2025)"
+
+
+def _seed_business_roles(trust: Institution) -> None:
+    """A role the trust made for itself and one it has retired, as their pages show them;
+    created once (the trust may change them afterwards)."""
+    actor = system_actor(site=trust)
+    existing = set(BusinessRole.objects.filter(site=trust).values_list("name", flat=True))
+    for name, retired in ((DEMO_OWN_ROLE, False), (DEMO_RETIRED_ROLE, True)):
+        if name in existing:
+            continue
+        role = role_create(site=trust, name=name, actor=actor)
+        role_grants_set(
+            role=role,
+            grants={INSTITUTION_DETAILS: "view"},
+            in_school={INSTITUTION_DETAILS: "view"},
+            actor=actor,
+        )
+        if retired:
+            role_retire(role=role, actor=actor)
 
 
 def _seed_two_factor(user: User) -> None:

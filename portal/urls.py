@@ -23,6 +23,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff.urls")),
+    path("staff/", include("accounts.roles.urls")),
     path("audit/", include("accounts.audit.urls")),
     path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),

@@ -81,6 +81,7 @@ def _trust_administrators(request: AgreementRequest):
         profile__is_active=True,
         profile__user=OuterRef("pk"),
         role__name__iexact=TRUST_ADMINISTRATOR,
+        role__retired_at__isnull=True,  # a retired role grants nothing
     )
 
 

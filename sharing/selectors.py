@@ -425,6 +425,7 @@ def eligible_recipients(
         .alias(role_key=Lower("role__name"))
         .filter(role_key__in=[role.casefold() for role in wanted])
         .filter(role__site_id=F("profile__site_id"))  # a role of that very school
+        .filter(role__retired_at__isnull=True)  # a retired role makes nobody a recipient
     )
     if search:
         rows = rows.filter(

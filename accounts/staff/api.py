@@ -15,6 +15,9 @@ from rest_framework.response import Response
 from accounts.audit import actor_from_request
 from accounts.models import StaffProfile
 from accounts.permissions import REGISTRY, USER_DETAILS, Access, request_has_permission
+from accounts.roles.api import RoleNameInputSerializer, SiteRoleSerializer, role_data
+from accounts.roles.selectors import role_for_id, role_list
+from accounts.roles.services import role_create
 from institutions.selectors import (
     NOT_A_URN,
     clusters_for_selection,
@@ -160,25 +163,6 @@ class StaffPermissionSummarySerializer(serializers.Serializer):
         "to MIS. Empty on a school site.",
     )
     associations = StaffAssociationCountsSerializer(allow_null=True)
-
-
-class SiteRoleGrantSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    label = serializers.CharField()
-    access = serializers.ChoiceField(
-        choices=list(ACCESS_NAMES.values()), help_text="A grant is always view or administer."
-    )
-    in_school = serializers.BooleanField(
-        help_text="Part of the school-level set (inside a school reached from a group site)."
-    )
-
-
-class SiteRoleSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    is_seeded = serializers.BooleanField()
-    grants = SiteRoleGrantSerializer(many=True)
 
 
 class RoleAssignmentInputSerializer(serializers.Serializer):
@@ -378,11 +362,13 @@ class StaffPermissionsApiView(SiteApiView):
 
 
 class RoleListApiView(SiteApiView):
-    """The site's business roles (the seeded ones are created if missing) with the
-    permissions each grants."""
+    """The site's business roles (the seeded ones are created if missing), retired ones
+    included, with the permissions each grants and how many hold it today; create a role
+    (“User Details: Manage All Users” at Administer), granting nothing until its grants are
+    set (PUT /api/v1/roles/<id>/grants/)."""
 
     site_kind = ANY_SITE
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": None, "POST": MANAGE_STAFF}
 
     @extend_schema(
         operation_id="roles_list",
@@ -390,26 +376,27 @@ class RoleListApiView(SiteApiView):
     )
     def get(self, request):
         roles_ensure_defaults(site=request.site)
-        data = [
-            {
-                "id": role.pk,
-                "name": role.name,
-                "description": role.description,
-                "is_seeded": role.is_seeded,
-                "grants": [
-                    {
-                        "code": grant.code,
-                        "label": REGISTRY[grant.code].label,
-                        "access": ACCESS_NAMES[Access(grant.access)],
-                        "in_school": grant.in_school,
-                    }
-                    for grant in role.grants.all()
-                    if grant.code in REGISTRY
-                ],
-            }
-            for role in site_roles(site=request.site)
-        ]
-        return Response(SiteRoleSerializer(data, many=True).data)
+        roles = role_list(site=request.site, with_grants=True)
+        return Response(SiteRoleSerializer([role_data(role) for role in roles], many=True).data)
+
+    @extend_schema(
+        operation_id="roles_create",
+        request=RoleNameInputSerializer,
+        responses={201: SiteRoleSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def post(self, request):
+        data = RoleNameInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            role = role_create(
+                site=request.site,
+                name=data.validated_data["name"],
+                actor=actor_from_request(request),
+            )
+        except DjangoValidationError as error:
+            raise validation_error(error) from None
+        role = role_for_id(site=request.site, role_id=role.pk)
+        return Response(SiteRoleSerializer(role_data(role)).data, status=201)
 
 
 class StaffRolesApiView(SiteApiView):

@@ -435,7 +435,12 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
     )
     roles = tuple(HeldRole.of(assignment, today) for assignment in assignments)
     account_active = profile.is_active and profile.user.is_active
-    in_force = [a for a, held in zip(assignments, roles, strict=True) if held.in_force]
+    # A retired role grants nothing (as in ``access_level``).
+    in_force = [
+        a
+        for a, held in zip(assignments, roles, strict=True)
+        if held.in_force and not a.role.is_retired
+    ]
 
     def lines(kind: str, in_school: bool) -> tuple[PermissionLine, ...]:
         result = []

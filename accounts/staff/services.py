@@ -143,13 +143,51 @@ def _role_target(profile: StaffProfile, role: BusinessRole) -> str:
     return f"{profile.user.email}: {role.name}"
 
 
-def _administering_role_ids(site: Institution) -> set[int]:
-    """The roles of ``site`` granting User Details: Manage All Users at Administer."""
-    return set(
-        RoleGrant.objects.filter(
-            site=site, code=USER_DETAILS, access=int(Access.ADMINISTER), in_school=False
-        ).values_list("role_id", flat=True)
+def _administering_grants(site: Institution):
+    return RoleGrant.objects.filter(
+        site=site,
+        code=USER_DETAILS,
+        access=int(Access.ADMINISTER),
+        in_school=False,
+        role__retired_at__isnull=True,
     )
+
+
+def administering_role_ids(site: Institution) -> set[int]:
+    """The roles of ``site`` granting User Details: Manage All Users at Administer (a
+    retired role grants nothing)."""
+    return set(_administering_grants(site).values_list("role_id", flat=True))
+
+
+def lock_administering_roles(site: Institution) -> None:
+    """Lock ``site``'s roles granting User Details: Manage All Users at Administer, in one
+    order, so that changes that could take the last of them away happen one at a time."""
+    list(
+        BusinessRole.objects.select_for_update()
+        .filter(pk__in=_administering_grants(site).values("role_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def someone_else_administers(
+    *, site: Institution, role_ids: set[int], excluding_profile: StaffProfile | None = None
+) -> bool:
+    """Whether an active person of ``site`` (other than ``excluding_profile``) holds one of
+    ``role_ids`` today. Locks the site's administering roles first: two people taking away
+    the last administering role or grant at the same moment are decided one after the
+    other, the second seeing what the first did."""
+    lock_administering_roles(site)
+    holders = RoleAssignment.objects.in_force(on=timezone.localdate()).filter(
+        site=site,
+        role_id__in=role_ids,
+        role__retired_at__isnull=True,
+        profile__is_active=True,
+        profile__user__is_active=True,
+    )
+    if excluding_profile is not None:
+        holders = holders.exclude(profile=excluding_profile)
+    return holders.exists()
 
 
 def _refuse_locking_out(
@@ -162,7 +200,7 @@ def _refuse_locking_out(
     """ValidationError when taking away ``profile``'s power to manage staff would leave
     nobody at the site who has it (the site would be locked out of its own staff pages)."""
     site, today = profile.site, timezone.localdate()
-    administering = _administering_role_ids(site)
+    administering = administering_role_ids(site)
 
     def administers(dated) -> bool:
         return any(
@@ -172,25 +210,7 @@ def _refuse_locking_out(
 
     if not administers(before) or administers(after):
         return
-    # Two people taking away each other's last administering role at the same moment:
-    # the second waits here for the first, then sees what it did.
-    list(
-        BusinessRole.objects.select_for_update()
-        .filter(pk__in=administering)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    others = (
-        RoleAssignment.objects.in_force(on=today)
-        .filter(
-            site=site,
-            role_id__in=administering,
-            profile__is_active=True,
-            profile__user__is_active=True,
-        )
-        .exclude(profile=profile)
-        .exists()
-    )
+    others = someone_else_administers(site=site, role_ids=administering, excluding_profile=profile)
     if others:
         return
     label = REGISTRY[USER_DETAILS].label
@@ -257,6 +277,17 @@ def role_assignments_set(
     ]
     if not (removed or added or redated):
         return RoleAssignmentsChange()
+    retired = sorted(
+        BusinessRole.objects.filter(
+            pk__in=[role.pk for role, _, _ in added], retired_at__isnull=False
+        ).values_list("name", flat=True)
+    )
+    if retired:
+        raise ValidationError(
+            f"{_quoted(retired)} {'is' if len(retired) == 1 else 'are'} retired and "
+            "cannot be given to anyone. Reinstate the role first. Nothing was changed.",
+            code="retired_role",
+        )
     _refuse_locking_out(
         profile=profile,
         before=[(a.role_id, a.starts_on, a.ends_on) for a in current.values()],

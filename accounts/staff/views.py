@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -211,7 +212,11 @@ class StaffRolesView(SitePageView):
     def _form(self, request: HttpRequest, profile: StaffProfile, data=None):
         roles_ensure_defaults(site=request.site)
         held = {a.role_id: (a.starts_on, a.ends_on) for a in profile.held_assignments}
-        return RoleAssignmentsForm(data, roles=site_roles(site=request.site), held=held)
+        # A retired role cannot be newly given: offered only to whoever still holds it.
+        roles = site_roles(site=request.site).filter(
+            Q(retired_at__isnull=True) | Q(pk__in=list(held))
+        )
+        return RoleAssignmentsForm(data, roles=roles, held=held)
 
     def _render(self, request: HttpRequest, profile: StaffProfile, form) -> HttpResponse:
         choices = [

@@ -68,3 +68,10 @@ def two_factor_gate(request: HttpRequest) -> Gate:
         return Gate.ENROL
     request.session[GATE_CLEAR_UNTIL_SESSION] = now + GATE_RECHECK_SECONDS
     return Gate.OPEN
+
+
+def person_two_factor_gate(*, user: User, site: Institution) -> Gate:
+    """``two_factor_gate`` for ``user`` at ``site`` once signed in with every factor they
+    have (a verified session): only a site's requirement to set one up can stop them."""
+    has_device, required = _two_factor_state(user=user, site=site)
+    return Gate.ENROL if required and not has_device else Gate.OPEN

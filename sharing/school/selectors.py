@@ -104,6 +104,7 @@ def school_request_approvers(
             role__grants__code=DATA_SHARING_REQUEST,
             role__grants__access__gte=int(Access.ADMINISTER),
             role__grants__in_school=False,
+            role__retired_at__isnull=True,  # a retired role grants nothing
         )
         .select_related("profile__user", "role")
         .order_by("profile__user__full_name", "profile__user__email", "role__name")

@@ -197,6 +197,7 @@ OBJECT_PARAMS = {
     "object_id",
     "id",
     "pupil_id",
+    "role_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -230,6 +231,8 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.urn
         elif name == "pupil_id":
             values[name] = ids.pupil
+        elif name == "role_id":
+            values[name] = ids.role
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
@@ -286,6 +289,12 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
     "staff:associations-add-schools": {"POST": lambda i: ({}, {"schools": i.urn})},
     "staff:associations-clusters": {"POST": lambda i: ({}, {"clusters": i.cluster})},
     "audit:events": {"GET": lambda i: ({"person": i.audit_search}, None)},
+    "roles:check-access": {"GET": lambda i: ({"url": "/staff/", "person": i.profile}, None)},
+    "roles:rename": {"POST": lambda i: ({}, {"name": "Probe renamed role"})},
+    "roles:detail": {"POST": lambda i: ({}, {"grant:institution.details": "view"})},
+    "api:access-check": {"GET": lambda i: ({"url": "/staff/", "person": i.profile}, None)},
+    "api:role-detail": {"PATCH": lambda i: ({}, {"name": "Probe renamed role"})},
+    "api:role-grants": {"PUT": lambda i: ({}, {"grants": {"institution.details": "view"}})},
     "hop:choose": {
         "GET": lambda i: ({"school": i.urn}, None),
         "POST": lambda i: ({}, {"school": i.urn}),
@@ -343,6 +352,8 @@ PLAIN_BODIES: dict[str, dict[str, dict]] = {
     "institutions:cluster-create": {"POST": {"name": "Probe new cluster"}},
     "api:clusters": {"POST": {"name": "Probe new cluster"}},
     "accounts:security": {"POST": {"require_two_factor": "on"}},
+    "roles:create": {"POST": {"name": "Probe new role"}},
+    "api:roles-list": {"POST": {"name": "Probe new role"}},
 }
 
 # Routes probed on purpose with no identifiers at all are listed nowhere: every route is.
