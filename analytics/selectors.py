@@ -410,8 +410,9 @@ def _gated(values: dict) -> SchoolFigures:
     if published_shared:
         for spec in RELEASE_SPECS:
             time_period = values[f"{spec.key}_time_period"]
-            if time_period:
-                figures = {name: values[f"{spec.key}_{name}"] for name in spec.fields}
+            figures = {name: values[f"{spec.key}_{name}"] for name in spec.fields}
+            # The year's row may hold another release's figures only (the same key).
+            if time_period and any(value is not None for value in figures.values()):
                 releases[spec.key] = release_figures(spec, time_period, figures)
     live = refreshed_at = refreshed_for = None
     if mis_shared:
