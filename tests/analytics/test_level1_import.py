@@ -3,7 +3,7 @@ figures importer: each figure as the CSV text says, markers as NULL, counts besi
 breakdown lines skipped, bad lines rejected with a reason, bad files changing nothing."""
 
 import io
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from analytics.published_import import (
     PublishedFileError,
     published_figures_import,
 )
+from bench.published import census_csv, ks2_csv, ks4_csv, sen_csv
 from tests.institutions.factories import SchoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -318,3 +319,29 @@ def test_the_command_reports_a_refused_file_and_imports_the_others(schools, tmp_
         call_command("import_published", str(bad), str(KS4_FILE))
 
     assert figures("143292", "202324").progress8 == D("-0.45")
+
+
+def test_the_generated_files_of_the_bench_and_demo_import_whole():
+    entries = [
+        (SchoolFactory(urn=urn, phase=phase).urn, pupils, phase)
+        for urn, pupils, phase in (
+            ("130001", 210, "Primary"),
+            ("130002", 1100, "Secondary"),
+            ("130003", 60, "Nursery"),
+            ("130004", 1500, "All-through"),
+        )
+    ]
+    years = ["202324", "202425"]
+    for make in (census_csv, sen_csv, ks2_csv, ks4_csv):
+        result = run(make(entries, years=years, seed=7).encode())
+        assert result.rejected == [], make
+        assert set(result.skipped) <= {"breakdown_topic “Sex”"}, make
+        assert result.national_rows == 2
+    primary = figures("130001", "202425")
+    assert primary.fsm_eligible_percent == (
+        Decimal(primary.fsm_eligible * 100) / primary.pupils_headcount
+    ).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    assert primary.ks2_eligible_pupils and primary.ks4_pupils is None
+    secondary = figures("130004", "202425")
+    assert secondary.progress8_lower < secondary.progress8 < secondary.progress8_upper
+    assert figures("130003", "202425").ks2_eligible_pupils is None  # a nursery: none
