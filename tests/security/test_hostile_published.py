@@ -314,6 +314,68 @@ def test_random_bytes_after_a_real_header_are_refused_or_read(body):
     assert_sound(read(csv_text([]).encode() + body))
 
 
+# The census's file names the school by ``urn``; the performance files break each school
+# down (``breakdown_topic``, ``sex``...), and only the Total line is the school's.
+LEVEL_1_HEADER = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "urn",
+    "breakdown_topic",
+    "sex",
+    "headcount of pupils",
+    "progress8_average",
+    "avg_read_scaled_score",
+]
+
+
+@FAST
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "time_period": st.sampled_from(["202425", "2024/25"]),
+                "time_identifier": st.just("Academic year"),
+                "geographic_level": st.sampled_from(["School", "National"]),
+                "urn": st.sampled_from([*URNS, "=1+1", ""]),
+                "breakdown_topic": st.one_of(st.sampled_from(["Total", "total", "Sex", ""]), cell),
+                "sex": st.one_of(st.sampled_from(["Total", "Boys"]), cell),
+                "headcount of pupils": cell,
+                "progress8_average": st.one_of(st.sampled_from(["-0.45", "0.3", "-99.99"]), cell),
+                "avg_read_scaled_score": st.one_of(st.sampled_from(["80", "120", "79"]), cell),
+            }
+        ),
+        max_size=6,
+    )
+)
+def test_hostile_breakdowns_and_scores_are_skipped_rejected_or_kept_as_valid(hostile):
+    reading = read(csv_text(hostile, header=LEVEL_1_HEADER).encode())
+    assert_sound(reading)
+    for row in reading.rows:
+        source = next(
+            line
+            for line in hostile
+            if line["urn"].strip() == (row.urn or line["urn"].strip())
+            and line["breakdown_topic"].strip().lower() == "total"
+            and line["sex"].strip().lower() == "total"
+        )
+        assert source is not None
+    skipped = sum(
+        1
+        for line in hostile
+        if line["breakdown_topic"].strip().lower() != "total"
+        or line["sex"].strip().lower() != "total"
+    )
+    assert (
+        sum(
+            n
+            for reason, n in reading.skipped.items()
+            if reason.startswith(("breakdown_topic", "sex"))
+        )
+        == skipped
+    )
+
+
 @settings(FAST, max_examples=300)
 @given(published_files())
 def test_hostile_files_never_crash_and_never_yield_an_invalid_figure(data):
