@@ -687,11 +687,20 @@ def _base(spec: ReleaseSpec, name: str) -> str | None:
     return "pupils_headcount"
 
 
+# A school's confidence limits say how sure its own score is; averaging them says nothing
+# about the group's: no group figure.
+NO_GROUP_FIGURE = frozenset(("progress8_lower", "progress8_upper"))
+
+
 def release_totals(spec: ReleaseSpec, figures: list[ReleaseFigures]) -> dict[str, GroupRelease]:
     """The group's figure for each field: counts summed; rates and scores averaged over the
-    pupils (each school's weighted by its own pupils), over the schools giving both."""
+    pupils (each school's weighted by its own pupils), over the schools giving both; none
+    for confidence limits."""
     totals = {}
     for name in spec.fields:
+        if name in NO_GROUP_FIGURE:
+            totals[name] = GroupRelease(None, 0)
+            continue
         base = _base(spec, name)
         given = [f.values for f in figures if f.values[name] is not None]
         if base is None:

@@ -377,6 +377,18 @@ def test_the_same_queries_for_5_and_300_schools(site_client, url, release):
     assert counts[0] == counts[1], f"300 schools: {counts[0]} queries, 5 schools: {counts[1]}"
 
 
+def test_the_group_has_a_pupil_weighted_progress_8_and_no_confidence_limits(trust, world):
+    ash_ks4 = dict(ks4_pupils=50, attainment8=Decimal("40.0"), progress8=Decimal("-0.75"))
+    performance(world["ash"], **ash_ks4, progress8_lower=Decimal("-1.2"))
+    table = release_table(group=trust, spec=RELEASE_SPEC["ks4"])
+
+    # (0.25 x 150 - 0.75 x 50) / 200 = 0; (50.5 x 150 + 40.0 x 50) / 200 = 47.875
+    assert table.totals["progress8"].value == Decimal("0")
+    assert table.totals["attainment8"].value == Decimal("47.875")
+    assert table.totals["ks4_pupils"].value == 200
+    assert table.totals["progress8_lower"].value is None
+
+
 def test_the_table_reads_in_two_queries(trust, world, django_assert_num_queries):
     with django_assert_num_queries(2):
         release_table(group=trust, spec=RELEASE_SPEC["ks4"], sort="-progress8")
