@@ -328,12 +328,15 @@ class ReleaseTableSerializer(serializers.Serializer):
         return "Published by the DfE (Explore Education Statistics)"
 
     @extend_schema_field(
-        PolymorphicProxySerializer(
-            component_name="NationalReleaseFigures",
-            serializers=[CensusSerializer, KeyStage2Serializer, KeyStage4Serializer],
-            resource_type_field_name=None,
-            many=False,
-        )
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/CensusFigures"},
+                {"$ref": "#/components/schemas/KeyStage2Figures"},
+                {"$ref": "#/components/schemas/KeyStage4Figures"},
+            ],
+            "nullable": True,
+            "description": "England's figures of the release, null when not imported.",
+        }
     )
     def get_national(self, table) -> dict | None:
         if table.national is None:
