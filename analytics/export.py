@@ -297,14 +297,18 @@ def format_release_value(column: ReleaseColumn, value) -> str:
     return str(number)
 
 
-def release_lines(figures) -> list[tuple[str, str]]:
-    """(label, text) for each figure of a school's release, "Withheld" where withheld."""
-    return [
-        (
-            column.label,
+def release_lines(figures, national=None) -> list[tuple[str, str, str]]:
+    """(label, text, England's text or "") for each figure of a school's release,
+    "Withheld" where withheld; England's when ``national`` (of the same release) has it."""
+    lines = []
+    for column in RELEASE_COLUMNS[figures.key]:
+        text = (
             WITHHELD
             if column.field in figures.withheld
-            else format_release_value(column, figures.values[column.field]),
+            else format_release_value(column, figures.values[column.field])
         )
-        for column in RELEASE_COLUMNS[figures.key]
-    ]
+        england = ""
+        if national and national.values[column.field] is not None:
+            england = format_release_value(column, national.values[column.field])
+        lines.append((column.label, text, england))
+    return lines

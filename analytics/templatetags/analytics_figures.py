@@ -8,6 +8,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def release_lines(figures):
-    """(label, text) for each figure of ``figures`` (analytics.selectors.ReleaseFigures)."""
-    return _release_lines(figures)
+def release_lines(figures, national=None):
+    """(label, text, England's text) for each figure of ``figures``
+    (analytics.selectors.ReleaseFigures), England's from ``national`` when given."""
+    return _release_lines(figures, national or None)

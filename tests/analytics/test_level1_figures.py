@@ -296,6 +296,7 @@ def test_the_institution_page_shows_the_figures_with_year_and_source_at_level_1(
     assert "Key stage 2 2023/24" in html
     assert "Published by the DfE" in html
     assert "25.0%" in html and "−1.20" in html
+    assert "England 25.6%" in html  # beside the school's 25.0%
     assert "Withheld" in html
 
 

@@ -240,5 +240,6 @@ class TestContent:
         client.get(url(school))
         # site, session, user, profile, school, clusters, data sharing status, the Log in to
         # MIS place (asked even before two-factor, to say why there is no button)
-        with django_assert_num_queries(10 + SITE_SCOPE_QUERIES):  # + figures: the row, England
+        # + figures: the row, England's absence, England's census and performance
+        with django_assert_num_queries(11 + SITE_SCOPE_QUERIES):
             client.get(url(school))
