@@ -534,7 +534,8 @@ def national_releases(*, group: Institution) -> dict[str, ReleaseFigures]:
     national = {}
     for row in rows:
         for spec in RELEASE_SPECS:
-            if row["time_period"] == row[f"year_{spec.key}"]:
+            given = any(row[name] is not None for name in spec.fields)
+            if row["time_period"] == row[f"year_{spec.key}"] and given:
                 national[spec.key] = release_figures(spec, row["time_period"], row)
     return national
 

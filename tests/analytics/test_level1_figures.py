@@ -27,7 +27,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics.models import PublishedFigures
-from analytics.selectors import RELEASE_SPEC, group_dashboard, release_table
+from analytics.selectors import (
+    RELEASE_SPEC,
+    group_dashboard,
+    national_releases,
+    release_table,
+)
 from institutions.models import GroupMembership, Institution, InstitutionKind, Status
 from sharing.models import LEVEL_MEANINGS, AccessLevel, Agreement
 from tests.accounts.factories import associate
@@ -179,6 +184,15 @@ def test_a_cohort_of_two_withholds_every_figure_but_the_count(trust, world):
 def test_the_table_sorts_by_any_column(trust, world, sort, order):
     table = release_table(group=trust, spec=RELEASE_SPEC["census"], sort=sort)
     assert [row.name for row in table.rows] == order
+
+
+def test_england_has_each_release_of_its_own_year_and_none_it_lacks(trust, world):
+    national = national_releases(group=trust)
+
+    assert national["census"].time_period == CENSUS_YEAR
+    assert national["ks4"].values["attainment8"] == Decimal("45.90")
+    # England's 2023/24 row holds key stage 4 figures only: no key stage 2 for England.
+    assert "ks2" not in national
 
 
 def test_a_newer_census_does_not_move_the_absence_year(trust, world):

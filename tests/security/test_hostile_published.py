@@ -349,7 +349,7 @@ LEVEL_1_HEADER = [
     )
 )
 def test_hostile_breakdowns_and_scores_are_skipped_rejected_or_kept_as_valid(hostile):
-    reading = read(csv_text(hostile, header=LEVEL_1_HEADER).encode())
+    reading = read(encode(csv_text(hostile, header=LEVEL_1_HEADER), "utf-8"))
     assert_sound(reading)
     for row in reading.rows:
         source = next(
