@@ -14,7 +14,12 @@ level 2, ``mis_shared: false`` and null live fields.
 
 from decimal import ROUND_HALF_UP
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -24,9 +29,17 @@ from matmis.api import ErrorSerializer, SiteApiView
 from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import SiteKind
 
-from .export import dashboard_table
-from .forms import DashboardForm
-from .selectors import group_dashboard, school_breakdown
+from .export import RELEASE_COLUMNS, dashboard_table, release_table_file
+from .forms import RELEASE_CHOICES, DashboardForm, ReleaseTableForm
+from .published_import import INDICATOR_FOR_FIELD, Measure
+from .selectors import (
+    RELEASE_SPEC,
+    RELEASE_SPECS,
+    group_dashboard,
+    release_sort_keys,
+    release_table,
+    school_breakdown,
+)
 from .views import SEE_ANALYTICS
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
@@ -71,6 +84,48 @@ class LiveFiguresSerializer(serializers.Serializer):
     suspension_rate = _rate(help_text="Suspensions this academic year per 100 pupils on roll.")
 
 
+def _release_value(name: str, label: str, **kwargs) -> serializers.Field:
+    """A release's figure: a count, or a rate or score to two places; null when the DfE
+    published none (a marker) or when it is withheld (fewer than 3 pupils)."""
+    if INDICATOR_FOR_FIELD[name].measure is Measure.COUNT:
+        return serializers.IntegerField(allow_null=True, help_text=label, **kwargs)
+    return _rate(help_text=label, **kwargs)
+
+
+def _release_serializer(key: str, class_name: str) -> type[serializers.Serializer]:
+    """The figures of one release (``analytics.selectors.ReleaseFigures``)."""
+    spec = RELEASE_SPEC[key]
+    fields = {
+        "time_period": serializers.CharField(help_text="The DfE's academic year: 202425."),
+        "withheld": serializers.SerializerMethodField(
+            help_text="The figures withheld: they concern 1 or 2 pupils."
+        ),
+        **{
+            column.field: _release_value(
+                column.field, column.label, source=f"values.{column.field}"
+            )
+            for column in RELEASE_COLUMNS[key]
+        },
+        "get_withheld": lambda self, figures: [n for n in spec.fields if n in figures.withheld],
+        "__doc__": f"{spec.title}: published by the DfE (level 1 and above).",
+    }
+    serializer = type(class_name, (serializers.Serializer,), fields)
+    serializer.get_withheld = extend_schema_field(
+        serializers.ListField(child=serializers.CharField())
+    )(serializer.get_withheld)
+    return serializer
+
+
+CensusSerializer = _release_serializer("census", "CensusFiguresSerializer")
+KeyStage2Serializer = _release_serializer("ks2", "KeyStage2FiguresSerializer")
+KeyStage4Serializer = _release_serializer("ks4", "KeyStage4FiguresSerializer")
+RELEASE_SERIALIZERS = {
+    "census": CensusSerializer,
+    "ks2": KeyStage2Serializer,
+    "ks4": KeyStage4Serializer,
+}
+
+
 class AnalyticsSchoolSerializer(serializers.Serializer):
     """A school of the dashboard."""
 
@@ -86,6 +141,9 @@ class AnalyticsSchoolSerializer(serializers.Serializer):
         help_text="Shared, and the school's live figures have been counted at least once."
     )
     published = PublishedFiguresSerializer(allow_null=True)
+    census = CensusSerializer(allow_null=True)
+    ks2 = KeyStage2Serializer(allow_null=True)
+    ks4 = KeyStage4Serializer(allow_null=True)
     live = LiveFiguresSerializer(allow_null=True)
     refreshed_at = serializers.DateTimeField(allow_null=True)
     refreshed_for = serializers.DateField(
@@ -213,3 +271,142 @@ class AnalyticsSchoolDetailView(SiteApiView):
     def get(self, request, urn: str):
         breakdown = school_breakdown(group=request.site, urn=urn)
         return Response(AnalyticsSchoolDetailSerializer(breakdown).data)
+
+
+# --- Census and performance (level 1) ----------------------------------------------------
+
+
+class GroupReleaseSerializer(serializers.Serializer):
+    value = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        rounding=ROUND_HALF_UP,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="A sum of counts, or a rate or score over the group's pupils.",
+    )
+    schools = serializers.IntegerField(help_text="How many schools the figure counts.")
+
+
+class ReleaseSchoolSerializer(serializers.Serializer):
+    urn = serializers.CharField()
+    name = serializers.CharField()
+    phase = serializers.CharField()
+    level = serializers.IntegerField(help_text="The approved agreement's level: 1 or more.")
+    figures = serializers.SerializerMethodField(
+        help_text="The release's figures (the ``census``, ``ks2`` or ``ks4`` object of "
+        "analytics_schools_list)."
+    )
+
+    @extend_schema_field(
+        PolymorphicProxySerializer(
+            component_name="ReleaseFigures",
+            serializers=[CensusSerializer, KeyStage2Serializer, KeyStage4Serializer],
+            resource_type_field_name=None,
+        )
+    )
+    def get_figures(self, row) -> dict:
+        key = self.context["release"]
+        return RELEASE_SERIALIZERS[key](getattr(row, key)).data
+
+
+class ReleaseTableSerializer(serializers.Serializer):
+    release = serializers.ChoiceField(choices=RELEASE_CHOICES, source="spec.key")
+    title = serializers.CharField(source="spec.title")
+    source = serializers.SerializerMethodField()
+    time_period = serializers.CharField(allow_null=True)
+    time_period_label = serializers.CharField()
+    sort = serializers.CharField()
+    not_shared = serializers.IntegerField(help_text="Schools below level 1: not listed.")
+    without_figures = serializers.IntegerField(
+        help_text="Schools shared at level 1 or above with none of these figures."
+    )
+    results = ReleaseSchoolSerializer(many=True, source="rows")
+    totals = serializers.DictField(child=GroupReleaseSerializer(), help_text="Per figure.")
+    national = serializers.SerializerMethodField()
+
+    def get_source(self, table) -> str:
+        return "Published by the DfE (Explore Education Statistics)"
+
+    @extend_schema_field(
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/CensusFigures"},
+                {"$ref": "#/components/schemas/KeyStage2Figures"},
+                {"$ref": "#/components/schemas/KeyStage4Figures"},
+            ],
+            "nullable": True,
+            "description": "England's figures of the release, null when not imported.",
+        }
+    )
+    def get_national(self, table) -> dict | None:
+        if table.national is None:
+            return None
+        return RELEASE_SERIALIZERS[table.spec.key](table.national).data
+
+
+RELEASE_PARAMETERS = [
+    *DASHBOARD_PARAMETERS,
+    OpenApiParameter(
+        "release",
+        str,
+        enum=[key for key, _ in RELEASE_CHOICES],
+        description="census (the default): the school census with SEN; ks2; ks4.",
+    ),
+    OpenApiParameter(
+        "sort",
+        str,
+        description="A figure of the release, or name; a leading - sorts descending "
+        "(schools without the figure come last either way).",
+    ),
+]
+
+
+def _release_table_or_400(request):
+    group = request.site
+    form = ReleaseTableForm(
+        request.query_params,
+        clusters=cluster_choices(group=group),
+        sort_keys={spec.key: release_sort_keys(spec) for spec in RELEASE_SPECS},
+    )
+    if not form.is_valid():
+        raise exceptions.ValidationError(
+            {name: list(messages) for name, messages in form.errors.items()}
+        )
+    return release_table(
+        group=group,
+        spec=RELEASE_SPEC[form.chosen_release()],
+        filters=form.filters(),
+        viewer=request.user,
+        sort=form.chosen_sort(),
+    )
+
+
+class AnalyticsPublishedView(SiteApiView):
+    """The census, key stage 2 or key stage 4 figures the DfE publishes, across the
+    group's schools shared at level 1 and above: the data of Analytics, Census and
+    performance."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": SEE_ANALYTICS}
+
+    @extend_schema(
+        operation_id="analytics_published_list",
+        parameters=RELEASE_PARAMETERS,
+        responses={200: ReleaseTableSerializer, 400: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        table = _release_table_or_400(request)
+        return Response(ReleaseTableSerializer(table, context={"release": table.spec.key}).data)
+
+
+class AnalyticsPublishedExportView(ExportApiView):
+    """``analytics_published_list`` as a CSV or XLSX file, as the page exports it."""
+
+    site_kind = SiteKind.GROUP
+    method_permissions = {"GET": SEE_ANALYTICS}
+
+    @export_schema(operation_id="analytics_published_export", parameters=RELEASE_PARAMETERS)
+    def get(self, request):
+        table = release_table_file(_release_table_or_400(request))
+        return export_response(table, site=request.site, export_format=self.export_format)

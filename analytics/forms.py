@@ -83,3 +83,52 @@ class DashboardForm(forms.Form):
         if filters.mine:
             query["mine"] = "1"
         return query
+
+
+RELEASE_CHOICES = [("census", "School census"), ("ks2", "Key stage 2"), ("ks4", "Key stage 4")]
+
+
+class ReleaseTableForm(DashboardForm):
+    """The query string of Analytics' census and performance table (page, export, API):
+    the dashboard's filters, the release shown and the column it is sorted by."""
+
+    release = forms.ChoiceField(
+        label="Figures",
+        required=False,
+        choices=RELEASE_CHOICES,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not one of the figures: census, ks2 or ks4."
+        },
+    )
+    sort = forms.CharField(label="Sort by", required=False)
+
+    def __init__(self, data, *, clusters: Iterable[Cluster], sort_keys: dict[str, tuple]):
+        super().__init__(data, clusters=clusters)
+        self.sort_keys = sort_keys  # release -> the fields it may be sorted by
+
+    def clean_release(self) -> str:
+        return self.cleaned_data.get("release") or "census"
+
+    def clean(self):
+        cleaned = super().clean()
+        release = cleaned.get("release") or "census"
+        cleaned["release"] = release
+        sort = (cleaned.get("sort") or "").strip() or "name"
+        if sort.removeprefix("-") not in self.sort_keys[release]:
+            self.add_error("sort", f"“{_shown(sort)}” is not a column of this table.")
+            sort = "name"
+        cleaned["sort"] = sort
+        return cleaned
+
+    def chosen_release(self) -> str:
+        return getattr(self, "cleaned_data", {}).get("release") or "census"
+
+    def chosen_sort(self) -> str:
+        return getattr(self, "cleaned_data", {}).get("sort") or "name"
+
+    def query(self) -> QueryDict:
+        query = super().query()
+        query["release"] = self.chosen_release()
+        if self.chosen_sort() != "name":
+            query["sort"] = self.chosen_sort()
+        return query

@@ -2,9 +2,17 @@
 
 An EES data file has one row per geography per time period: the columns ``time_period``
 (``202425``), ``time_identifier`` (``Academic year``), ``geographic_level`` (``School``,
-``National``, ``Local authority``...), ``school_urn`` and then the release's indicators.
+``National``, ``Local authority``...), ``school_urn`` (``urn`` in the census's file) and
+then the release's indicators.
 matmis keeps the academic-year rows of schools and of England (``PublishedFigures``); rows
-for other periods (``Autumn term``) and other levels (``Regional``) are skipped and counted.
+for other periods (``Autumn term``) and other levels (``Regional``) are skipped and counted,
+and so are the breakdown rows of the performance files (a ``breakdown``, ``sex``,
+``disadvantage_status``... other than ``Total``): matmis keeps the whole school's line.
+
+The release is recognised from the columns (``RELEASES``): absence; suspensions and
+permanent exclusions; the school census (pupil headcount, free school meals, English as an
+additional language) and its SEN figures; key stage 2; key stage 4. One file may hold
+several releases' columns.
 
 ``read_published(stream)`` reads and checks a whole file without touching the database;
 ``published_figures_import(stream=...)`` reads a file and then writes it in one statement
@@ -17,8 +25,10 @@ Rules for a row:
 - ``time_period`` is six digits naming consecutive years (``202425``); a school's
   ``school_urn`` is six digits; a URN the register does not know is counted as an
   "unknown school" (the DfE publishes schools matmis may not hold), not an error;
-- indicator values are whole numbers (counts), decimals from 0 to 100 (percentages) or
-  decimals of 0 and more (rates per 100 pupils), stored to 2 decimal places; the markers
+- indicator values are whole numbers (counts), decimals from 0 to 100 (percentages),
+  decimals of 0 and more (rates per 100 pupils) or scores within their range (a progress
+  score may be negative: ``-0.45``; an average scaled score is from 80 to 120), stored
+  to 2 decimal places; the markers
   EES uses for "no value" (``z c x u low k : SUPP NA``, any case, and blank) store NULL;
   anything else (``-1``, ``1e3``, ``=cmd|' /C calc'!A0``, ``+1``) rejects the line;
 - the same school (or England) and year twice in a file: the later line wins, reported.
@@ -54,6 +64,7 @@ __all__ = [
     "INDICATORS",
     "KEY_COLUMNS",
     "MARKERS",
+    "RELEASES",
     "UNKNOWN_SCHOOL",
     "Duplicate",
     "FiguresRow",
@@ -69,6 +80,21 @@ __all__ = [
 
 
 KEY_COLUMNS: tuple[str, ...] = ("time_period", "time_identifier", "geographic_level", "school_urn")
+# The census's school-level file names the URN column ``urn``.
+URN_ALIASES: tuple[str, ...] = ("urn",)
+# The performance files break each school down (by sex, disadvantage, prior attainment...):
+# only the line whose every one of these columns is "Total" is the whole school's.
+BREAKDOWN_COLUMNS: tuple[str, ...] = (
+    "breakdown_topic",
+    "breakdown",
+    "sex",
+    "gender",
+    "disadvantage_status",
+    "first_language",
+    "prior_attainment",
+    "mobility",
+)
+TOTAL = "total"
 ACADEMIC_YEAR = "academic year"
 SCHOOL_LEVEL = "school"
 NATIONAL_LEVEL = "national"
@@ -85,6 +111,7 @@ class Measure(Enum):
     COUNT = "count"
     PERCENTAGE = "percentage"  # 0 to 100
     PER_100 = "per 100"  # suspensions per 100 pupils: 0 and more
+    SCORE = "score"  # an average score or progress score: from ``smallest`` to ``largest``
 
 
 @dataclass(frozen=True)
@@ -93,12 +120,25 @@ class Indicator:
     field: str  # PublishedFigures' field
     measure: Measure
     largest: int | Decimal
+    smallest: int | Decimal = 0
 
 
 _INT = 2147483647  # PositiveIntegerField
 _BIGINT = 9223372036854775807  # BigIntegerField
 _PERCENT = Decimal(100)
 _PER_100 = Decimal("99999.99")  # numeric(7, 2)
+
+_ATTAINMENT8 = Decimal(90)  # 10 slots (English and maths double) of grade 9 at most
+_EBACC_APS = Decimal(9)
+_SCALED_LOWEST, _SCALED_HIGHEST = Decimal(80), Decimal(120)
+_PROGRESS = Decimal("99.99")  # progress scores and their confidence limits, either sign
+
+ABSENCE = "absence"
+SUSPENSIONS = "suspensions and permanent exclusions"
+CENSUS = "school census"
+SEN = "special educational needs"
+KEY_STAGE_2 = "key stage 2"
+KEY_STAGE_4 = "key stage 4"
 
 INDICATORS: tuple[Indicator, ...] = (
     # "Pupil absence in schools in England"
@@ -116,13 +156,88 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("susp_rate", "suspension_rate", Measure.PER_100, _PER_100),
     Indicator("perm_excl", "permanent_exclusions", Measure.COUNT, _INT),
     Indicator("perm_excl_rate", "permanent_exclusion_rate", Measure.PER_100, _PER_100),
+    # "Schools, pupils and their characteristics" (school level: column names in words)
+    Indicator("headcount of pupils", "pupils_headcount", Measure.COUNT, _INT),
+    Indicator(
+        "number of pupils known to be eligible for free school meals",
+        "fsm_eligible",
+        Measure.COUNT,
+        _INT,
+    ),
+    Indicator(
+        "% of pupils known to be eligible for free school meals",
+        "fsm_eligible_percent",
+        Measure.PERCENTAGE,
+        _PERCENT,
+    ),
+    Indicator(
+        "number of pupils whose first language is known or believed to be other than english",
+        "eal_pupils",
+        Measure.COUNT,
+        _INT,
+    ),
+    Indicator(
+        "% of pupils whose first language is known or believed to be other than english",
+        "eal_percent",
+        Measure.PERCENTAGE,
+        _PERCENT,
+    ),
+    # "Special educational needs in England" (school level)
+    Indicator("sen_support", "sen_support", Measure.COUNT, _INT),
+    Indicator("sen_support_percent", "sen_support_percent", Measure.PERCENTAGE, _PERCENT),
+    Indicator("ehc_plan", "ehc_plan", Measure.COUNT, _INT),
+    Indicator("ehc_plan_percent", "ehc_plan_percent", Measure.PERCENTAGE, _PERCENT),
+    # "Key stage 2 attainment" (school level)
+    Indicator("t_rwm_eligible_pupils", "ks2_eligible_pupils", Measure.COUNT, _INT),
+    Indicator(
+        "pt_rwm_met_expected_standard", "ks2_rwm_expected_percent", Measure.PERCENTAGE, _PERCENT
+    ),
+    Indicator("pt_rwm_met_higher_standard", "ks2_rwm_higher_percent", Measure.PERCENTAGE, _PERCENT),
+    Indicator(
+        "avg_read_scaled_score",
+        "ks2_read_scaled_score",
+        Measure.SCORE,
+        _SCALED_HIGHEST,
+        _SCALED_LOWEST,
+    ),
+    Indicator(
+        "avg_mat_scaled_score",
+        "ks2_mat_scaled_score",
+        Measure.SCORE,
+        _SCALED_HIGHEST,
+        _SCALED_LOWEST,
+    ),
+    Indicator("avg_read_progress_score", "ks2_read_progress", Measure.SCORE, _PROGRESS, -_PROGRESS),
+    Indicator(
+        "avg_writta_progress_score", "ks2_writ_progress", Measure.SCORE, _PROGRESS, -_PROGRESS
+    ),
+    Indicator("avg_mat_progress_score", "ks2_mat_progress", Measure.SCORE, _PROGRESS, -_PROGRESS),
+    # "Key stage 4 performance" (school level)
+    Indicator("pupil_count", "ks4_pupils", Measure.COUNT, _INT),
+    Indicator("attainment8_average", "attainment8", Measure.SCORE, _ATTAINMENT8),
+    Indicator("progress8_average", "progress8", Measure.SCORE, _PROGRESS, -_PROGRESS),
+    Indicator("progress8_lower_95_ci", "progress8_lower", Measure.SCORE, _PROGRESS, -_PROGRESS),
+    Indicator("progress8_upper_95_ci", "progress8_upper", Measure.SCORE, _PROGRESS, -_PROGRESS),
+    Indicator("engmath_95_percent", "engmath_95_percent", Measure.PERCENTAGE, _PERCENT),
+    Indicator("ebacc_entering_percent", "ebacc_entering_percent", Measure.PERCENTAGE, _PERCENT),
+    Indicator("ebacc_aps_average", "ebacc_aps", Measure.SCORE, _EBACC_APS),
 )
+# Which release each field comes from, in INDICATORS order.
+RELEASES: dict[str, tuple[str, ...]] = {
+    ABSENCE: tuple(i.field for i in INDICATORS[:6]),
+    SUSPENSIONS: tuple(i.field for i in INDICATORS[6:11]),
+    CENSUS: tuple(i.field for i in INDICATORS[11:16]),
+    SEN: tuple(i.field for i in INDICATORS[16:20]),
+    KEY_STAGE_2: tuple(i.field for i in INDICATORS[20:28]),
+    KEY_STAGE_4: tuple(i.field for i in INDICATORS[28:]),
+}
 INDICATOR_FOR_COLUMN = {indicator.column: indicator for indicator in INDICATORS}
 INDICATOR_FOR_FIELD = {indicator.field: indicator for indicator in INDICATORS}
 
 _HUNDREDTH = Decimal("0.01")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _NEGATIVE = re.compile(r"-(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_SIGNED = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _LONGEST_NUMBER = 40  # characters: longer "numbers" are refused before Decimal sees them
 _EXACT = Context(prec=2 * _LONGEST_NUMBER)  # enough digits to round any of them exactly
 _TIME_PERIOD = re.compile(r"[0-9]{6}")
@@ -179,6 +294,15 @@ class PublishedReading:
     rejected: list[Rejection]
     duplicates: list[Duplicate]
 
+    @property
+    def releases(self) -> list[str]:
+        return releases_of(self.fields)
+
+
+def releases_of(fields: tuple[str, ...]) -> list[str]:
+    """The releases whose figures ``fields`` include, in ``RELEASES`` order."""
+    return [name for name, names in RELEASES.items() if set(names) & set(fields)]
+
 
 @dataclass
 class PublishedImportResult:
@@ -190,6 +314,10 @@ class PublishedImportResult:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+
+    @property
+    def releases(self) -> list[str]:
+        return releases_of(self.fields)
 
     @property
     def unknown_schools(self) -> int:
@@ -254,17 +382,30 @@ def _positions(header: list[str]) -> dict[str, int]:
     names = [name.strip().lower() for name in header]
     positions: dict[str, int] = {}
     for position, name in enumerate(names):
-        if name in positions and (name in KEY_COLUMNS or name in INDICATOR_FOR_COLUMN):
+        if name in positions and (
+            name in KEY_COLUMNS
+            or name in INDICATOR_FOR_COLUMN
+            or name in URN_ALIASES
+            or name in BREAKDOWN_COLUMNS
+        ):
             raise PublishedFileError(
                 f"The column {name} appears more than once. Nothing was imported."
             )
         positions.setdefault(name, position)
-    missing = [column for column in KEY_COLUMNS if column not in positions]
-    if len(missing) == len(KEY_COLUMNS):
+    if not any(column in positions for column in KEY_COLUMNS):
         raise PublishedFileError(
             "The file does not look like an Explore Education Statistics data file: its first "
             "line has none of the columns " + ", ".join(KEY_COLUMNS) + "."
         )
+    for alias in URN_ALIASES:
+        if alias in positions:
+            if "school_urn" in positions:
+                raise PublishedFileError(
+                    f"The file has both school_urn and {alias}: which names the school is "
+                    "not clear. Nothing was imported."
+                )
+            positions["school_urn"] = positions[alias]
+    missing = [column for column in KEY_COLUMNS if column not in positions]
     if missing:
         raise PublishedFileError(
             "The file is missing these columns: " + ", ".join(missing) + ". Nothing was imported."
@@ -294,6 +435,13 @@ def parse_value(indicator: Indicator, raw: str) -> tuple[int | Decimal | None, s
         if value > indicator.largest:
             return (None, "is too large")
         return (value, None)
+    if indicator.measure is Measure.SCORE:
+        if not _SIGNED.fullmatch(text):
+            return (None, "is not a number")
+        value = Decimal(text).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP, context=_EXACT)
+        if not indicator.smallest <= value <= indicator.largest:
+            return (None, f"is not between {indicator.smallest} and {indicator.largest}")
+        return (value, None)
     if not _DECIMAL.fullmatch(text):
         return (None, "is negative" if _NEGATIVE.fullmatch(text) else "is not a number")
     value = Decimal(text).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP, context=_EXACT)
@@ -322,6 +470,9 @@ class _Reader:
         )
         self.indicators = tuple(
             (positions[i.column], i) for i in INDICATORS if i.column in positions
+        )
+        self.breakdowns = tuple(
+            (positions[column], column) for column in BREAKDOWN_COLUMNS if column in positions
         )
         self.rows: dict[tuple[str | None, str], FiguresRow] = {}
         self.rows_read = 0
@@ -388,6 +539,11 @@ class _Reader:
             else:
                 self.skipped[f"time_identifier “{printable(time_identifier)}”"] += 1
             return
+        for position, column in self.breakdowns:
+            value = row[position].strip()
+            if value.lower() != TOTAL:
+                self.skipped[f"{column} “{printable(value)}”"] += 1
+                return
         level = row[self.level].strip()
         if level.lower() not in (SCHOOL_LEVEL, NATIONAL_LEVEL):
             if not level:

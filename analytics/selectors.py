@@ -60,6 +60,7 @@ from sharing.access import (
 )
 
 from .models import PublishedFigures
+from .published_import import ABSENCE, CENSUS, KEY_STAGE_2, KEY_STAGE_4, RELEASES, SEN, SUSPENSIONS
 
 # --- Figures ----------------------------------------------------------------------------------
 
@@ -146,6 +147,8 @@ PUBLISHED_COUNTS = (
     "suspensions",
 )
 PUBLISHED_RATES = ("overall_absence_rate", "persistent_absence_rate", "suspension_rate")
+# The fields of the absence and exclusions releases, whose latest year the dashboard shows.
+ABSENCE_AND_EXCLUSIONS = (*RELEASES[ABSENCE], *RELEASES[SUSPENSIONS])
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,80 @@ def time_period_label(time_period: str | None) -> str:
     return f"{time_period[:4]}/{time_period[4:]}"
 
 
+# --- Census and performance (level 1) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """One kind of published figures shown at level 1 beside absence: the school census
+    (with its SEN figures), key stage 2, key stage 4."""
+
+    key: str  # "census", "ks2", "ks4": in names, query strings and the API
+    title: str
+    fields: tuple[str, ...]
+    # Small groups (``SMALLEST_GROUP_SHOWN``): a count of 1 or 2 pupils is withheld with
+    # its percentage; a cohort (``cohort``) of 1 or 2 withholds every figure of the release.
+    pairs: tuple[tuple[str, str], ...] = ()
+    cohort: str | None = None
+
+
+RELEASE_SPECS: tuple[ReleaseSpec, ...] = (
+    ReleaseSpec(
+        "census",
+        "School census",
+        (*RELEASES[CENSUS], *RELEASES[SEN]),
+        pairs=(
+            ("fsm_eligible", "fsm_eligible_percent"),
+            ("eal_pupils", "eal_percent"),
+            ("sen_support", "sen_support_percent"),
+            ("ehc_plan", "ehc_plan_percent"),
+        ),
+    ),
+    ReleaseSpec("ks2", "Key stage 2", RELEASES[KEY_STAGE_2], cohort="ks2_eligible_pupils"),
+    ReleaseSpec("ks4", "Key stage 4", RELEASES[KEY_STAGE_4], cohort="ks4_pupils"),
+)
+RELEASE_SPEC = {spec.key: spec for spec in RELEASE_SPECS}
+
+
+@dataclass(frozen=True)
+class ReleaseFigures:
+    """One school's (or England's) figures of one release for its latest year: ``values``
+    maps each of the release's fields to its value, None where the DfE published none or
+    where it is withheld (``withheld`` names those)."""
+
+    key: str
+    time_period: str
+    values: dict[str, int | Decimal | None]
+    withheld: frozenset[str] = frozenset()
+
+    @property
+    def time_period_label(self) -> str:
+        return time_period_label(self.time_period)
+
+    @property
+    def any_withheld(self) -> bool:
+        return bool(self.withheld)
+
+
+def _small(count: int | None) -> bool:
+    return count is not None and 0 < count < SMALLEST_GROUP_SHOWN
+
+
+def release_figures(spec: ReleaseSpec, time_period: str, values: dict) -> ReleaseFigures:
+    """The release's figures with the small-groups rule applied: the figures of 1 or 2
+    pupils are withheld, as in the drill-down."""
+    values = {name: values[name] for name in spec.fields}
+    withheld: set[str] = set()
+    if spec.cohort is not None and _small(values[spec.cohort]):
+        withheld.update(name for name in spec.fields if name != spec.cohort)
+    for count, percent in spec.pairs:
+        if _small(values[count]):
+            withheld.update((count, percent))
+    for name in withheld:
+        values[name] = None
+    return ReleaseFigures(spec.key, time_period, values, frozenset(withheld))
+
+
 # --- Rows -------------------------------------------------------------------------------------
 
 
@@ -216,6 +293,10 @@ class SchoolFigures:
     live: LiveFigures | None = None
     refreshed_at: datetime.datetime | None = None
     refreshed_for: datetime.date | None = None
+    # Level 1 and above, like ``published``: the census, key stage 2 and key stage 4.
+    census: ReleaseFigures | None = None
+    ks2: ReleaseFigures | None = None
+    ks4: ReleaseFigures | None = None
 
     @property
     def has_mis_data(self) -> bool:
@@ -223,12 +304,24 @@ class SchoolFigures:
         return self.mis_shared and self.refreshed_at is not None
 
 
-def _latest_time_period(group: Institution) -> Subquery:
-    """The latest academic year with published figures for any current school of
-    ``group`` (whatever the filters, so that the year does not change with them)."""
+def _any_of(fields: Iterable[str]) -> Q:
+    """A row holding at least one of ``fields``: a release's row (the others' are NULL)."""
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__isnull": False})
+    return condition
+
+
+def _latest_time_period(
+    group: Institution, fields: Iterable[str] = ABSENCE_AND_EXCLUSIONS
+) -> Subquery:
+    """The latest academic year with published figures among ``fields`` (by default the
+    absence and exclusions releases) for any current school of ``group`` (whatever the
+    filters, so that the year does not change with them). Each release has its own: the
+    census of a year is published before that year's absence figures."""
     school_ids = current_schools(group=group).order_by().values("pk")
     return Subquery(
-        PublishedFigures.objects.filter(school__in=school_ids)
+        PublishedFigures.objects.filter(_any_of(fields), school__in=school_ids)
         .order_by("-time_period")
         .values("time_period")[:1]
     )
@@ -254,6 +347,18 @@ def _state(name: str) -> Subquery:
 def _figures_queryset(group: Institution) -> QuerySet:
     """The group's current schools with everything a row needs, as dicts."""
     published = {f"pub_{name}": F(f"pub__{name}") for name in (*PUBLISHED_COUNTS, *PUBLISHED_RATES)}
+    # Each release through its own join, on its own latest year.
+    releases = {}
+    for spec in RELEASE_SPECS:
+        releases[f"{spec.key}_pub"] = FilteredRelation(
+            "published_figures",
+            condition=Q(published_figures__time_period=_latest_time_period(group, spec.fields)),
+        )
+    release_values = {
+        f"{spec.key}_{name}": F(f"{spec.key}_pub__{name}")
+        for spec in RELEASE_SPECS
+        for name in ("time_period", *spec.fields)
+    }
     return (
         current_schools(group=group)
         .annotate(
@@ -264,6 +369,8 @@ def _figures_queryset(group: Institution) -> QuerySet:
             ),
             pub_time_period=F("pub__time_period"),
             **published,
+            **releases,
+            **release_values,
             live_sums=_live_sums(),
             refreshed_at=_state("refreshed_at"),
             refreshed_for=_state("refreshed_for"),
@@ -279,6 +386,7 @@ def _figures_queryset(group: Institution) -> QuerySet:
             "level",
             "pub_time_period",
             *published,
+            *release_values,
             "live_sums",
             "refreshed_at",
             "refreshed_for",
@@ -298,6 +406,14 @@ def _gated(values: dict) -> SchoolFigures:
             **{name: values[f"pub_{name}"] for name in PUBLISHED_COUNTS},
             **{f"published_{name}": values[f"pub_{name}"] for name in PUBLISHED_RATES},
         )
+    releases = {}
+    if published_shared:
+        for spec in RELEASE_SPECS:
+            time_period = values[f"{spec.key}_time_period"]
+            figures = {name: values[f"{spec.key}_{name}"] for name in spec.fields}
+            # The year's row may hold another release's figures only (the same key).
+            if time_period and any(value is not None for value in figures.values()):
+                releases[spec.key] = release_figures(spec, time_period, figures)
     live = refreshed_at = refreshed_for = None
     if mis_shared:
         refreshed_at, refreshed_for = values["refreshed_at"], values["refreshed_for"]
@@ -317,6 +433,7 @@ def _gated(values: dict) -> SchoolFigures:
         live=live,
         refreshed_at=refreshed_at,
         refreshed_for=refreshed_for,
+        **releases,
     )
 
 
@@ -394,6 +511,33 @@ def national_figures(*, group: Institution) -> Published | None:
         **{name: values[name] for name in PUBLISHED_COUNTS},
         **{f"published_{name}": values[name] for name in PUBLISHED_RATES},
     )
+
+
+def national_releases(*, group: Institution) -> dict[str, ReleaseFigures]:
+    """England's census, key stage 2 and key stage 4 figures for the years the group's
+    schools show (each release its own year). One query."""
+    years = {spec.key: _latest_time_period(group, spec.fields) for spec in RELEASE_SPECS}
+    rows = (
+        PublishedFigures.objects.filter(school__isnull=True)
+        .annotate(**{f"year_{key}": year for key, year in years.items()})
+        .filter(
+            Q(time_period=F("year_census"))
+            | Q(time_period=F("year_ks2"))
+            | Q(time_period=F("year_ks4"))
+        )
+        .values(
+            "time_period",
+            *(f"year_{key}" for key in years),
+            *(name for spec in RELEASE_SPECS for name in spec.fields),
+        )
+    )
+    national = {}
+    for row in rows:
+        for spec in RELEASE_SPECS:
+            given = any(row[name] is not None for name in spec.fields)
+            if row["time_period"] == row[f"year_{spec.key}"] and given:
+                national[spec.key] = release_figures(spec, row["time_period"], row)
+    return national
 
 
 # --- The dashboard ------------------------------------------------------------------------------
@@ -493,6 +637,122 @@ def group_dashboard(
         ),
         not_shared=sum(1 for row in rows if not row.mis_shared),
         without_mis_data=sum(1 for row in rows if row.mis_shared and not row.has_mis_data),
+        filters=filters,
+    )
+
+
+# --- Census and performance across the group ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRelease:
+    """A group figure of one release: a sum of counts, or a rate or score over the pupils
+    of the schools that give it (each school's weighted by its pupils: the group's own
+    average, never an average of the schools' figures)."""
+
+    value: int | Decimal | None
+    schools: int
+
+
+@dataclass(frozen=True)
+class ReleaseTable:
+    """The group's schools with one release's figures, sorted as asked, and the group's."""
+
+    spec: ReleaseSpec
+    rows: list[SchoolFigures]  # shared at level 1 with this release's figures
+    totals: dict[str, GroupRelease]
+    national: ReleaseFigures | None
+    not_shared: int  # schools below level 1
+    without_figures: int  # shared, with none of this release's figures
+    sort: str
+    filters: DashboardFilters = field(default_factory=DashboardFilters)
+
+    @property
+    def time_period(self) -> str | None:
+        for row in self.rows:
+            return getattr(row, self.spec.key).time_period
+        return self.national.time_period if self.national else None
+
+    @property
+    def time_period_label(self) -> str:
+        return time_period_label(self.time_period)
+
+
+def _base(spec: ReleaseSpec, name: str) -> str | None:
+    """The pupils a rate or score of ``name`` is over: the cohort, or the census headcount;
+    None for a count."""
+    if spec.cohort is not None:
+        return None if name == spec.cohort else spec.cohort
+    if any(name == count for count, _ in spec.pairs) or name == "pupils_headcount":
+        return None
+    return "pupils_headcount"
+
+
+# A school's confidence limits say how sure its own score is; averaging them says nothing
+# about the group's: no group figure.
+NO_GROUP_FIGURE = frozenset(("progress8_lower", "progress8_upper"))
+
+
+def release_totals(spec: ReleaseSpec, figures: list[ReleaseFigures]) -> dict[str, GroupRelease]:
+    """The group's figure for each field: counts summed; rates and scores averaged over the
+    pupils (each school's weighted by its own pupils), over the schools giving both; none
+    for confidence limits."""
+    totals = {}
+    for name in spec.fields:
+        if name in NO_GROUP_FIGURE:
+            totals[name] = GroupRelease(None, 0)
+            continue
+        base = _base(spec, name)
+        given = [f.values for f in figures if f.values[name] is not None]
+        if base is None:
+            totals[name] = GroupRelease(sum(v[name] for v in given) if given else None, len(given))
+            continue
+        given = [v for v in given if v[base]]
+        pupils = sum(v[base] for v in given)
+        value = sum(Decimal(v[name]) * v[base] for v in given) / pupils if pupils else None
+        totals[name] = GroupRelease(value, len(given))
+    return totals
+
+
+def release_sort_keys(spec: ReleaseSpec) -> tuple[str, ...]:
+    return ("name", *spec.fields)
+
+
+def release_table(
+    *,
+    group: Institution,
+    spec: ReleaseSpec,
+    filters: DashboardFilters | None = None,
+    viewer: User | None = None,
+    sort: str = "name",
+) -> ReleaseTable:
+    """The group's current schools matching ``filters`` that show ``spec``'s figures, sorted
+    by ``sort`` (a field or "name", "-" first for descending; schools without the figure
+    last either way), with the group's figures and England's. Two queries (three with
+    ``mine``) whatever the number of schools."""
+    filters = filters or DashboardFilters()
+    condition = _filter_condition(group=group, filters=filters, viewer=viewer)
+    rows = [_gated(values) for values in _figures_queryset(group).filter(condition)]
+    shown = [row for row in rows if getattr(row, spec.key) is not None]
+    key = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    if key != "name":
+        known = [row for row in shown if getattr(row, spec.key).values[key] is not None]
+        unknown = [row for row in shown if getattr(row, spec.key).values[key] is None]
+        known.sort(key=lambda row: getattr(row, spec.key).values[key], reverse=descending)
+        shown = known + unknown
+    elif descending:
+        shown.reverse()
+    return ReleaseTable(
+        spec=spec,
+        rows=shown,
+        totals=release_totals(spec, [getattr(row, spec.key) for row in shown]),
+        national=national_releases(group=group).get(spec.key),
+        not_shared=sum(1 for row in rows if not row.published_shared),
+        without_figures=sum(
+            1 for row in rows if row.published_shared and getattr(row, spec.key) is None
+        ),
+        sort=sort,
         filters=filters,
     )
 
@@ -712,10 +972,10 @@ def published_years(*, dashboard: Dashboard) -> list[PublishedYear]:
     figures (the same schools every year: today's), and England's. One query."""
     school_ids = [row.pk for row in dashboard.rows if row.published_shared]
     counted = Q(sessions_possible__isnull=False, sessions_overall_absence__isnull=False)
+    # England's years of absence figures (not those of the census or performance only).
+    england = Q(school__isnull=True) & (counted | Q(overall_absence_rate__isnull=False))
     values = (
-        PublishedFigures.objects.filter(
-            Q(school__isnull=True) | (Q(school_id__in=school_ids) & counted)
-        )
+        PublishedFigures.objects.filter(england | (Q(school_id__in=school_ids) & counted))
         .annotate(england=Q(school__isnull=True))
         .order_by("time_period", "england")
         .values("time_period", "england")

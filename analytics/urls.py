@@ -12,4 +12,6 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     *export_urls(views.ExportView, name="dashboard-export"),
     re_path(r"^schools/(?P<urn>[0-9]{6})/$", views.SchoolView.as_view(), name="school"),
+    path("published/", views.PublishedView.as_view(), name="published"),
+    *export_urls(views.PublishedExportView, name="published-export", prefix="published/"),
 ]

@@ -19,20 +19,34 @@ from django.utils.cache import patch_vary_headers
 from accounts.permissions import ANALYTICS, Access
 from institutions.selectors import cluster_choices
 from matmis.exports import ExportPage, export_links, export_response
-from matmis.listing import FacetGroup, wants_fragment
+from matmis.listing import FacetGroup, query_string, wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
 from .charts import published_years_chart, weekly_chart
-from .export import NO_MIS_DATA, NOT_SHARED, dashboard_table, one_place
-from .forms import DashboardForm
+from .export import (
+    NO_MIS_DATA,
+    NOT_SHARED,
+    RELEASE_COLUMNS,
+    WITHHELD,
+    dashboard_table,
+    format_release_value,
+    one_place,
+    release_table_file,
+)
+from .forms import RELEASE_CHOICES, DashboardForm, ReleaseTableForm
 from .selectors import (
+    RELEASE_SPEC,
+    RELEASE_SPECS,
     Dashboard,
+    ReleaseTable,
     SchoolFigures,
     dashboard_facets,
     group_dashboard,
     group_weeks,
     published_years,
+    release_sort_keys,
+    release_table,
     school_breakdown,
     school_weeks,
 )
@@ -253,3 +267,123 @@ class SchoolView(AnalyticsPageView):
                 else None,
             },
         )
+
+
+# --- Census and performance (level 1) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseHeader:
+    label: str
+    url: str
+    aria_sort: str | None
+    next_direction: str
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    name: str
+    detail_url: str
+    phase: str
+    cells: list[str]
+
+
+def _release_context(request: HttpRequest, form: ReleaseTableForm, table: ReleaseTable) -> dict:
+    columns = RELEASE_COLUMNS[table.spec.key]
+    query = form.query()
+    headers = []
+    for key, label, numeric in [
+        ("name", "School", False),
+        *((c.field, c.label, True) for c in columns),
+    ]:
+        if table.sort == key:
+            aria, following, direction = "ascending", f"-{key}", "descending"
+        elif table.sort == f"-{key}":
+            aria, following, direction = "descending", key, "ascending"
+        else:
+            aria, following, direction = None, key, "ascending"
+        headers.append(
+            ReleaseHeader(label, query_string(query, sort=following), aria, direction, numeric)
+        )
+    detail_prefix = _url_prefix("institutions:detail")
+    rows = []
+    for row in table.rows:
+        figures = getattr(row, table.spec.key)
+        rows.append(
+            ReleaseRow(
+                name=row.name,
+                detail_url=f"{detail_prefix}{row.urn}/",
+                phase=row.phase or DASH,
+                cells=[
+                    WITHHELD
+                    if c.field in figures.withheld
+                    else format_release_value(c, figures.values[c.field])
+                    for c in columns
+                ],
+            )
+        )
+    national = table.national
+    facets = dashboard_facets(group=request.site, filters=table.filters, viewer=request.user)
+    return {
+        "form": form,
+        "table": table,
+        "dashboard": table,  # the filters' template reads dashboard.filters
+        "headers": headers,
+        "rows": rows,
+        "group_cells": [format_release_value(c, table.totals[c.field].value) for c in columns],
+        "group_counts": [table.totals[c.field].schools for c in columns],
+        "national_cells": [format_release_value(c, national.values[c.field]) for c in columns]
+        if national
+        else [],
+        "tabs": [
+            (key, label, query_string(query, release=key, sort=None), key == table.spec.key)
+            for key, label in RELEASE_CHOICES
+        ],
+        "facet_groups": [
+            FacetGroup(name, legend, facets[name], list(form.errors.get(name, [])))
+            for name, legend in FACET_LEGENDS
+        ],
+        "exports": export_links("analytics:published-export", query),
+        "clear_url": f"{reverse('analytics:published')}?release={table.spec.key}",
+    }
+
+
+def release_table_for(request: HttpRequest, form: ReleaseTableForm) -> ReleaseTable:
+    return release_table(
+        group=request.site,
+        spec=RELEASE_SPEC[form.chosen_release()],
+        filters=form.filters(),
+        viewer=request.user,
+        sort=form.chosen_sort(),
+    )
+
+
+def release_form(request: HttpRequest, data) -> ReleaseTableForm:
+    return ReleaseTableForm(
+        data,
+        clusters=list(cluster_choices(group=request.site)),
+        sort_keys={spec.key: release_sort_keys(spec) for spec in RELEASE_SPECS},
+    )
+
+
+class PublishedView(AnalyticsPageView):
+    """The census and performance figures the DfE publishes, across the group's schools
+    shared at level 1 and above: one release at a time, sortable by any column, with the
+    group's figures and England's, and the export."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = release_form(request, request.GET)
+        form.is_valid()  # unknown values are reported and left out; the rest still apply
+        table = release_table_for(request, form)
+        return render(request, "analytics/published.html", _release_context(request, form, table))
+
+
+class PublishedExportView(ExportPage, AnalyticsPageView):
+    """/analytics/published/export.csv and .xlsx: the release's table as on the page."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = release_form(request, request.GET)
+        form.is_valid()
+        table = release_table_file(release_table_for(request, form))
+        return export_response(table, site=request.site, export_format=self.export_format)

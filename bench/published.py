@@ -255,3 +255,247 @@ def write_files(
     absence.write_text(absence_csv(schools, years=years, seed=seed), encoding="utf-8")
     suspensions.write_text(suspensions_csv(schools, years=years, seed=seed), encoding="utf-8")
     return absence, suspensions
+
+
+# --- Census and performance (level 1) ----------------------------------------------------
+#
+# The school-level files of "Schools, pupils and their characteristics" (the census: its
+# URN column is ``urn`` and its figures are named in words), the SEN release's school file,
+# "Key stage 2 attainment" (primary schools) and "Key stage 4 performance" (secondary
+# schools): one ``Total`` line per school and year, plus one breakdown line per school the
+# importer skips. FSM 5-45%, EAL 2-40%, SEN support 9-18%, EHC plans 1-5% of pupils; key
+# stage 2 expected standard 45-85%; Attainment 8 35-60 with Progress 8 from -0.8 to +0.8
+# and its 95% confidence limits. Nurseries have no performance figures (``z``).
+
+CENSUS_INDICATORS = (
+    "headcount of pupils",
+    "number of pupils known to be eligible for free school meals",
+    "% of pupils known to be eligible for free school meals",
+    "number of pupils whose first language is known or believed to be other than English",
+    "% of pupils whose first language is known or believed to be other than English",
+)
+SEN_INDICATORS = (
+    "total_pupils",
+    "sen_support",
+    "sen_support_percent",
+    "ehc_plan",
+    "ehc_plan_percent",
+)
+KS2_INDICATORS = (
+    "t_rwm_eligible_pupils",
+    "pt_rwm_met_expected_standard",
+    "pt_rwm_met_higher_standard",
+    "avg_read_scaled_score",
+    "avg_mat_scaled_score",
+    "avg_read_progress_score",
+    "avg_writta_progress_score",
+    "avg_mat_progress_score",
+)
+KS4_INDICATORS = (
+    "pupil_count",
+    "attainment8_average",
+    "progress8_average",
+    "progress8_lower_95_ci",
+    "progress8_upper_95_ci",
+    "engmath_95_percent",
+    "ebacc_entering_percent",
+    "ebacc_aps_average",
+)
+_TENTH = Decimal("0.1")
+
+
+def _one_place(value: float) -> str:
+    return str(Decimal(str(value)).quantize(_TENTH, ROUND_HALF_UP))
+
+
+def _two_places(value: float) -> str:
+    return str(Decimal(str(value)).quantize(_HUNDREDTH, ROUND_HALF_UP))
+
+
+def _census(rng: random.Random, pupils: int) -> dict:
+    fsm = round(pupils * rng.uniform(0.05, 0.45))
+    eal = round(pupils * rng.uniform(0.02, 0.40))
+    return {
+        "headcount of pupils": str(pupils),
+        CENSUS_INDICATORS[1]: str(fsm),
+        CENSUS_INDICATORS[2]: _one_place(fsm * 100 / pupils),
+        CENSUS_INDICATORS[3]: str(eal),
+        CENSUS_INDICATORS[4]: _one_place(eal * 100 / pupils),
+    }
+
+
+def _sen(rng: random.Random, pupils: int) -> dict:
+    support = round(pupils * rng.uniform(0.09, 0.18))
+    plans = round(pupils * rng.uniform(0.01, 0.05))
+    values = {
+        "total_pupils": str(pupils),
+        "sen_support": str(support),
+        "sen_support_percent": _one_place(support * 100 / pupils),
+        "ehc_plan": str(plans),
+        "ehc_plan_percent": _one_place(plans * 100 / pupils),
+    }
+    if plans < 5 and rng.random() < 0.5:
+        values["ehc_plan"] = values["ehc_plan_percent"] = CONFIDENTIAL
+    return values
+
+
+def _ks2(rng: random.Random, cohort: int) -> dict:
+    expected = rng.uniform(45, 85)
+    return {
+        "t_rwm_eligible_pupils": str(cohort),
+        "pt_rwm_met_expected_standard": str(round(expected)),
+        "pt_rwm_met_higher_standard": str(round(expected * rng.uniform(0.08, 0.2))),
+        "avg_read_scaled_score": str(rng.randint(101, 108)),
+        "avg_mat_scaled_score": str(rng.randint(101, 108)),
+        "avg_read_progress_score": _one_place(rng.uniform(-3, 3)),
+        "avg_writta_progress_score": _one_place(rng.uniform(-3, 3)),
+        "avg_mat_progress_score": _one_place(rng.uniform(-3, 3)),
+    }
+
+
+def _ks4(rng: random.Random, cohort: int) -> dict:
+    progress = rng.uniform(-0.8, 0.8)
+    width = 1.96 * 1.25 / max(cohort, 1) ** 0.5  # the DfE's interval narrows with the cohort
+    attainment = 46 + progress * 10 + rng.uniform(-4, 4)
+    return {
+        "pupil_count": str(cohort),
+        "attainment8_average": _one_place(attainment),
+        "progress8_average": _two_places(progress),
+        "progress8_lower_95_ci": _two_places(progress - width),
+        "progress8_upper_95_ci": _two_places(progress + width),
+        "engmath_95_percent": _one_place(min(95.0, max(5.0, attainment * 1.1 - 5))),
+        "ebacc_entering_percent": _one_place(rng.uniform(10, 60)),
+        "ebacc_aps_average": _two_places(attainment / 11.5),
+    }
+
+
+def _level1_csv(
+    key: str,
+    indicators: Sequence[str],
+    schools: Iterable[School],
+    years: Sequence[str],
+    values: Callable[[School, str, int], dict | None],
+    national: Callable[[str, int], dict],
+    *,
+    urn_column: str = "school_urn",
+    breakdown: bool = False,
+    seed: int,
+) -> str:
+    """One release's school-level file: England's line and each school's ``Total`` line
+    per year (schools ``values`` gives None for are left out), and, with ``breakdown``, a
+    ``Sex``/``Boys`` line per school that the importer skips."""
+    schools = list(schools)
+    filters = ("breakdown_topic", "breakdown") if breakdown else ()
+    columns = (
+        "time_period",
+        "time_identifier",
+        "geographic_level",
+        "country_code",
+        "country_name",
+        urn_column,
+        *filters,
+        *indicators,
+    )
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    code, name = ENGLAND
+    total = ("Total", "Total") if breakdown else ()
+    for year in years:
+        head = (year, ACADEMIC_YEAR)
+        writer.writerow((*head, "National", code, name, "", *total, *national(year, seed).values()))
+        for school in schools:
+            row = values(school, year, seed)
+            if row is None:
+                continue
+            line = (*head, "School", code, name, school[0])
+            writer.writerow((*line, *total, *row.values()))
+            if breakdown:
+                boys = _rng(seed, key, year, f"{school[0]}/boys")
+                half = {k: v if not v.isdigit() else str(int(v) // 2) for k, v in row.items()}
+                if boys.random() < 0.5:
+                    writer.writerow((*line, "Sex", "Boys", *half.values()))
+    return out.getvalue()
+
+
+def _pupils(school: School) -> int:
+    return school[1] or _default_pupils(school[2])
+
+
+def census_csv(schools: Iterable[School], *, years: Sequence[str], seed: int = 1) -> str:
+    """The census's school-level file ("Schools, pupils and their characteristics")."""
+    return _level1_csv(
+        "census",
+        CENSUS_INDICATORS,
+        schools,
+        years,
+        lambda school, year, seed: _census(_rng(seed, "census", year, school[0]), _pupils(school)),
+        lambda year, seed: _census(_rng(seed, "census", year, "England"), 9_089_322),
+        urn_column="urn",
+        seed=seed,
+    )
+
+
+def sen_csv(schools: Iterable[School], *, years: Sequence[str], seed: int = 1) -> str:
+    """The SEN release's school-level file (SEN support and EHC plans)."""
+    return _level1_csv(
+        "sen",
+        SEN_INDICATORS,
+        schools,
+        years,
+        lambda school, year, seed: _sen(_rng(seed, "sen", year, school[0]), _pupils(school)),
+        lambda year, seed: _sen(_rng(seed, "sen", year, "England"), 9_089_322),
+        urn_column="urn",
+        seed=seed,
+    )
+
+
+def ks2_csv(schools: Iterable[School], *, years: Sequence[str], seed: int = 1) -> str:
+    """Key stage 2 attainment, school level: the primary schools (a year 6 of about a
+    seventh of the pupils)."""
+
+    def values(school: School, year: str, seed: int) -> dict | None:
+        if school[2] not in PRIMARY_PHASES:
+            return None
+        rng = _rng(seed, "ks2", year, school[0])
+        return _ks2(rng, max(1, round(_pupils(school) / 7 * rng.uniform(0.9, 1.1))))
+
+    return _level1_csv(
+        "ks2",
+        KS2_INDICATORS,
+        schools,
+        years,
+        values,
+        lambda year, seed: {
+            **_ks2(_rng(seed, "ks2", year, "England"), 664_000),
+            **dict.fromkeys(KS2_INDICATORS[5:], NOT_COLLECTED),  # progress is relative: z
+        },
+        breakdown=True,
+        seed=seed,
+    )
+
+
+def ks4_csv(schools: Iterable[School], *, years: Sequence[str], seed: int = 1) -> str:
+    """Key stage 4 performance, school level: the secondary schools (a year 11 of about a
+    sixth of the pupils)."""
+
+    def values(school: School, year: str, seed: int) -> dict | None:
+        if EDUCATION_PHASE.get(school[2]) != "State-funded secondary":
+            return None
+        rng = _rng(seed, "ks4", year, school[0])
+        return _ks4(rng, max(1, round(_pupils(school) / 6 * rng.uniform(0.9, 1.1))))
+
+    return _level1_csv(
+        "ks4",
+        KS4_INDICATORS,
+        schools,
+        years,
+        values,
+        lambda year, seed: {
+            **_ks4(_rng(seed, "ks4", year, "England"), 598_000),
+            "progress8_lower_95_ci": NOT_COLLECTED,
+            "progress8_upper_95_ci": NOT_COLLECTED,
+        },
+        breakdown=True,
+        seed=seed,
+    )

@@ -38,7 +38,15 @@ from accounts.staff.services import (
 )
 from analytics.published_import import published_figures_import
 from bench.mis import generate_group_mis
-from bench.published import absence_csv, academic_years, suspensions_csv
+from bench.published import (
+    absence_csv,
+    academic_years,
+    census_csv,
+    ks2_csv,
+    ks4_csv,
+    sen_csv,
+    suspensions_csv,
+)
 from bench.register import (
     DEMO_ESTABLISHMENTS,
     DEMO_HEAD_SCHOOL,
@@ -248,7 +256,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     _seed_agreements(trust, school, trust_schools)
     _seed_forwarded_request(trust, school, trust_schools)
     _seed_departure(trust, school, trust_schools)
-    progress("Published (DfE) absence and suspension figures")
+    progress("Published (DfE) census, performance, absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
     # The head school's staff: the recipients the send panel offers (head, deputy, data).
     logins += [
@@ -259,13 +267,18 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
 
 
 def _seed_published_figures(schools: list[Institution]) -> None:
-    """The DfE's published absence and suspension figures for the last two years, as
+    """The DfE's published figures for the last two years (absence, suspensions, the
+    census with its SEN figures, key stage 2 and key stage 4: all that level 1 shows), as
     generated files in the Explore Education Statistics layout, through the importer."""
     entries = [(s.urn, s.pupils, s.phase) for s in schools]
     years = academic_years(DEMO_PUBLISHED_LATEST, 2)
     for text in (
         absence_csv(entries, years=years, seed=DEMO_SEED),
         suspensions_csv(entries, years=years, seed=DEMO_SEED),
+        census_csv(entries, years=years, seed=DEMO_SEED),
+        sen_csv(entries, years=years, seed=DEMO_SEED),
+        ks2_csv(entries, years=years, seed=DEMO_SEED),
+        ks4_csv(entries, years=years, seed=DEMO_SEED),
     ):
         published_figures_import(stream=io.BytesIO(text.encode()))
 

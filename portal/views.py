@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from accounts.permissions import ANALYTICS, ATTENDANCE, STUDENTS, Access, request_has_permission
 from accounts.two_factor.selectors import session_is_verified
-from analytics.selectors import national_figures, school_figures
+from analytics.selectors import national_figures, national_releases, school_figures
 from hop.selectors import hop_place
 from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.forms import BrowseForm
@@ -329,6 +329,8 @@ class InstitutionDetailView(GroupPageView):
                 # Published and live figures as the level allows (two queries).
                 "figures": school_figures(group=request.site, school=school),
                 "national": national_figures(group=request.site),
+                # England's census and performance figures beside the school's (one query).
+                "national_releases": national_releases(group=request.site),
                 "sharing": sharing_status(group=request.site, school=school),
                 "website_href": website_href(school.website),
                 "report_card": report_card_rows(school.ofsted_report_card),

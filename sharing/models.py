@@ -15,8 +15,9 @@ class AccessLevel(models.IntegerChoices):
 
 LEVEL_MEANINGS = {
     AccessLevel.DFE_DATA: (
-        "Published government statistics about the school: census figures, published "
-        "absence, exclusions and performance."
+        "Published government statistics about the school: census characteristics (pupil "
+        "numbers, free school meals, SEN, English as an additional language), key stage 2 "
+        "and key stage 4 performance, absence and suspensions."
     ),
     AccessLevel.DFE_AND_MIS_DATA: (
         "Everything in DfE Data, plus live figures from the school's MIS, such as this "

@@ -241,5 +241,6 @@ class TestContent:
         # site, session, user, profile, school, clusters, data sharing status, the Log in to
         # MIS place (asked even before two-factor, to say why there is no button), the
         # person's permissions (the menu shows Analytics and Audit only to those who may)
-        with django_assert_num_queries(11 + SITE_SCOPE_QUERIES):  # + figures: the row, England
+        # + figures: the row, England's absence, England's census and performance
+        with django_assert_num_queries(12 + SITE_SCOPE_QUERIES):
             client.get(url(school))

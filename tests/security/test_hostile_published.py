@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from django.db import transaction
@@ -34,6 +34,9 @@ from tests.institutions.factories import SchoolFactory
 COUNTS = {i.column: i for i in INDICATORS if i.measure is Measure.COUNT}
 PERCENTAGES = {i.column for i in INDICATORS if i.measure is Measure.PERCENTAGE}
 PER_100 = {i.column for i in INDICATORS if i.measure is Measure.PER_100}
+# Scores (attainment, scaled and progress scores) have a range each; progress scores are
+# the only figures that may be negative.
+SCORES = {i.column: i for i in INDICATORS if i.measure is Measure.SCORE}
 HEADER = [*KEY_COLUMNS, "school_name", *(i.column for i in INDICATORS), "notes"]
 ABSENCE_HEADER = [*KEY_COLUMNS, "school_name", *(i.column for i in INDICATORS[:6])]
 SUSPENSIONS_HEADER = [*KEY_COLUMNS, "school_name", *(i.column for i in INDICATORS[6:])]
@@ -239,11 +242,21 @@ def valid_value(column: str, text: str) -> tuple[bool, int | Decimal | None]:
         if re.fullmatch(r"[0-9]{1,40}", text, re.ASCII) and int(text) <= COUNTS[column].largest:
             return (True, int(text))
         return (False, None)
-    if not re.fullmatch(r"[0-9]*(\.[0-9]*)?", text, re.ASCII) or not re.search("[0-9]", text):
+    scores = SCORES.get(column)
+    sign = "-?" if scores is not None else ""  # a score (Progress 8: -0.45) may be negative
+    if not re.fullmatch(sign + r"[0-9]*(\.[0-9]*)?", text, re.ASCII) or not re.search(
+        "[0-9]", text
+    ):
         return (False, None)
     if len(text) > 40:
         return (False, None)
-    value = Decimal(text).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    # Enough digits for any 40-character number (the default 28 cannot quantize 39 nines).
+    value = Decimal(text).quantize(
+        Decimal("0.01"), rounding="ROUND_HALF_UP", context=Context(prec=100)
+    )
+    if scores is not None:
+        valid = scores.smallest <= value <= scores.largest
+        return (valid, value if valid else None)
     limit = Decimal(100) if column in PERCENTAGES else Decimal("99999.99")
     return (value <= limit, value if value <= limit else None)
 
@@ -258,7 +271,9 @@ def assert_valid_figure(field: str, value) -> None:
     else:
         assert isinstance(value, Decimal) and value.is_finite(), (field, value)
         assert value == value.quantize(Decimal("0.01")), (field, value)
-        assert Decimal(0) <= value <= indicator.largest, (field, value)
+        assert indicator.smallest <= value <= indicator.largest, (field, value)
+        if indicator.measure is not Measure.SCORE:
+            assert value >= 0, (field, value)
 
 
 def assert_sound(reading: PublishedReading | None) -> None:
@@ -297,6 +312,68 @@ def test_random_bytes_are_refused_or_read_never_crash(data):
 @given(st.binary(max_size=2000))
 def test_random_bytes_after_a_real_header_are_refused_or_read(body):
     assert_sound(read(csv_text([]).encode() + body))
+
+
+# The census's file names the school by ``urn``; the performance files break each school
+# down (``breakdown_topic``, ``sex``...), and only the Total line is the school's.
+LEVEL_1_HEADER = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "urn",
+    "breakdown_topic",
+    "sex",
+    "headcount of pupils",
+    "progress8_average",
+    "avg_read_scaled_score",
+]
+
+
+@FAST
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "time_period": st.sampled_from(["202425", "2024/25"]),
+                "time_identifier": st.just("Academic year"),
+                "geographic_level": st.sampled_from(["School", "National"]),
+                "urn": st.sampled_from([*URNS, "=1+1", ""]),
+                "breakdown_topic": st.one_of(st.sampled_from(["Total", "total", "Sex", ""]), cell),
+                "sex": st.one_of(st.sampled_from(["Total", "Boys"]), cell),
+                "headcount of pupils": cell,
+                "progress8_average": st.one_of(st.sampled_from(["-0.45", "0.3", "-99.99"]), cell),
+                "avg_read_scaled_score": st.one_of(st.sampled_from(["80", "120", "79"]), cell),
+            }
+        ),
+        max_size=6,
+    )
+)
+def test_hostile_breakdowns_and_scores_are_skipped_rejected_or_kept_as_valid(hostile):
+    reading = read(encode(csv_text(hostile, header=LEVEL_1_HEADER), "utf-8"))
+    assert_sound(reading)
+    for row in reading.rows:
+        source = next(
+            line
+            for line in hostile
+            if line["urn"].strip() == (row.urn or line["urn"].strip())
+            and line["breakdown_topic"].strip().lower() == "total"
+            and line["sex"].strip().lower() == "total"
+        )
+        assert source is not None
+    skipped = sum(
+        1
+        for line in hostile
+        if line["breakdown_topic"].strip().lower() != "total"
+        or line["sex"].strip().lower() != "total"
+    )
+    assert (
+        sum(
+            n
+            for reason, n in reading.skipped.items()
+            if reason.startswith(("breakdown_topic", "sex"))
+        )
+        == skipped
+    )
 
 
 @settings(FAST, max_examples=300)

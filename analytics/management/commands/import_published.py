@@ -13,7 +13,9 @@ from analytics.published_import import (
 class Command(BaseCommand):
     help = (
         "Import Explore Education Statistics data files (the absence release, the suspensions "
-        "and permanent exclusions release) into the published figures of schools and England. "
+        "and permanent exclusions release, the school census's pupil characteristics and its "
+        "SEN figures, key stage 2 and key stage 4 performance: the release is recognised from "
+        "the columns) into the published figures of schools and England. "
         "Each file is imported as a whole or not at all; within a file, rows that cannot be "
         "imported are listed with their line number. Only the figures a file holds are written, "
         "and importing the same file again changes nothing."
@@ -46,6 +48,7 @@ class Command(BaseCommand):
     def _summary(self, path: str, result: PublishedImportResult) -> None:
         write = self.stdout.write
         write(f"{path}: read as {ENCODING_LABELS[result.encoding]}.")
+        write(f"  Releases: {', '.join(result.releases)}")
         write(f"  Figures: {', '.join(result.fields)}")
         write(f"  Rows read: {result.rows_read}")
         write(f"  Schools written: {result.schools_written}")
