@@ -395,6 +395,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set several fields share (a role's grant, the level a page
+    # needs and the level a person holds).
+    "ENUM_NAME_OVERRIDES": {"AccessLevelEnum": "accounts.roles.api.ACCESS_VALUES"},
 }
 
 LOGGING = {

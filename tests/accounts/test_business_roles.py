@@ -41,6 +41,14 @@ from tests.factories import InstitutionFactory
 pytestmark = pytest.mark.django_db
 
 
+def grants_form(site, fields: dict[str, str]) -> dict[str, str]:
+    """The role page's form as a browser sends it: every permission the registry offers
+    the site (and a group role's in-school set) at Off, except ``fields``."""
+    form = {f"grant:{d.code}": "off" for d in editable_permissions(site=site)}
+    form |= {f"school:{d.code}": "off" for d in editable_permissions(site=site, in_school=True)}
+    return form | fields
+
+
 @pytest.fixture
 def manager(trust):
     return role_with(trust, "Staff Manager", {USER_DETAILS: Access.ADMINISTER})
@@ -428,13 +436,16 @@ class TestPages:
         assert "In schools, after Log in to MIS" in page
         response = client.post(
             f"/staff/roles/{role.pk}/",
-            {
-                "grant:institution.details": "view",
-                "grant:login_to_mis.associated": "administer",
-                "grant:user_details.all_users": "off",
-                "school:institution.details": "administer",
-                "school:user_details.all_users": "off",
-            },
+            grants_form(
+                trust,
+                {
+                    "grant:institution.details": "view",
+                    "grant:login_to_mis.associated": "administer",
+                    "grant:user_details.all_users": "off",
+                    "school:institution.details": "administer",
+                    "school:user_details.all_users": "off",
+                },
+            ),
         )
         assert response.status_code == 302
         assert set(role.grants.values_list("code", "access", "in_school")) == {
@@ -448,13 +459,16 @@ class TestPages:
         before = snapshot()
         response = client.post(
             f"/staff/roles/{manager.pk}/",
-            {
-                "grant:institution.details": "off",
-                "grant:login_to_mis.associated": "off",
-                "grant:user_details.all_users": "view",
-                "school:institution.details": "off",
-                "school:user_details.all_users": "off",
-            },
+            grants_form(
+                trust,
+                {
+                    "grant:institution.details": "off",
+                    "grant:login_to_mis.associated": "off",
+                    "grant:user_details.all_users": "view",
+                    "school:institution.details": "off",
+                    "school:user_details.all_users": "off",
+                },
+            ),
         )
         assert "is the only role at Oak Ridge Trust" in response.content.decode()
         response = client.post(f"/staff/roles/{manager.pk}/retire/")
@@ -527,13 +541,16 @@ class TestNextRequest:
         assert holder.get(f"/api/v1/roles/{reader.pk}/").status_code == 403
         site_client(trust, ada.user).post(
             f"/staff/roles/{reader.pk}/",
-            {
-                "grant:institution.details": "view",
-                "grant:login_to_mis.associated": "off",
-                "grant:user_details.all_users": "view",
-                "school:institution.details": "off",
-                "school:user_details.all_users": "off",
-            },
+            grants_form(
+                trust,
+                {
+                    "grant:institution.details": "view",
+                    "grant:login_to_mis.associated": "off",
+                    "grant:user_details.all_users": "view",
+                    "school:institution.details": "off",
+                    "school:user_details.all_users": "off",
+                },
+            ),
         )
         assert holder.get("/staff/roles/").status_code == 200
         assert holder.get(f"/api/v1/roles/{reader.pk}/").status_code == 200

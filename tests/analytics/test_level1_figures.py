@@ -37,7 +37,12 @@ from institutions.models import GroupMembership, Institution, InstitutionKind, S
 from sharing.models import LEVEL_MEANINGS, AccessLevel, Agreement
 from tests.accounts.factories import associate
 from tests.exports import body as file_body
-from tests.factories import LocalAuthorityFactory, StaffProfileFactory, TrustFactory
+from tests.factories import (
+    LocalAuthorityFactory,
+    StaffProfileFactory,
+    TrustFactory,
+    pupil_data_staff,
+)
 from tests.institutions.factories import add_school, group_staff
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +70,11 @@ def performance(school, **values):
     return PublishedFigures.objects.update_or_create(
         school=school, time_period=PERFORMANCE_YEAR, defaults=values
     )[0]
+
+
+def analyst(trust):
+    """A member of the trust's staff whose role opens Analytics (View)."""
+    return pupil_data_staff(trust, user=group_staff(trust))
 
 
 @pytest.fixture
@@ -209,7 +219,7 @@ def test_a_newer_census_does_not_move_the_absence_year(trust, world):
 def test_the_page_shows_the_census_at_level_1_and_nothing_of_a_school_below(
     site_client, trust, world
 ):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     html = client.get(PAGE).content.decode()
 
     assert "Ash Primary" in html and "Birch Academy" in html
@@ -225,7 +235,7 @@ def test_the_page_shows_the_census_at_level_1_and_nothing_of_a_school_below(
 def test_the_key_stage_4_page_shows_progress_8_with_its_confidence_limits(
     site_client, trust, world
 ):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     html = client.get(PAGE, {"release": "ks4", "sort": "-attainment8"}).content.decode()
 
     assert "50.5" in html and "+0.25" in html and "−0.05" in html and "+0.55" in html
@@ -236,7 +246,7 @@ def test_the_key_stage_4_page_shows_progress_8_with_its_confidence_limits(
 
 
 def test_an_unknown_sort_or_release_is_reported_and_left_out(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     html = client.get(PAGE, {"release": "ks9", "sort": "salary"}).content.decode()
 
     assert "“ks9” is not one of the figures" in html
@@ -245,7 +255,7 @@ def test_an_unknown_sort_or_release_is_reported_and_left_out(site_client, trust,
 
 
 def test_the_api_gives_the_figures_at_level_1_and_nothing_below(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     body = client.get(API, {"release": "ks4"}).json()
 
     assert body["release"] == "ks4"
@@ -263,7 +273,7 @@ def test_the_api_gives_the_figures_at_level_1_and_nothing_below(site_client, tru
 
 
 def test_the_api_refuses_unknown_values_with_a_400(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     response = client.get(API, {"release": "ks4", "sort": "salary"})
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["sort"] == ["“salary” is not a column of this table."]
@@ -271,7 +281,7 @@ def test_the_api_refuses_unknown_values_with_a_400(site_client, trust, world):
 
 
 def test_the_schools_api_carries_each_schools_release_figures(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     results = {s["urn"]: s for s in client.get("/api/v1/analytics/schools/").json()["results"]}
 
     assert results["120001"]["census"]["fsm_eligible_percent"] == 25.0
@@ -281,7 +291,7 @@ def test_the_schools_api_carries_each_schools_release_figures(site_client, trust
 
 
 def test_the_export_holds_the_table_the_group_and_england(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     text = file_body(client.get(f"{PAGE}export.csv", {"release": "census"})).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
 
@@ -303,7 +313,7 @@ def test_the_export_holds_the_table_the_group_and_england(site_client, trust, wo
 def test_the_institution_page_shows_the_figures_with_year_and_source_at_level_1(
     site_client, trust, world
 ):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     html = client.get("/institutions/120001/").content.decode()
 
     assert "School census 2024/25" in html
@@ -315,7 +325,7 @@ def test_the_institution_page_shows_the_figures_with_year_and_source_at_level_1(
 
 
 def test_the_institution_page_below_level_1_shows_no_figure(site_client, trust, world):
-    client = site_client(trust, group_staff(trust))
+    client = site_client(trust, analyst(trust))
     html = client.get("/institutions/120004/").content.decode()
 
     assert "School census" not in html
@@ -381,6 +391,7 @@ def test_the_same_queries_for_5_and_300_schools(site_client, url, release):
         build_group(group, size)
         profile = StaffProfileFactory(site=group)
         associate(profile, all_schools=True)
+        pupil_data_staff(group, user=profile.user)
         client = site_client(group, profile.user)
         params = {"release": release, "sort": "-pupils_headcount" if release == "census" else ""}
         client.get(url, params)  # settles the session's two-factor check
