@@ -197,6 +197,7 @@ OBJECT_PARAMS = {
     "object_id",
     "id",
     "pupil_id",
+    "invitation_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -230,6 +231,8 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.urn
         elif name == "pupil_id":
             values[name] = ids.pupil
+        elif name == "invitation_id":
+            values[name] = ids.invitation
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
