@@ -26,8 +26,15 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.audit import system_actor
+from accounts.audit import Actor, system_actor
 from accounts.models import RoleAssignment, StaffAssociation, StaffProfile, User
+from accounts.staff.onboarding import (
+    NewStaffMember,
+    invitation_resend,
+    invitation_state,
+    open_invitation,
+    staff_member_add,
+)
 from accounts.staff.services import (
     role_assign,
     roles_ensure_defaults,
@@ -199,6 +206,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     StaffAssociation.objects.update_or_create(
         profile=admin_profile, defaults={"site": trust, "all_schools": True}
     )
+    _seed_invitation(trust, admin_profile)
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
     _seed_clusters(trust, school, trust_schools)
@@ -234,6 +242,33 @@ def _seed_group_staff(group: Institution, people) -> list[DemoLogin]:
         role_assign(profile=profile, role=roles[role_name])
         logins.append(DemoLogin(group, email, role_name))
     return logins
+
+
+DEMO_INVITEE = ("Alex Morgan", "new.colleague@oak-ridge.test", "Central Team Member")
+
+
+def _seed_invitation(trust: Institution, inviter: StaffProfile) -> None:
+    """A colleague the trust administrator has invited and who has not accepted yet (the
+    Staff list's "Invited" table; the email with its link is on the mail page). An expired
+    invitation is sent again, so the demo's link always works."""
+    name, email, role_name = DEMO_INVITEE
+    actor = Actor(user=inviter.user, site=trust)
+    profile = StaffProfile.objects.filter(site=trust, user__email=email).first()
+    if profile is None:
+        staff_member_add(
+            site=trust,
+            member=NewStaffMember(
+                full_name=name,
+                email=email,
+                job_title="Finance officer",
+                roles=[roles_ensure_defaults(site=trust)[role_name]],
+            ),
+            actor=actor,
+        )
+        return
+    invitation = open_invitation(profile)
+    if invitation is not None and invitation_state(invitation) == "expired":
+        invitation_resend(invitation=invitation, actor=actor)
 
 
 def _seed_two_factor(user: User) -> None:
