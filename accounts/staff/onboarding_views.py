@@ -278,7 +278,7 @@ class InvitationAcceptView(SitePageView):
                 "requires_two_factor": site_requires_two_factor(site=request.site),
             },
         )
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"  # the token never leaves this site
         return response
 
     def get(self, request: HttpRequest, token: str) -> HttpResponse:

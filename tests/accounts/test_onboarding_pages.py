@@ -188,7 +188,7 @@ class TestInvitationLink:
         before = state()
         response = SiteClient(trust).get(link)
         assert response.status_code == 200 and "Join Oak Ridge Trust" in response.content.decode()
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
         assert state() == before
 
     def test_accept_signs_in_then_two_factor_where_required(self, trust, link):
