@@ -63,6 +63,11 @@ staff_invitation_sent = Signal()
 # an existing user they were added.
 staff_added_to_site = Signal()
 
+# Sent (in the transaction) with ``user``, ``site``, ``actor`` and ``sessions`` (each ended
+# session's ``key`` and decoded ``data``) when someone's sessions at a site were ended:
+# what hangs from them ends too (``hop.receivers``: the Log in to MIS hops).
+staff_sessions_ended = Signal()
+
 NAME_MAX, EMAIL_MAX, JOB_TITLE_MAX = 150, 254, 150
 
 
@@ -483,10 +488,10 @@ def invitation_accept(
 # --- Deactivating and reactivating --------------------------------------------------------------
 
 
-def site_sessions_end(*, user: User, site: Institution) -> int:
+def site_sessions_end(*, user: User, site: Institution, actor: Actor) -> int:
     """Delete ``user``'s sessions on ``site``'s host (their own, or a Log in to MIS hop
-    into it). A group session's end also ends every hop that hangs from it, at the hop's
-    next request (``hop.middleware``, audited there). Returns how many ended.
+    into it) and announce them (``staff_sessions_ended``), so that the hops hanging from
+    them end too, audited. Returns how many ended.
 
     Sessions are stored signed and encoded, one row each, so this reads the live ones;
     deactivating someone is rare enough for that."""
@@ -496,9 +501,12 @@ def site_sessions_end(*, user: User, site: Institution) -> int:
     for session in live.iterator(chunk_size=500):
         data = session.get_decoded()
         if str(data.get("_auth_user_id")) == str(user.pk) and data.get("_matmis_site") == mark:
-            ended.append(session.session_key)
+            ended.append({"key": session.session_key, "data": data})
     if ended:
-        Session.objects.filter(session_key__in=ended).delete()
+        Session.objects.filter(session_key__in=[s["key"] for s in ended]).delete()
+        staff_sessions_ended.send(
+            sender=StaffProfile, user=user, site=site, actor=actor, sessions=ended
+        )
     return len(ended)
 
 
@@ -542,7 +550,7 @@ def staff_deactivate(*, profile: StaffProfile, actor: Actor) -> DeactivationResu
     )
     profile.is_active = False
     profile.save(update_fields=["is_active"])
-    ended = site_sessions_end(user=profile.user, site=profile.site)
+    ended = site_sessions_end(user=profile.user, site=profile.site, actor=actor)
     roles = tuple(a.role.name for a in held)
     audit.record(
         actor=actor,
