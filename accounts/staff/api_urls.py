@@ -52,4 +52,9 @@ urlpatterns: list = [
         name="associations-detail",
     ),
     path("roles/", api.RoleListApiView.as_view(), name="roles-list"),
+    path(
+        "invitations/accept/",
+        onboarding_api.InvitationAcceptApiView.as_view(),
+        name="invitation-accept",
+    ),
 ]

@@ -4,18 +4,23 @@ Administer: add a member of staff (``POST /api/v1/staff/``, answered by
 it, deactivating and reactivating, and adding many from a CSV file. The same services as
 the pages (``accounts.staff.onboarding``, ``accounts.staff.bulk_add``).
 
+And, for the invited person, accepting an invitation with its link's token
+(``POST /api/v1/invitations/accept/``, public on the site's host).
+
 Another site's invitation or profile id is the same 404 as a missing one; another site's
 role id, school URN or cluster id the same 400 as a missing one.
 """
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from accounts.audit import actor_from_request
+from accounts.audit import actor_from_request, client_ip
 from accounts.models import StaffInvitation, StaffProfile
 from accounts.permissions import USER_DETAILS, Access
+from accounts.two_factor.selectors import site_requires_two_factor
 from institutions.models import Cluster
 from institutions.selectors import NOT_A_URN, current_schools, malformed_urns
 from matmis.api import ErrorSerializer, SiteApiView, validation_error
@@ -26,8 +31,12 @@ from .onboarding import (
     EMAIL_MAX,
     JOB_TITLE_MAX,
     NAME_MAX,
+    InvitationLinkProblem,
+    InvitationLinkRefused,
     InvitationState,
     NewStaffMember,
+    invitation_accept,
+    invitation_for_link,
     invitation_resend,
     invitation_revoke,
     invitation_state,
@@ -400,3 +409,94 @@ class StaffImportApiView(SiteApiView):
             StaffFileResultSerializer(body).data,
             status=status.HTTP_201_CREATED if result.added else 422,
         )
+
+
+class InvitationAcceptInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="The token of the emailed link.")
+    password = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"input_type": "password"},
+        help_text="Needed only by someone with no password on matmis yet (the site's "
+        "password rules apply); someone who has one keeps it, whatever is sent.",
+    )
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    profile_id = serializers.IntegerField()
+    site = serializers.CharField()
+    email = serializers.EmailField()
+    password_set = serializers.BooleanField(help_text="False: the password already in use.")
+    two_factor_required = serializers.BooleanField(
+        help_text="The site requires two-factor sign-in: set it up after signing in."
+    )
+
+
+class InvitationAcceptApiView(SiteApiView):
+    """Accept an invitation with its emailed link's token, on the inviting site's host:
+    the password is set (only for someone who has none yet) and the profile becomes active.
+    Signs nobody in: sign in afterwards. A token of another site's invitation is a 404
+    like a forged one; an expired, used or revoked one is a 410 saying which."""
+
+    site_kind = ANY_SITE
+    public = True  # the invited person has no session here: the token is the credential
+    method_permissions = {"POST": None}
+
+    @extend_schema(
+        operation_id="staff_invitation_accept",
+        request=InvitationAcceptInputSerializer,
+        responses={
+            200: InvitationAcceptedSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            410: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        data = InvitationAcceptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, password = data.validated_data["token"], data.validated_data["password"]
+        try:
+            invitation = invitation_for_link(site=request.site, token=token)
+        except InvitationLinkRefused as refusal:
+            return _link_refused(refusal)
+        user = invitation.profile.user
+        if not user.has_usable_password():
+            if not password:
+                raise exceptions.ValidationError({"password": ["Choose a password."]})
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as error:
+                raise exceptions.ValidationError({"password": error.messages}) from None
+        else:
+            password = None
+        try:
+            profile = invitation_accept(
+                site=request.site, token=token, password=password, ip_address=client_ip(request)
+            )
+        except InvitationLinkRefused as refusal:
+            return _link_refused(refusal)
+        body = {
+            "profile_id": profile.pk,
+            "site": request.site.name,
+            "email": user.email,
+            "password_set": password is not None,
+            "two_factor_required": site_requires_two_factor(site=request.site),
+        }
+        return Response(InvitationAcceptedSerializer(body).data)
+
+
+def _link_refused(refusal: InvitationLinkRefused) -> Response:
+    status_code = 404 if refusal.problem == InvitationLinkProblem.NOT_VALID else 410
+    return Response(
+        {
+            "error": {
+                "code": f"invitation_{refusal.problem.value}",
+                "message": str(refusal),
+                "fields": {},
+            }
+        },
+        status=status_code,
+    )

@@ -32,6 +32,7 @@ from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "a-Long-pass-phrase-1"
 LINK = re.compile(r"https?://[^/\s]+(/accounts/invitation/[A-Za-z0-9_-]+/)")
 
 
@@ -286,3 +287,46 @@ class TestImport:
         before = state()
         error = error_of(self.upload(api, b"\xff\xfeh\x00i\x00"), 400)
         assert "UTF-16" in error["fields"]["file"][0] and state() == before
+
+
+class TestAcceptByApi:
+    @pytest.fixture
+    def token(self, roles, api):
+        send(api, "post", "/api/v1/staff/", body(roles))
+        return LINK.search(mail.outbox[0].body).group(1).rstrip("/").rsplit("/", 1)[1]
+
+    def accept(self, site, token, password=PASSWORD):
+        return send(
+            SiteClient(site),
+            "post",
+            "/api/v1/invitations/accept/",
+            {"token": token, "password": password},
+        )
+
+    def test_accepted_once(self, trust, token):
+        response = self.accept(trust, token)
+        assert response.status_code == 200, response.content
+        data = response.json()
+        assert data["password_set"] is True and data["two_factor_required"] is False
+        user = User.objects.get(email="new@oak.test")
+        assert user.check_password("a-Long-pass-phrase-1")
+        assert StaffProfile.objects.get(pk=data["profile_id"]).is_active
+        before = state()
+        again = self.accept(trust, token, "another-Long-pass-2")
+        assert again.status_code == 410
+        assert again.json()["error"]["code"] == "invitation_used" and state() == before
+
+    def test_a_weak_or_missing_password_changes_nothing(self, trust, token):
+        before = state()
+        for password in ("", "abc"):
+            error = error_of(self.accept(trust, token, password), 400)
+            assert "password" in error["fields"]
+        assert state() == before
+
+    def test_another_sites_host_and_a_forged_token(self, trust, token):
+        before = state()
+        for site, value in ((InstitutionFactory(), token), (trust, "forged-" + "x" * 30)):
+            response = self.accept(site, value)
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "invitation_not_valid"
+        assert state() == before
