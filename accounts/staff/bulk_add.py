@@ -232,13 +232,35 @@ def staff_bulk_add(*, site: Institution, data: bytes, actor: Actor) -> BulkAddRe
             )
         )
     results = []
-    with transaction.atomic():
-        for line, member, _ in checked:
-            added = staff_member_add(site=site, member=member, actor=actor, checked=True)
-            outcome = (
-                LineOutcome.INVITED
-                if added.outcome is AddOutcome.INVITED
-                else LineOutcome.EXISTING_USER_ADDED
+    failed: tuple[_Line, tuple[str, ...]] | None = None
+    try:
+        with transaction.atomic():
+            for line, member, _ in checked:
+                try:
+                    added = staff_member_add(site=site, member=member, actor=actor, checked=True)
+                except ValidationError as error:
+                    # Changed since the check (someone added them meanwhile): all or none.
+                    failed = (line, tuple(error.messages))
+                    raise
+                outcome = (
+                    LineOutcome.INVITED
+                    if added.outcome is AddOutcome.INVITED
+                    else LineOutcome.EXISTING_USER_ADDED
+                )
+                results.append(LineResult(line.number, member.full_name, member.email, outcome))
+    except ValidationError:
+        if failed is None:
+            raise
+        return BulkAddResult(
+            tuple(
+                LineResult(
+                    line.number,
+                    line.name,
+                    line.email,
+                    LineOutcome.REFUSED if line is failed[0] else LineOutcome.NOT_ADDED,
+                    failed[1] if line is failed[0] else (),
+                )
+                for line, _, _ in checked
             )
-            results.append(LineResult(line.number, member.full_name, member.email, outcome))
+        )
     return BulkAddResult(tuple(results))

@@ -162,6 +162,10 @@ def staff_member_check(*, site: Institution, member: NewStaffMember) -> NewStaff
 
 def _already_here(*, site: Institution, email: str) -> str | None:
     """Why the person with ``email`` cannot be added at ``site``, or None."""
+    if User.objects.filter(email=email, is_active=False).exists():
+        return (
+            f"The account of {email} is switched off for the whole platform. Ask platform support."
+        )
     profile = (
         StaffProfile.objects.filter(site=site, user__email=email).select_related("user").first()
     )
@@ -205,15 +209,6 @@ def staff_member_add(
     created_user = user is None
     if created_user:
         user = User.objects.create_user(email=member.email, full_name=member.full_name)
-    elif not user.is_active:
-        raise ValidationError(
-            {
-                "email": [
-                    f"The account of {member.email} is switched off for the whole platform. "
-                    "Ask platform support."
-                ]
-            }
-        )
     elif not user.full_name:
         user.full_name = member.full_name
         user.save(update_fields=["full_name"])

@@ -248,6 +248,12 @@ class TestRefusals:
         (message,) = self.refused(trust, new, actor, field)
         assert words in message
 
+    def test_an_account_switched_off_for_the_platform(self, trust, roles, actor):
+        off = person(InstitutionFactory(), email="off@x.test").user
+        User.objects.filter(pk=off.pk).update(is_active=False)
+        (message,) = self.refused(trust, member(roles, email="off@x.test"), actor, "email")
+        assert "switched off for the whole platform" in message
+
     def test_no_role_and_another_sites_role(self, trust, roles, actor):
         new = NewStaffMember(full_name="A", email="a@oak.test", job_title="", roles=[])
         assert self.refused(trust, new, actor, "roles") == ["Choose at least one role."]
@@ -425,3 +431,31 @@ class TestDeactivate:
         profile = StaffProfile.objects.get(user__email="new.person@oak.test")
         with pytest.raises(ValidationError, match="never accepted"):
             staff_reactivate(profile=profile, actor=actor)
+
+
+def test_a_bulk_line_refused_while_adding_adds_nobody(trust, roles, actor, monkeypatch):
+    """A line that passed the check but is refused when added (someone added that person
+    in between): all or none, the line says why."""
+    from accounts.staff import bulk_add
+
+    real = bulk_add.staff_member_add
+    calls = []
+
+    def second_refused(**kwargs):
+        calls.append(kwargs["member"].email)
+        if len(calls) == 2:
+            raise ValidationError({"email": ["Added by someone else a moment ago."]})
+        return real(**kwargs)
+
+    monkeypatch.setattr(bulk_add, "staff_member_add", second_refused)
+    before = state()
+    result = bulk_add.staff_bulk_add(
+        site=trust,
+        data=b"name,email,job title,roles\nA,a@oak.test,,Data Lead\nB,b@oak.test,,Data Lead\n",
+        actor=actor,
+    )
+    assert state() == before and not result.added
+    assert [(line.outcome, line.reasons) for line in result.lines] == [
+        (bulk_add.LineOutcome.NOT_ADDED, ()),
+        (bulk_add.LineOutcome.REFUSED, ("Added by someone else a moment ago.",)),
+    ]
