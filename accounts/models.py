@@ -350,6 +350,44 @@ class HopToken(models.Model):
         return f"Hop of {self.user_id} from {self.group_id} to {self.school_id}"
 
 
+class StaffInvitation(models.Model):
+    """An invitation to set a password and start work at a site, sent by email with a
+    single-use link on the site's host.
+
+    Only the SHA-256 of the link's token is kept (``token_hash``), never the token: the
+    token is made when the email is built, and a new email (a resend) makes a new one, so
+    every earlier link dies. Pending until accepted, revoked or past ``expires_at``.
+    """
+
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, blank=True)
+    sends = models.PositiveIntegerField(
+        default=1, help_text="How many emails were asked for; only the last one's link works."
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one invitation of a profile is open (neither used nor revoked).
+            models.UniqueConstraint(
+                fields=["profile"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_profile",
+            )
+        ]
+        indexes = [models.Index(fields=["site", "created_at"], name="invitation_site_created")]
+
+    def __str__(self) -> str:
+        return f"Invitation of profile {self.profile_id} at {self.site_id}"
+
+
 class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", "Signed in"
     SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
@@ -376,6 +414,13 @@ class AuditAction(models.TextChoices):
     REQUEST_FORWARDED = "request_forwarded", "Data sharing request forwarded"
     PASSWORD_RESET = "password_reset", "Password reset"
     BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "New backup codes made"
+    STAFF_INVITED = "staff_invited", "Member of staff invited"
+    STAFF_ADDED = "staff_added", "Existing user added as staff"
+    INVITATION_RESENT = "invitation_resent", "Invitation sent again"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+    STAFF_DEACTIVATED = "staff_deactivated", "Member of staff deactivated"
+    STAFF_REACTIVATED = "staff_reactivated", "Member of staff reactivated"
 
 
 class AuditEvent(models.Model):

@@ -10,8 +10,9 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the apps' models are loaded: joins the password reset request
-        # (accounts) to the outbox (notifications) and registers its message builder.
-        from . import password_reset_emails  # noqa: F401
+        # and the staff invitations and notices (accounts) to the outbox (notifications) and
+        # registers their message builders.
+        from . import password_reset_emails, staff_emails  # noqa: F401
 
 
 class SupportAdminConfig(admin_apps.AdminConfig):

@@ -30,6 +30,13 @@ from accounts.audit import Actor, system_actor
 from accounts.models import BusinessRole, RoleAssignment, StaffAssociation, StaffProfile, User
 from accounts.permissions import INSTITUTION_DETAILS
 from accounts.roles.services import role_create, role_grants_set, role_retire
+from accounts.staff.onboarding import (
+    NewStaffMember,
+    invitation_resend,
+    invitation_state,
+    open_invitation,
+    staff_member_add,
+)
 from accounts.staff.services import (
     role_assign,
     roles_ensure_defaults,
@@ -250,6 +257,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
         profile=admin_profile, defaults={"site": trust, "all_schools": True}
     )
     _seed_business_roles(trust)
+    _seed_invitation(trust, admin_profile)
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
     _seed_clusters(trust, school, trust_schools)
@@ -316,6 +324,33 @@ def _seed_business_roles(trust: Institution) -> None:
         )
         if retired:
             role_retire(role=role, actor=actor)
+
+
+DEMO_INVITEE = ("Alex Morgan", "new.colleague@oak-ridge.test", "Central Team Member")
+
+
+def _seed_invitation(trust: Institution, inviter: StaffProfile) -> None:
+    """A colleague the trust administrator has invited and who has not accepted yet (the
+    Staff list's "Invited" table; the email with its link is on the mail page). An expired
+    invitation is sent again, so the demo's link always works."""
+    name, email, role_name = DEMO_INVITEE
+    actor = Actor(user=inviter.user, site=trust)
+    profile = StaffProfile.objects.filter(site=trust, user__email=email).first()
+    if profile is None:
+        staff_member_add(
+            site=trust,
+            member=NewStaffMember(
+                full_name=name,
+                email=email,
+                job_title="Finance officer",
+                roles=[roles_ensure_defaults(site=trust)[role_name]],
+            ),
+            actor=actor,
+        )
+        return
+    invitation = open_invitation(profile)
+    if invitation is not None and invitation_state(invitation) == "expired":
+        invitation_resend(invitation=invitation, actor=actor)
 
 
 def _seed_two_factor(user: User) -> None:

@@ -29,6 +29,7 @@ from matmis.exports import ExportApiView, export_response, export_schema
 from matmis.site_access import ANY_SITE, SiteKind
 
 from .exports import staff_table
+from .onboarding_api import StaffAddInputSerializer, StaffAddResultSerializer, staff_add
 from .selectors import (
     association_detail,
     directory_association_summary,
@@ -271,10 +272,21 @@ def _staff_member_data(site, profile: StaffProfile, *, detail: bool = False) -> 
 
 
 class StaffListApiView(SiteApiView):
-    """The site's active staff by name, with their roles and (group sites) associations."""
+    """The site's active staff by name, with their roles and (group sites) associations;
+    POST adds a member of staff (“User Details: Manage All Users” at Administer): a new
+    person is invited by email, someone with an account on matmis already is added at once
+    (``accounts.staff.onboarding``)."""
 
     site_kind = ANY_SITE
-    method_permissions = {"GET": None}
+    method_permissions = {"GET": None, "POST": MANAGE_STAFF}
+
+    @extend_schema(
+        operation_id="staff_create",
+        request=StaffAddInputSerializer,
+        responses={201: StaffAddResultSerializer, **STAFF_WRITE_ERRORS},
+    )
+    def post(self, request):
+        return staff_add(request)
 
     @extend_schema(
         operation_id="staff_list",

@@ -33,6 +33,7 @@ from .forms import (
     RoleRow,
     StaffSearchForm,
 )
+from .onboarding_selectors import deactivated_staff, invitation_rows
 from .selectors import (
     AssociationSummary,
     HeldRole,
@@ -112,6 +113,8 @@ class StaffListView(SitePageView):
         ]
         query = request.GET.copy()
         query.pop("page", None)
+        can_manage = _may_manage_staff(request)
+        onboarding = can_manage and not search and page.number == 1
         return render(
             request,
             "accounts/staff/list.html",
@@ -124,8 +127,14 @@ class StaffListView(SitePageView):
                     page.number, on_each_side=1, on_ends=1
                 ),
                 "query": query.urlencode(),
-                "can_manage": _may_manage_staff(request),
+                "can_manage": can_manage,
                 "exports": export_links("staff:list-export", query),
+                # Onboarding (managers only): invitations not yet accepted, and deactivated
+                # staff, on the first page of the unsearched list.
+                "invitations": invitation_rows(site=site) if onboarding else [],
+                "deactivated": (
+                    [(p, held_roles(p)) for p in deactivated_staff(site=site)] if onboarding else []
+                ),
             },
         )
 

@@ -135,8 +135,9 @@ def test_demo_staff_hold_their_roles():
     seed_demo()
     trust = Institution.objects.get(slug="oak-ridge-trust")
     school = Institution.objects.get(slug="oak-ridge-primary-school")
+    # Active staff: the demo's invited colleague has not joined yet (see the test below).
     roles = dict(
-        StaffProfile.objects.filter(site=trust).values_list(
+        StaffProfile.objects.filter(site=trust, is_active=True).values_list(
             "user__email", "assignments__role__name"
         )
     )
@@ -319,3 +320,18 @@ def test_the_demo_has_a_school_that_left_the_trust_and_rejoined():
     assert agreement.end_reason == SCHOOL_LEFT_THE_GROUP
     assert current_schools(group=trust).filter(pk=agreement.school_id).exists()
     assert agreement_level(group=trust, school=agreement.school) == 0
+
+
+def test_the_demo_trust_has_a_colleague_invited_and_not_yet_accepted():
+    """Staff onboarding shows in the demo: one invitation on the trust's Staff list, its
+    email queued with a link; a second run adds nothing (and would renew an expired one)."""
+    from accounts.models import StaffInvitation
+    from notifications.models import EmailDelivery
+
+    seed_demo()
+    seed_demo()
+    invitation = StaffInvitation.objects.get()
+    assert invitation.site.slug == "oak-ridge-trust"
+    assert invitation.profile.user.email == "new.colleague@oak-ridge.test"
+    assert not invitation.profile.is_active and invitation.used_at is None
+    assert EmailDelivery.objects.filter(kind="staff-invitation").count() == 1

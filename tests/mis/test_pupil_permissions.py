@@ -251,7 +251,7 @@ def test_seeded_group_roles_grant_analytics_and_in_school_pupil_views():
 
 
 def _migration():
-    return importlib.import_module("accounts.migrations.0012_pupil_data_default_grants")
+    return importlib.import_module("accounts.migrations.0010_pupil_data_default_grants")
 
 
 def test_the_migration_gives_deployed_seeded_roles_the_defaults(school):

@@ -198,6 +198,7 @@ OBJECT_PARAMS = {
     "id",
     "pupil_id",
     "role_id",
+    "invitation_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -233,6 +234,8 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.pupil
         elif name == "role_id":
             values[name] = ids.role
+        elif name == "invitation_id":
+            values[name] = ids.invitation
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:

@@ -31,6 +31,7 @@ from accounts.models import (
     User,
 )
 from accounts.permissions import INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
+from accounts.staff.onboarding import NewStaffMember, staff_member_add
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
@@ -91,6 +92,7 @@ class Ids:
     people_search: str  # a search that finds this side's staff by name
     audit_search: str  # part of this side's staff email addresses
     admin: dict = field(default_factory=dict)  # admin model label -> object id
+    invitation: int = MISSING_INT  # a staff invitation of the site, not yet accepted
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,22 @@ class World:
             role_assign(profile=profile, role=roles_ensure_defaults(site=site)[role_name])
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
         return profile
+
+    def invite(self, site, name, email, inviter: StaffProfile, *, side) -> int:
+        """An invitation (not yet accepted) of a new person to ``site``: its id."""
+        kind = f"staff:{site.slug}"
+        role = next(iter(roles_ensure_defaults(site=site).values()))
+        result = staff_member_add(
+            site=site,
+            member=NewStaffMember(
+                full_name=self.mark(name, side, kind=kind),
+                email=self.mark(email, side, kind=kind),
+                job_title="Probe",
+                roles=[role],
+            ),
+            actor=Actor(user=inviter.user, site=site),
+        )
+        return result.invitation.pk
 
     def school(self, group, name, slug, urn, *, side):
         school = add_school(
@@ -379,6 +397,12 @@ class World:
         w.unshared_live_figures(w.a3)
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
+        w.ta_invitation = w.invite(
+            w.ta, "Ingrid Invitedprobe", "aa-invited@oakridge-probe.test", w.a_admin, side="A"
+        )
+        w.a1_invitation = w.invite(
+            w.a1, "Iona Invitedhead", "aa-invited-head@oakridge-probe.test", w.a1_head, side="A"
+        )
 
         # Trust B: everything here is foreign to trust A's sites.
         w.tb = TrustFactory(
@@ -424,6 +448,12 @@ class World:
             )
         w.audit(w.b_admin, "Zebra foreign audit entry", "B")
         w.audit(w.b1_head, "Zebra foreign school audit entry", "B")
+        w.tb_invitation = w.invite(
+            w.tb, "Zinovia Invitedforeign", "zz-invited@zebra-foreign.test", w.b_admin, side="B"
+        )
+        w.b1_invitation = w.invite(
+            w.b1, "Zelda Invitedforeign", "zz-invited-head@zebra-foreign.test", w.b1_head, side="B"
+        )
 
         # The platform: a support superuser (with an authenticator, like the demo's), one
         # who has not set up two-factor sign-in yet, and one register import.
@@ -563,6 +593,7 @@ class World:
             people_search="Aardvark",
             audit_search="oakridge-probe.test",
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
+            invitation=self.ta_invitation,
         )
         school_own = Ids(
             urn=self.a1.urn,
@@ -580,6 +611,7 @@ class World:
             people_search="Probehead",
             audit_search="oakridge-probe.test",
             admin=group_own.admin,
+            invitation=self.a1_invitation,
         )
         # Foreign sign-in probes send the foreign person's real password: it must not work.
         group_foreign = Ids(
@@ -598,6 +630,7 @@ class World:
             people_search="Foreigner",
             audit_search="zebra-foreign.test",
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
+            invitation=self.tb_invitation,
         )
         school_foreign = Ids(
             urn=self.b1.urn,
@@ -615,6 +648,7 @@ class World:
             people_search="Foreignhead",
             audit_search="zebra-foreign.test",
             admin=group_foreign.admin,
+            invitation=self.b1_invitation,
         )
         missing = Ids(
             urn=MISSING_URN,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0012_pupil_data_default_grants'),
+        ('accounts', '0010_pupil_data_default_grants'),
     ]
 
     operations = [

@@ -66,7 +66,7 @@ def remove_default_grants(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0011_audit_actions_merged"),
+        ("accounts", "0009_used_backup_code"),
         ("institutions", "0002_register_fields_and_clusters"),
     ]
 
