@@ -139,6 +139,12 @@ def staff_member_check(*, site: Institution, member: NewStaffMember) -> NewStaff
         errors.setdefault("roles", []).append("Choose at least one role.")
     elif any(role.site_id != site.pk for role in roles):
         errors.setdefault("roles", []).append("Choose from this site’s roles.")
+    else:
+        for role in roles:
+            if role.is_retired:
+                errors.setdefault("roles", []).append(
+                    f"“{role.name}” is retired: it cannot be given to anyone."
+                )
     if not site.is_group and (member.all_schools or member.schools or member.clusters):
         errors.setdefault("associations", []).append(
             "Only staff of a trust or local authority have associated schools."

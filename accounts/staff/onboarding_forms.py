@@ -65,9 +65,9 @@ class StaffAddForm(forms.Form):
     def __init__(self, data=None, *, site: Institution):
         super().__init__(data)
         self.site = site
-        self.fields["roles"].queryset = BusinessRole.objects.filter(site=site).order_by(
-            Lower("name"), "pk"
-        )
+        self.fields["roles"].queryset = BusinessRole.objects.filter(
+            site=site, retired_at__isnull=True  # a retired role cannot be given
+        ).order_by(Lower("name"), "pk")
         if site.is_group:
             self.fields["associations"] = forms.ChoiceField(
                 label="Associated schools",

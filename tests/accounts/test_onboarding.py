@@ -261,6 +261,16 @@ class TestRefusals:
         new = NewStaffMember(full_name="A", email="a@oak.test", job_title="", roles=[other])
         assert self.refused(trust, new, actor, "roles") == ["Choose from this site’s roles."]
 
+    def test_a_retired_role(self, trust, roles, actor):
+        from accounts.roles.services import role_retire
+
+        role_retire(role=roles["Data Lead"], actor=actor)
+        roles["Data Lead"].refresh_from_db()
+        new = member(roles, "Data Lead")
+        assert self.refused(trust, new, actor, "roles") == [
+            "“Data Lead” is retired: it cannot be given to anyone."
+        ]
+
     def test_another_groups_school(self, trust, roles, actor):
         from tests.accounts.factories import another_trust
 
