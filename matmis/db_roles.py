@@ -84,8 +84,8 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "accounts.HopToken": FULL,  # cascades: user, site
     "accounts.StaffInvitation": FULL,  # cascades: profile, site (kept otherwise)
     "accounts.UsedBackupCode": FULL,  # forgotten when new backup codes are made
-    # The audit trail: the application only ever adds to it. Nothing prunes it; a retention
-    # job would have to run as the owner (owner_role).
+    # The audit trail: the application only ever adds to it. Retention deletes through
+    # accounts_auditevent_delete_older_than (APP_FUNCTIONS), never a DELETE of its own.
     "accounts.AuditEvent": APPEND,
     # institutions
     "institutions.Institution": FULL,  # the support admin may delete a site that has no history
@@ -112,6 +112,15 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.OutsideRead": APPEND,
     # analytics
     "analytics.PublishedFigures": FULL,  # cascade: site
+}
+
+# Functions the application may call (EXECUTE), by signature. Each is SECURITY DEFINER,
+# created in a migration and owned by the tables' owner, and does one narrow thing the
+# application's own privileges do not allow.
+APP_FUNCTIONS: dict[str, str] = {
+    # Audit retention: deletes events older than a cut-off at least 365 days back
+    # (accounts.retention.audit_events_prune); a recent event cannot be deleted.
+    "accounts_auditevent_delete_older_than(timestamptz)": "audit retention",
 }
 
 # Tables without a model.
@@ -312,6 +321,24 @@ def app_privileges_grant(cursor, role: str, privileges: dict[str, tuple[str, ...
         cursor.execute(
             sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(sequence), identifier)
         )
+    app_functions_grant(cursor, role)
+
+
+def app_functions_grant(cursor, role: str) -> None:
+    """Revoke EXECUTE on the public schema's functions from ``role``, then grant it on each
+    function of ``APP_FUNCTIONS`` that exists (a migration not applied yet: skipped)."""
+    identifier = sql.Identifier(role)
+    cursor.execute(
+        sql.SQL("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {}").format(identifier)
+    )
+    for signature in APP_FUNCTIONS:
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [f"public.{signature}"])
+        if cursor.fetchone()[0]:
+            cursor.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    sql.SQL(f"public.{signature}"), identifier
+                )
+            )
 
 
 def _ensure_login_role(cursor, role: str, password: str) -> None:

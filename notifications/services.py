@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from smtplib import SMTPException, SMTPServerDisconnected
 
+from django.conf import settings
 from django.core.mail import mailers
 from django.db import connection as db_connection
 from django.db.models import F, Q
@@ -410,3 +411,17 @@ def deliveries_due_by_site(*, limit: int = 5000) -> dict[int, list[int]]:
     for site_id, delivery_id in rows:
         due.setdefault(site_id, []).append(delivery_id)
     return due
+
+
+# --- Retention -------------------------------------------------------------------------------
+
+
+def deliveries_prune(*, now=None) -> int:
+    """Delete deliveries that are done with (SENT or FAILED) and were queued more than
+    ``MATMIS_DELIVERY_RETENTION_DAYS`` ago; never one still to send (QUEUED, SENDING,
+    RETRYING), however old. One statement; returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MATMIS_DELIVERY_RETENTION_DAYS)
+    deleted, _ = EmailDelivery.objects.filter(
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED], created_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -24,7 +24,12 @@ from smtplib import SMTPException
 
 from matmis.celery import app, enqueue_on_commit
 
-from .services import deliveries_due_by_site, deliveries_send, deliveries_send_by_key
+from .services import (
+    deliveries_due_by_site,
+    deliveries_prune,
+    deliveries_send,
+    deliveries_send_by_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +79,13 @@ def deliveries_retry_due() -> int:
     if total:
         logger.info("Re-enqueued %s email deliveries", total)
     return total
+
+
+@app.task(name="notifications.deliveries_prune")
+def prune_deliveries() -> int:
+    """Beat, daily: delete sent and failed deliveries past
+    ``MATMIS_DELIVERY_RETENTION_DAYS`` (never one still to send); returns how many."""
+    deleted = deliveries_prune()
+    if deleted:
+        logger.info("Deleted %s email deliveries past their retention period", deleted)
+    return deleted

@@ -51,6 +51,9 @@ class PrivacyNoticeView(StatementPageView):
             "reviewed": PRIVACY_REVIEWED,
             "session_hours": _hours(datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)),
             "sign_in_failure_hours": _hours(FAILURE_RETENTION),
+            "audit_retention_days": settings.MATMIS_AUDIT_RETENTION_DAYS,
+            "audit_retention_years": settings.MATMIS_AUDIT_RETENTION_DAYS // 365,
+            "delivery_retention_days": settings.MATMIS_DELIVERY_RETENTION_DAYS,
         }
 
 

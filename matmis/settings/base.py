@@ -331,6 +331,32 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
 }
+
+# --- Housekeeping (issue 19): retention and the beat jobs that enforce it --------------------
+# Audit events are deleted this many days after they happened (at least 365: the database
+# function that deletes them refuses less); sent and failed email deliveries this many days
+# after they were queued (never one still to send). README "Housekeeping".
+MATMIS_AUDIT_RETENTION_DAYS = env_int("MATMIS_AUDIT_RETENTION_DAYS", 2190)
+MATMIS_DELIVERY_RETENTION_DAYS = env_int("MATMIS_DELIVERY_RETENTION_DAYS", 90)
+CELERY_BEAT_SCHEDULE |= {
+    "accounts-sessions-clear-expired": {
+        "task": "accounts.sessions_clear_expired",
+        "schedule": 3600.0,
+    },
+    "accounts-sign-in-failures-prune": {
+        "task": "accounts.sign_in_failures_prune",
+        "schedule": 3600.0,
+    },
+    "accounts-audit-events-prune": {
+        "task": "accounts.audit_events_prune",
+        "schedule": 86400.0,
+    },
+    "notifications-deliveries-prune": {
+        "task": "notifications.deliveries_prune",
+        "schedule": 86400.0,
+    },
+}
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = None

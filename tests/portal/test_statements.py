@@ -62,12 +62,19 @@ def test_the_privacy_notice_names_the_site_as_controller_and_the_platform_as_pro
 
 
 @pytest.mark.django_db
-@override_settings(SESSION_COOKIE_AGE=4 * 3600, SUPPORT_EMAIL="help@matmis.test")
+@override_settings(
+    SESSION_COOKIE_AGE=4 * 3600,
+    SUPPORT_EMAIL="help@matmis.test",
+    MATMIS_AUDIT_RETENTION_DAYS=730,
+    MATMIS_DELIVERY_RETENTION_DAYS=45,
+)
 def test_the_privacy_notice_states_retention_as_implemented(site_client, trust):
     html = site_client(trust).get("/privacy/").content.decode()
     assert "4 hours after you sign in" in html  # SESSION_COOKIE_AGE
     assert "Failed sign-ins</strong> are kept for 24 hours" in html  # FAILURE_RETENTION
-    assert "nothing in the portal deletes or changes it" in html  # the audit trail
+    # The audit trail and the outbox: their retention periods, deleted by beat jobs
+    assert "audit trail</strong> is kept for 730 days (about 2 years), then deleted" in html
+    assert "record is deleted 45 days later" in html
     assert 'href="mailto:help@matmis.test"' in html
     assert "ico.org.uk" in html
 
