@@ -326,19 +326,21 @@ def app_privileges_grant(cursor, role: str, privileges: dict[str, tuple[str, ...
 
 def app_functions_grant(cursor, role: str) -> None:
     """Revoke EXECUTE on the public schema's functions from ``role``, then grant it on each
-    function of ``APP_FUNCTIONS`` that exists (a migration not applied yet: skipped)."""
+    function of ``APP_FUNCTIONS`` that exists (a migration not applied yet: skipped), and
+    to nobody else (PUBLIC)."""
     identifier = sql.Identifier(role)
     cursor.execute(
         sql.SQL("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM {}").format(identifier)
     )
     for signature in APP_FUNCTIONS:
         cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [f"public.{signature}"])
-        if cursor.fetchone()[0]:
-            cursor.execute(
-                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-                    sql.SQL(f"public.{signature}"), identifier
-                )
-            )
+        if not cursor.fetchone()[0]:
+            continue
+        function = sql.SQL(f"public.{signature}")  # a fixed signature from this module
+        # PUBLIC may execute a new function; a restore without grants (scripts/restore)
+        # brings that back, so it is taken away here every time.
+        cursor.execute(sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(function))
+        cursor.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(function, identifier))
 
 
 def _ensure_login_role(cursor, role: str, password: str) -> None:

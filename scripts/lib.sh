@@ -163,3 +163,34 @@ ensure_chromium() {
   say "Installing chromium"
   apt_install chromium || echo "Chromium could not be installed: the browser tests will skip."
 }
+
+# PostgreSQL client programs for scripts/backup and scripts/restore: sets PG_DUMP,
+# PG_RESTORE and PSQL to the newest found (a newer pg_dump reads an older server, a newer
+# pg_restore reads an older dump). Looks where scripts/devdb looks: pg_config --bindir,
+# /usr/lib/postgresql/*/bin (Debian), /usr/pgsql-*/bin (RHEL), then PATH.
+find_pg_clients() {
+  local dir dirs=() candidates=()
+  if command -v pg_config >/dev/null 2>&1; then
+    dir="$(pg_config --bindir 2>/dev/null)" && candidates+=("$dir")
+  fi
+  for dir in /usr/lib/postgresql/*/bin /usr/pgsql-*/bin; do
+    [ -d "$dir" ] && dirs+=("$dir")
+  done
+  if [ "${#dirs[@]}" -gt 0 ]; then
+    while IFS= read -r dir; do candidates+=("$dir"); done < <(printf '%s\n' "${dirs[@]}" | sort -rV)
+  fi
+  if dir="$(command -v pg_dump 2>/dev/null)"; then candidates+=("$(dirname -- "$dir")"); fi
+  local newest="" newest_major=0 major
+  for dir in "${candidates[@]}"; do
+    [ -x "$dir/pg_dump" ] && [ -x "$dir/pg_restore" ] && [ -x "$dir/psql" ] || continue
+    major="$("$dir/pg_dump" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)?.*/\1/')"
+    if [ "${major:-0}" -gt "$newest_major" ] 2>/dev/null; then
+      newest="$dir"
+      newest_major="$major"
+    fi
+  done
+  [ -n "$newest" ] || die "pg_dump, pg_restore and psql not found; install the PostgreSQL client (e.g. the 'postgresql-client' package)"
+  PG_DUMP="$newest/pg_dump"
+  PG_RESTORE="$newest/pg_restore"
+  PSQL="$newest/psql"
+}
