@@ -4,6 +4,7 @@ audit event itself."""
 
 import datetime
 
+import psycopg
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +19,10 @@ from matmis.db_roles import APP_FUNCTIONS, app_role
 from notifications.models import DeliveryStatus, EmailDelivery
 from notifications.tasks import prune_deliveries
 from tests.factories import TrustFactory
+from tests.security.test_database_roles import (  # noqa: F401 - a fixture
+    _login_as,
+    application_login,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +161,26 @@ def test_old_sent_and_failed_deliveries_go_and_pending_or_recent_ones_stay(setti
     remaining = set(EmailDelivery.objects.values_list("pk", flat=True))
     assert remaining == kept
     assert not remaining & gone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_production_the_applications_own_login_cannot_delete_a_recent_audit_event(
+    application_login,  # noqa: F811 - the fixture imported above
+):
+    role, password = application_login
+    recent = _event(timezone.now() - 30 * DAY)
+    old = _event(timezone.now() - 3000 * DAY)
+    with _login_as(role, password) as app, app.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        for statement, params in (
+            ("DELETE FROM accounts_auditevent WHERE id = %s", [recent.pk]),
+            ("SELECT accounts_auditevent_delete_older_than(now())", []),
+            ("SELECT accounts_auditevent_delete_older_than(now() - interval '364 days')", []),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                cursor.execute(statement, params)
+        # What retention allows: events older than the cut-off, through the function.
+        cursor.execute("SELECT accounts_auditevent_delete_older_than(now() - interval '2000 days')")
+        assert cursor.fetchone() == (1,)
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not AuditEvent.objects.filter(pk=old.pk).exists()
