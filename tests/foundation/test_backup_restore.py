@@ -31,6 +31,7 @@ from sharing.models import AccessLevel, Agreement
 from tests.factories import TrustFactory, UserFactory
 from tests.institutions.factories import add_school
 from tests.mis.factories import PupilFactory, mark_days, school_days, suspend
+from tests.security.test_database_roles import application_login  # noqa: F401 - a fixture
 
 ROOT = Path(settings.BASE_DIR)
 WEEK = school_days(datetime.date(2026, 11, 16), datetime.date(2026, 11, 20))
@@ -251,3 +252,19 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(tmp_path, resto
         assert conn.execute(
             "SELECT count(*) FROM pg_database WHERE datname = %s", [restored_name]
         ).fetchone() == (0,)
+
+
+@pytest.mark.django_db
+def test_a_backup_by_a_login_that_cannot_read_every_row_is_refused(
+    tmp_path,
+    application_login,  # noqa: F811 - the fixture imported above
+):
+    role, password = application_login
+    s = connection.settings_dict
+    url = f"postgres://{role}:{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    env = {key: v for key, v in os.environ.items() if key != "DATABASE_OWNER_URL"}
+    env |= {"DATABASE_URL": url, "BACKUP_DATABASE_URL": ""}
+    result = _run("backup", "--output", str(tmp_path), env=env)
+    assert result.returncode != 0
+    assert "may not read every row (it needs BYPASSRLS or superuser)" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
