@@ -268,3 +268,40 @@ def test_a_backup_by_a_login_that_cannot_read_every_row_is_refused(
     assert result.returncode != 0
     assert "may not read every row (it needs BYPASSRLS or superuser)" in result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.django_db
+def test_a_restore_in_the_production_arrangement_grants_the_applications_own_login(
+    tmp_path,
+    application_login,  # noqa: F811 - the fixture imported above
+    restored_name,
+):
+    role, password = application_login
+    s = connection.settings_dict
+    server = f"{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
+    env = {key: v for key, v in os.environ.items() if key not in {"BACKUP_DATABASE_URL"}}
+    env |= {"DATABASE_URL": _url(s["NAME"]), "DATABASE_OWNER_URL": "", "MEDIA_ROOT": ""}
+    backed_up = _run(
+        "backup", "--output", str(tmp_path), "--media-dir", str(tmp_path / "m"), env=env
+    )
+    assert backed_up.returncode == 0, backed_up.stderr
+    backup = backed_up.stdout.strip().splitlines()[-1]
+    # DATABASE_URL is the application's own login, DATABASE_OWNER_URL the owner's.
+    env |= {
+        "DATABASE_URL": f"postgres://{role}:{password}@{server}/{s['NAME']}",
+        "DATABASE_OWNER_URL": _url(s["NAME"]),
+        "DATABASE_APP_ROLE": "",
+    }
+    restored = _run(
+        "restore", backup, "--database", restored_name, "--media-dir", str(tmp_path / "r"), env=env
+    )
+    assert restored.returncode == 0, restored.stderr
+    app_url = f"postgres://{role}:{password}@{server}/{restored_name}"
+    with psycopg.connect(app_url, autocommit=True) as app, app.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations")  # SELECT granted
+        (migrations,) = cursor.fetchone()
+        assert migrations == _snapshot(s["NAME"])["counts"]["django_migrations"] > 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            cursor.execute("DELETE FROM accounts_auditevent")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            cursor.execute("TRUNCATE mis_pupil")
