@@ -8,6 +8,8 @@ import pytest
 import yaml
 from django.conf import settings
 
+from institutions import platform_forms
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The compose stack: the proxy in front of web, MinIO with its one-shot bucket creation
@@ -246,7 +248,12 @@ def test_the_proxy_body_limit_is_the_applications_from_one_value():
     assert "max_size {$MAX_REQUEST_BODY_BYTES:10485760}" in caddyfile()
     # Only the register upload on the platform host may send more.
     assert "path /imports/" in caddyfile()
-    assert "max_size {$MATMIS_REGISTER_UPLOAD_BODY_BYTES:" in caddyfile()
+    assert "max_size {$MATMIS_REGISTER_UPLOAD_BODY_BYTES:110100480}" in caddyfile()
+    register_limit = services["proxy"]["environment"]["MATMIS_REGISTER_UPLOAD_BODY_BYTES"]
+    assert int(register_limit) == 110100480 > platform_forms.MAX_UPLOAD_BYTES
+    # The two limits never both apply: the general one is for every other request.
+    assert "request_body @any_other_request" in caddyfile()
+    assert "request_body @register_upload" in caddyfile()
 
 
 def test_the_proxy_passes_the_client_address_and_the_application_trusts_one_proxy():
