@@ -166,3 +166,11 @@ ensure_chromium() {
   say "Installing chromium"
   apt_install chromium || echo "Chromium could not be installed: the browser tests will skip."
 }
+
+# Caddy for the reverse proxy's test (tests/foundation/test_proxy.py runs deploy/Caddyfile),
+# installed when we can. Without it that test skips.
+ensure_caddy() {
+  command -v caddy >/dev/null 2>&1 && return 0
+  say "Installing caddy"
+  apt_install caddy || echo "Caddy could not be installed: the proxy test will skip."
+}

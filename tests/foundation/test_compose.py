@@ -251,6 +251,9 @@ def test_the_proxy_body_limit_is_the_applications_from_one_value():
     assert "max_size {$MATMIS_REGISTER_UPLOAD_BODY_BYTES:110100480}" in caddyfile()
     register_limit = services["proxy"]["environment"]["MATMIS_REGISTER_UPLOAD_BODY_BYTES"]
     assert int(register_limit) == 110100480 > platform_forms.MAX_UPLOAD_BYTES
+    # A declared length over the limit is refused at once (tests/foundation/test_proxy.py
+    # runs this file).
+    assert 'respond @declared_too_large "Request body too large" 413' in caddyfile()
     # The two limits never both apply: the general one is for every other request.
     assert "request_body @any_other_request" in caddyfile()
     assert "request_body @register_upload" in caddyfile()
