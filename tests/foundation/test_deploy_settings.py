@@ -56,3 +56,26 @@ def test_the_forwarded_scheme_is_trusted_only_behind_a_proxy():
         "https",
     ]
     assert probe(MATMIS_TRUSTED_PROXIES="1")["proxy_ssl_header"] is None  # development
+
+
+REDIRECT_PROBE = """
+import json
+from django.http import HttpResponse
+from django.middleware.security import SecurityMiddleware
+from django.test import RequestFactory
+middleware = SecurityMiddleware(lambda request: HttpResponse())
+def redirected(path):
+    request = RequestFactory().get(path, HTTP_HOST="matmis.example")
+    return middleware.process_request(request) is not None
+print(json.dumps({"healthz": redirected("/healthz"), "sign_in": redirected("/sign-in/")}))
+"""
+
+
+def test_the_liveness_probe_answers_over_plain_http_inside_the_stack():
+    # The compose health checks reach it over HTTP through the proxy's internal listener.
+    result = run_django(["shell", "--no-imports", "-c", REDIRECT_PROBE], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "healthz": False,
+        "sign_in": True,
+    }
