@@ -2,7 +2,11 @@
 one process through django-storages and read back by name, against a local S3 server
 (moto's, started here; skips without it)."""
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -86,3 +90,40 @@ def test_an_upload_lands_in_the_bucket_and_the_import_reads_it_from_there(
     assert stored == data
     assert type(default_storage._wrapped).__name__ == "S3Storage"
     assert not settings.MEDIA_ROOT.exists()  # nothing on the local disk
+
+
+def test_the_compose_bucket_service_creates_the_bucket_once(s3_endpoint):
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "AWS_STORAGE_BUCKET_NAME": "matmis-created-by-compose",
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_REGION_NAME": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test-key",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+    }
+    outputs = [
+        subprocess.run(
+            [sys.executable, "deploy/create_bucket.py"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert outputs == [
+        "created bucket matmis-created-by-compose",
+        "bucket matmis-created-by-compose exists",
+    ]
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+    )
+    assert "matmis-created-by-compose" in [b["Name"] for b in client.list_buckets()["Buckets"]]
+    client.delete_bucket(Bucket="matmis-created-by-compose")
