@@ -55,7 +55,10 @@ pip_progress() {
   done
 }
 
-# Create .venv with Python 3.12+ and install the locked dependencies when the lock changed.
+# Create .venv with Python 3.12+ and install the locked dependencies (the dev lock: the
+# application's and the tools' for tests) when the lock changed. The Docker image installs
+# the production lock, requirements.lock, instead (scripts/lock compiles both).
+LOCK="$ROOT/requirements-dev.lock"
 ensure_venv() {
   if [ ! -x "$PY" ] || ! python_is_312_or_newer "$PY"; then
     local base
@@ -66,12 +69,12 @@ install $(cat "$ROOT/.python-version")), or set MATMIS_PYTHON to its path."
     "$base" -m venv "$VENV" || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
   fi
   local want have
-  want="$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)"
+  want="$(sha256sum "$LOCK" | cut -d' ' -f1)"
   have="$(cat "$VENV/.lock-sha256" 2>/dev/null || true)"
   if [ "$want" != "$have" ]; then
     say "Installing locked dependencies into .venv (a minute or two the first time)"
     "$PY" -m pip install --disable-pip-version-check --require-hashes --progress-bar off \
-      -r "$ROOT/requirements.lock" 2>&1 | pip_progress || true
+      -r "$LOCK" 2>&1 | pip_progress || true
     "$PY" -c 'import django, celery, rest_framework, psycopg' \
       || die "dependencies did not install; see the pip output above"
     echo "$want" >"$VENV/.lock-sha256"
@@ -193,4 +196,12 @@ find_pg_clients() {
   PG_DUMP="$newest/pg_dump"
   PG_RESTORE="$newest/pg_restore"
   PSQL="$newest/psql"
+}
+
+# Caddy for the reverse proxy's test (tests/foundation/test_proxy.py runs deploy/Caddyfile),
+# installed when we can. Without it that test skips.
+ensure_caddy() {
+  command -v caddy >/dev/null 2>&1 && return 0
+  say "Installing caddy"
+  apt_install caddy || echo "Caddy could not be installed: the proxy test will skip."
 }

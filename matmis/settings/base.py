@@ -228,6 +228,29 @@ STORAGES = {
 # point MEDIA_ROOT at shared storage (or STORAGES["default"] at an object store).
 MEDIA_ROOT = Path(env("MEDIA_ROOT")) if env("MEDIA_ROOT") else BASE_DIR / ".data" / "media"
 
+# --- Uploads on S3-compatible object storage (issue 19, deploy) -----------------------------
+# Unset (development, tests): uploads are files under MEDIA_ROOT in the git-ignored .data
+# folder. Set AWS_STORAGE_BUCKET_NAME (and S3_ENDPOINT_URL for MinIO or another non-AWS
+# store) to keep them in a bucket that web and worker containers share. The credentials are
+# boto3's usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (read by boto3 itself).
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION_NAME") or None,
+            # MinIO answers at one host name: bucket in the path, not in the host.
+            "addressing_style": env("S3_ADDRESSING_STYLE", "path"),
+            "signature_version": "s3v4",
+            "default_acl": None,  # private: the bucket's own policy decides
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "location": env("S3_LOCATION"),
+        },
+    }
+
 # --- Sessions, cookies and transport security ---------------------------------------------
 # Cookies carry no Domain attribute, so each site host keeps its own session and CSRF
 # cookie; the tenancy middleware also refuses a session bound to another site.
@@ -241,7 +264,6 @@ CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "matmis.views.csrf_failure"
 SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 
 # --- Client addresses behind proxies (matmis.client_address) --------------------------------
 # How many proxies in front of the application append to X-Forwarded-For. 0: the client is
@@ -249,6 +271,14 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 MATMIS_TRUSTED_PROXIES = env_int("MATMIS_TRUSTED_PROXIES", 0)
 if MATMIS_TRUSTED_PROXIES < 0:
     raise ImproperlyConfigured("MATMIS_TRUSTED_PROXIES must be 0 or more.")
+# X-Forwarded-Proto says "this came in over HTTPS" only when a proxy we run wrote it: behind
+# no proxy (MATMIS_TRUSTED_PROXIES = 0) a client could send it to pass as secure.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION and MATMIS_TRUSTED_PROXIES > 0 else None
+)
+# The liveness probe answers over plain HTTP too: the compose health checks reach it inside
+# the compose network through the proxy's internal listener (deploy/Caddyfile).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION

@@ -152,6 +152,9 @@ def production():
         DJANGO_SECRET_KEY="a-long-random-production-secret-" + "9f3k2l1m0n8b7v6c5x4z" * 3,
         BASE_DOMAIN="matmis.example",
         EMAIL_HOST="mail.matmis.example",
+        # Behind the deployment's one proxy: X-Forwarded-Proto is believed only then
+        # (tests/foundation/test_deploy_settings.py checks it is not without a proxy).
+        MATMIS_TRUSTED_PROXIES="1",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PRODUCTION_PROBE],
