@@ -66,7 +66,8 @@ class StaffAddForm(forms.Form):
         super().__init__(data)
         self.site = site
         self.fields["roles"].queryset = BusinessRole.objects.filter(
-            site=site, retired_at__isnull=True  # a retired role cannot be given
+            site=site,
+            retired_at__isnull=True,  # a retired role cannot be given
         ).order_by(Lower("name"), "pk")
         if site.is_group:
             self.fields["associations"] = forms.ChoiceField(
