@@ -17,6 +17,7 @@ import logging
 import uuid
 
 import redis
+from celery import Celery
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -58,11 +59,15 @@ def check_redis() -> str:
 def check_celery() -> str:
     if not settings.REDIS_URL:
         return NOT_CONFIGURED
-    from .celery import app
-
-    with app.connection_for_write(settings.REDIS_URL) as connection:
-        connection.ensure_connection(max_retries=1, timeout=settings.MATMIS_READINESS_TIMEOUT)
-        replies = app.control.ping(timeout=settings.MATMIS_READINESS_TIMEOUT, connection=connection)
+    # A Celery app of its own on the broker (REDIS_URL): nothing of the process's app (its
+    # pools, its connection) is borrowed, so a check never blocks or breaks its publishing.
+    probe = Celery("matmis-readiness", broker=settings.REDIS_URL, set_as_current=False)
+    try:
+        probe.conf.broker_connection_timeout = settings.MATMIS_READINESS_TIMEOUT
+        probe.conf.broker_connection_retry = False
+        replies = probe.control.ping(timeout=settings.MATMIS_READINESS_TIMEOUT)
+    finally:
+        probe.close()
     if not replies:
         raise RuntimeError("no worker answered")
     return f"{len(replies)} worker(s) answered"
