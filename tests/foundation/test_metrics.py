@@ -115,10 +115,8 @@ def _delivery(site, n, status):
 
 
 def test_outbox_depth_counts_deliveries_waiting(client, trust):
-    for n, status in enumerate(
-        [DeliveryStatus.QUEUED, DeliveryStatus.RETRYING, DeliveryStatus.SENDING]
-        + [DeliveryStatus.SENT, DeliveryStatus.FAILED]
-    ):
+    waiting = [DeliveryStatus.QUEUED, DeliveryStatus.RETRYING, DeliveryStatus.SENDING]
+    for n, status in enumerate([*waiting, DeliveryStatus.SENT, DeliveryStatus.FAILED]):
         _delivery(trust, n, status)
     assert value(samples(scrape(client)), "matmis_outbox_pending_deliveries") == 3
 
