@@ -26,6 +26,12 @@ from matmis.request_context import (
     unbind_task_context,
 )
 from tests.conftest import SiteClient
+from tests.foundation.test_readiness import (
+    ThrowawayRedis,
+    needs_redis_server,
+    wait_for,
+)
+from tests.foundation.test_readiness import _database_url as database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +260,98 @@ def test_with_a_dsn_sentry_reports_web_and_worker_errors_without_personal_data()
     assert state["pii"] is False
     assert (state["env"], state["release"]) == ("staging", "matmis@1.2.3")
     assert {"django", "celery"} <= set(state["integrations"])
+
+
+# --- For real: a worker on a throwaway Redis, its JSON lines --------------------------------
+
+
+@pytest.fixture
+def publish_to(request):
+    """This process's Celery app publishes to ``url`` instead of running tasks in process."""
+    conf = app.conf
+    saved = (conf.broker_url, conf.task_always_eager)
+
+    def switch(url):
+        conf.broker_url, conf.task_always_eager = url, False
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    yield switch
+    if app._pool is not None:
+        app.pool.force_close_all()
+    conf.broker_url, conf.task_always_eager = saved
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@needs_redis_server
+def test_one_request_has_the_same_id_in_web_and_worker_lines(captured, publish_to, tmp_path):
+    from mis.tasks import refresh_due_rollups
+
+    redis = ThrowawayRedis()
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "matmis.settings.base",
+        "MATMIS_ENV": "development",
+        "DATABASE_URL": database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "REDIS_URL": redis.url,
+        "LOG_FORMAT": "json",
+    }
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                *("-m", "celery", "-A", "matmis", "worker", "--pool", "solo"),
+                *("--without-gossip", "--without-mingle", "--loglevel", "INFO"),
+                *("-n", f"request-id-test-{os.getpid()}@%h"),
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(
+            lambda: b"ready." in log.read_bytes() or worker.poll() is not None,
+            timeout=60,
+            what="the worker to start",
+        )
+        assert worker.poll() is None, log.read_text()
+        publish_to(redis.url)
+
+        def view(request):
+            logger.info("web line before queueing")
+            refresh_due_rollups.apply_async()
+            return HttpResponse("ok")
+
+        response = RequestIdMiddleware(view)(RequestFactory().get("/"))
+        request_id = response["X-Request-ID"]
+
+        def worker_lines():
+            lines = []
+            for raw in log.read_text().splitlines():
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue  # the worker's start-up banner is not a log line
+            return lines
+
+        def task_done():
+            return any("succeeded" in line["message"] for line in worker_lines())
+
+        wait_for(task_done, timeout=60, what="the task to run in the worker")
+        done = next(line for line in worker_lines() if "succeeded" in line["message"])
+        assert "mis.rollups_refresh_due" in done["message"]
+        assert done["request_id"] == request_id
+        web = next(r for r in captured.records if r.getMessage() == "web line before queueing")
+        assert web.request_id == request_id
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        redis.stop()
