@@ -11,10 +11,10 @@ in files there and ``/metrics`` adds them up.
 import ipaddress
 import time
 
-from celery.signals import task_failure, task_postrun
+from celery.signals import task_failure, task_postrun, worker_ready
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, start_http_server
 
 from .client_address import client_address
 
@@ -80,3 +80,13 @@ def count_task(task=None, state=None, **kwargs) -> None:
 @task_failure.connect(dispatch_uid="matmis.metrics.task_failure")
 def count_task_failure(sender=None, exception=None, **kwargs) -> None:
     TASKS_FAILED.labels(getattr(sender, "name", "unknown"), type(exception).__name__).inc()
+
+
+@worker_ready.connect(dispatch_uid="matmis.metrics.worker_ready")
+def serve_worker_metrics(**kwargs) -> None:
+    """A worker's task counts live in the worker's process: with
+    ``MATMIS_WORKER_METRICS_PORT`` set, the worker serves them itself, for the operator's
+    Prometheus (on ``MATMIS_WORKER_METRICS_ADDRESS``, default loopback only)."""
+    port = settings.MATMIS_WORKER_METRICS_PORT
+    if port:
+        start_http_server(port, addr=settings.MATMIS_WORKER_METRICS_ADDRESS)

@@ -461,6 +461,10 @@ MATMIS_METRICS_ALLOWED_NETWORKS = [
     for part in env("MATMIS_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128").split(",")
     if part.strip()
 ]
+# A Celery worker's own task counts: served by the worker on this port when set (a scrape
+# of the web's /metrics sees only the web's processes), on this address.
+MATMIS_WORKER_METRICS_PORT = env_int("MATMIS_WORKER_METRICS_PORT", 0)
+MATMIS_WORKER_METRICS_ADDRESS = env("MATMIS_WORKER_METRICS_ADDRESS", "127.0.0.1")
 for _network in MATMIS_METRICS_ALLOWED_NETWORKS:
     try:
         ipaddress.ip_network(_network, strict=False)

@@ -163,3 +163,27 @@ def test_the_scrape_queries_stay_constant_as_data_grows(client, trust, django_as
         _delivery(trust, n, DeliveryStatus.QUEUED)
     with django_assert_num_queries(3):
         scrape(client)
+
+
+def test_a_worker_serves_its_own_task_counts_only_when_asked(monkeypatch):
+    import socket
+    import urllib.request
+
+    from matmis import metrics
+
+    started = []
+    monkeypatch.setattr(metrics, "start_http_server", lambda *a, **k: started.append((a, k)))
+    with override_settings(MATMIS_WORKER_METRICS_PORT=0):
+        metrics.serve_worker_metrics()
+    assert started == []
+    monkeypatch.undo()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with override_settings(MATMIS_WORKER_METRICS_PORT=port):
+        metrics.serve_worker_metrics()
+    count_task(task=SimpleNamespace(name="tests.metrics.worker"), state="SUCCESS")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        body = answer.read().decode()
+    assert 'matmis_celery_tasks_total{state="SUCCESS",task="tests.metrics.worker"}' in body
