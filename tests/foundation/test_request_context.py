@@ -355,3 +355,40 @@ def test_one_request_has_the_same_id_in_web_and_worker_lines(captured, publish_t
             worker.kill()
             worker.wait()
         redis.stop()
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+
+def test_production_logs_json_lines_by_default():
+    from tests.foundation.test_settings import run_django
+
+    result = run_django(
+        [
+            "shell",
+            "-c",
+            "import logging; logging.getLogger('matmis.x').warning('hello %s', 'there')",
+        ],
+        MATMIS_ENV="production",
+        DJANGO_SECRET_KEY="k" * 60,
+        BASE_DOMAIN="matmis.example",
+    )
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["message"] == "hello there" and line["level"] == "WARNING"
+    assert (line["request_id"], line["site_id"], line["user_id"]) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be 'json' or 'plain'"),
+        ("MATMIS_METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,intranet", "not 'intranet'"),
+    ],
+)
+def test_bad_observability_settings_refuse_to_start(variable, value, message):
+    from tests.foundation.test_settings import run_django
+
+    result = run_django(["check"], **{variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
