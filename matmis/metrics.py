@@ -9,12 +9,20 @@ in files there and ``/metrics`` adds them up.
 """
 
 import ipaddress
+import os
 import time
 
 from celery.signals import task_failure, task_postrun, worker_ready
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 from .client_address import client_address
 
@@ -82,11 +90,25 @@ def count_task_failure(sender=None, exception=None, **kwargs) -> None:
     TASKS_FAILED.labels(getattr(sender, "name", "unknown"), type(exception).__name__).inc()
 
 
+def process_registry():
+    """The registry to serve: this process's own, or, with ``PROMETHEUS_MULTIPROC_DIR`` set,
+    the figures every process wrote there added up."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
 @worker_ready.connect(dispatch_uid="matmis.metrics.worker_ready")
 def serve_worker_metrics(**kwargs) -> None:
-    """A worker's task counts live in the worker's process: with
+    """A worker's task counts live in the worker's processes: with
     ``MATMIS_WORKER_METRICS_PORT`` set, the worker serves them itself, for the operator's
-    Prometheus (on ``MATMIS_WORKER_METRICS_ADDRESS``, default loopback only)."""
+    Prometheus (on ``MATMIS_WORKER_METRICS_ADDRESS``, default loopback only). With the
+    prefork pool the tasks run in child processes: set ``PROMETHEUS_MULTIPROC_DIR`` for the
+    worker too, so their counts are added up here."""
     port = settings.MATMIS_WORKER_METRICS_PORT
     if port:
-        start_http_server(port, addr=settings.MATMIS_WORKER_METRICS_ADDRESS)
+        start_http_server(
+            port, addr=settings.MATMIS_WORKER_METRICS_ADDRESS, registry=process_registry()
+        )

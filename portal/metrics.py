@@ -10,20 +10,12 @@ Celery task counts and failures), two are read from the database at each scrape:
   roll-up refresh (0 when none is).
 """
 
-import os
-
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from matmis.metrics import metrics_reader_allowed
+from matmis.metrics import metrics_reader_allowed, process_registry
 from matmis.views import page_not_found
 from mis.rollups import rollups_oldest_due_since
 from notifications.selectors import deliveries_pending_count
@@ -47,18 +39,10 @@ class DatabaseFigures:
         )
 
 
-def _process_figures() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
-
-
 def metrics(request: HttpRequest) -> HttpResponse:
     if not metrics_reader_allowed(request):
         return page_not_found(request)
     database = CollectorRegistry()
     database.register(DatabaseFigures())
-    body = _process_figures() + generate_latest(database)
+    body = generate_latest(process_registry()) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

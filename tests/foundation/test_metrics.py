@@ -187,3 +187,42 @@ def test_a_worker_serves_its_own_task_counts_only_when_asked(monkeypatch):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         body = answer.read().decode()
     assert 'matmis_celery_tasks_total{state="SUCCESS",task="tests.metrics.worker"}' in body
+
+
+def test_several_processes_add_up_through_the_multiprocess_directory(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR (gunicorn workers, prefork children), each process
+    writes its figures there and a scrape adds them up."""
+    import os
+    import subprocess
+    import sys
+
+    count = (
+        "import django; django.setup();"
+        "from types import SimpleNamespace; from matmis.metrics import count_task;"
+        "count_task(task=SimpleNamespace(name='tests.multi'), state='SUCCESS')"
+    )
+    read = (
+        "import django; django.setup(); from matmis.metrics import process_registry;"
+        "print(process_registry().get_sample_value("
+        "'matmis_celery_tasks_total', {'task': 'tests.multi', 'state': 'SUCCESS'}))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "matmis.settings.base",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+
+    def run(code):
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+
+    run(count)
+    run(count)
+    assert run(read) == "2.0"
