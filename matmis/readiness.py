@@ -14,6 +14,7 @@ send traffic, and for an operator's dashboard.
 """
 
 import logging
+import time
 import uuid
 
 import redis
@@ -93,10 +94,19 @@ CHECKS = {
 }
 
 
+_last: tuple[float, bool, dict] | None = None
+
+
 def readiness() -> tuple[bool, dict[str, dict[str, str]]]:
     """Every check's outcome (``{"status": "ok"|"failing", "detail": ...}``) and whether
     all passed. A check that raises is failing: the answer names the error's class only (it
-    is public), the log has the whole message."""
+    is public), the log has the whole message. The answer is reused for
+    ``MATMIS_READINESS_CACHE_SECONDS``: the page is public, and a burst of requests must not
+    become a burst of broker pings and storage writes."""
+    global _last
+    now = time.monotonic()
+    if _last is not None and now - _last[0] < settings.MATMIS_READINESS_CACHE_SECONDS:
+        return _last[1], _last[2]
     results = {}
     for name, check in CHECKS.items():
         try:
@@ -104,4 +114,6 @@ def readiness() -> tuple[bool, dict[str, dict[str, str]]]:
         except Exception as error:
             logger.warning("Readiness: %s is failing: %r", name, error)
             results[name] = {"status": "failing", "detail": type(error).__name__}
-    return all(result["status"] == "ok" for result in results.values()), results
+    ready = all(result["status"] == "ok" for result in results.values())
+    _last = (now, ready, results)
+    return ready, results

@@ -451,6 +451,8 @@ if SENTRY_DSN:
 
 # Readiness (/readyz, matmis.readiness): how long each check may wait, in seconds.
 MATMIS_READINESS_TIMEOUT = float(env("MATMIS_READINESS_TIMEOUT", "2"))
+# ... and how long one answer is reused (a public page: a burst is answered once).
+MATMIS_READINESS_CACHE_SECONDS = float(env("MATMIS_READINESS_CACHE_SECONDS", "5"))
 
 # Metrics (/metrics on the platform host, matmis.metrics and portal.metrics): readable only
 # from these networks (comma-separated CIDRs, the client address as matmis.client_address

@@ -72,6 +72,12 @@ def throwaway_redis():
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def fresh_answers(settings):
+    """Each request of these tests runs the checks (no answer reused)."""
+    settings.MATMIS_READINESS_CACHE_SECONDS = 0
+
+
 class FailingStorage(FileSystemStorage):
     def _save(self, name, content):
         raise OSError("the disk is full")
@@ -214,3 +220,15 @@ def test_ready_with_a_worker_answering(client, throwaway_redis, tmp_path):
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_an_answer_is_reused_for_a_few_seconds(client, settings, monkeypatch):
+    settings.MATMIS_READINESS_CACHE_SECONDS = 60
+    calls = []
+    monkeypatch.setitem(readiness.CHECKS, "storage", lambda: calls.append(1) or "ok")
+    monkeypatch.setattr(readiness, "_last", None)
+    assert [readyz(client).status_code for _ in range(3)] == [200, 200, 200]
+    assert calls == [1]
+    settings.MATMIS_READINESS_CACHE_SECONDS = 0
+    readyz(client)
+    assert calls == [1, 1]
