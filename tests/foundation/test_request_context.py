@@ -80,7 +80,7 @@ def test_an_unsafe_incoming_request_id_is_replaced(site_client, trust, incoming)
 
 def test_djangos_own_line_for_a_404_carries_the_id(site_client, trust, captured):
     response = site_client(trust).get("/no-such-page/")
-    record = next(r for r in captured.records if r.name == "django.request")
+    [record] = [r for r in captured.records if r.name == "django.request"]  # once, not twice
     assert record.getMessage() == "Not Found: /no-such-page/"
     assert record.request_id == response["X-Request-ID"]
     assert record.site_id == trust.pk
