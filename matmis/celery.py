@@ -67,3 +67,7 @@ def enqueue_on_commit(task, /, **kwargs) -> None:
     Pass ids, never model instances: the task refetches what it needs.
     """
     transaction.on_commit(partial(_publish, task, **kwargs), robust=False)
+
+
+# The signal handlers that carry the request id into tasks and count tasks for the metrics.
+from . import metrics, request_context  # noqa: E402, F401

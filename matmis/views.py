@@ -15,6 +15,7 @@ from django.views import View, defaults
 
 from accounts.permissions import REGISTRY, Access
 
+from .readiness import readiness
 from .site_access import Outcome, Requirement, SiteCheckedView, Verdict
 
 
@@ -103,6 +104,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, Redis, Celery workers and storage (``matmis.readiness``); 200
+    with each check's status, or 503 naming the failing ones."""
+    ready, checks = readiness()
+    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "failing": failing, "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(
         request,
@@ -152,4 +164,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     restart); an error here would leave the visitor the server's bare error text."""
     if _is_api(request):
         return _api_error("server_error", "Something went wrong on our side.", 500)
-    return HttpResponseServerError(loader.render_to_string("500.html"))
+    return HttpResponseServerError(
+        loader.render_to_string("500.html", {"request_id": getattr(request, "request_id", "")})
+    )

@@ -32,7 +32,7 @@ the replacement of its cells is atomic: a reader sees the old figures or the new
 import datetime
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from matmis.tasks import site_work, site_work_required
@@ -213,6 +213,25 @@ def rollups_due_school_ids(*, today: datetime.date | None = None) -> list[int]:
         .order_by("school_id")
         .values_list("school_id", flat=True)
     )
+
+
+def rollups_oldest_due_since(*, now: datetime.datetime | None = None) -> datetime.datetime | None:
+    """Since when the longest-waiting due school has been due (None when none is): since
+    its records changed when its figures are missing or older than them, else since the
+    start of today (figures counted for an earlier day). ``now`` minus this is the roll-up
+    lag the metrics report."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    start_of_today = timezone.make_aware(
+        datetime.datetime.combine(today, datetime.time.min), timezone.get_current_timezone()
+    )
+    changed = RollupState.objects.filter(
+        Q(refreshed_at__isnull=True) | Q(changed_at__gt=F("refreshed_at"))
+    ).aggregate(oldest=Min("changed_at"))["oldest"]
+    candidates = [changed] if changed is not None else []
+    if RollupState.objects.filter(Q(refreshed_for__isnull=True) | ~Q(refreshed_for=today)).exists():
+        candidates.append(start_of_today)
+    return min(candidates, default=None)
 
 
 def rollups_school_is_due(*, school_id: int, today: datetime.date | None = None) -> bool:

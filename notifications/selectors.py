@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from institutions.models import Institution
 
-from .models import EmailDelivery
+from .models import DeliveryStatus, EmailDelivery
 
 
 def delivery_counts_by_topic(
@@ -29,3 +29,11 @@ def delivery_counts_by_topic(
     for topic, kind, status, deliveries in rows:
         counts.setdefault(topic, Counter())[(kind, status)] = deliveries
     return counts
+
+
+def deliveries_pending_count() -> int:
+    """How many email deliveries wait to be sent (queued, sending or retrying): the
+    outbox's depth, for the metrics."""
+    return EmailDelivery.objects.exclude(
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED]
+    ).count()

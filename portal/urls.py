@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from institutions.urls import urlpatterns as cluster_urlpatterns
 from matmis.exports import export_urls
-from matmis.views import healthz
+from matmis.views import healthz, readyz
 
 from . import statements, views
 
@@ -39,6 +39,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("privacy/", statements.PrivacyNoticeView.as_view(), name="privacy-notice"),
     path(
         "accessibility/",

@@ -7,9 +7,9 @@ from django.urls import include, path
 from accounts import urls as accounts_urls
 from accounts.identity.views import SignInView
 from institutions import platform_views
-from matmis.views import healthz
+from matmis.views import healthz, readyz
 
-from . import statements, views
+from . import metrics, statements, views
 
 # Named like the sites' own sign-in pages ("accounts:sign-in"), so LOGIN_URL works here too:
 # the same views, with the platform's sign-in template and landing page. The other steps of
@@ -55,6 +55,8 @@ urlpatterns = [
     path("support/", admin.site.urls),
     path("mail/", include("notifications.urls")),  # development only (404 in production)
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("privacy/", statements.PrivacyNoticeView.as_view(), name="privacy-notice"),
     path(
         "accessibility/",

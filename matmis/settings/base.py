@@ -5,6 +5,7 @@ refuses to start without a secret key and turns on every transport-security sett
 See ``.env.example`` for the variables.
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -103,6 +104,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response gets its X-Request-ID, every log line its id (observability).
+    "matmis.request_context.RequestIdMiddleware",
+    "matmis.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the tenancy middleware, so its refusals (unknown site, foreign host) get it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -456,11 +460,74 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"AccessLevelEnum": "accounts.roles.api.ACCESS_VALUES"},
 }
 
+# --- Observability (issue 19): logs, error tracking, readiness, metrics -------------------
+# Logs: one JSON object a line in production, plain text in development and tests; either
+# way every line has the request id, site and user (matmis.request_context).
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "matmis.request_context.LogContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": (
+                "%(asctime)s %(levelname)s %(name)s [request=%(request_id)s "
+                "site=%(site_id)s user=%(user_id)s] %(message)s"
+            )
+        },
+        "json": {"()": "matmis.request_context.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
 }
+# The worker logs through the same handlers (Celery would otherwise replace them).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error tracking: Sentry, only when SENTRY_DSN is set (matmis.error_tracking); no personal
+# data is sent (send_default_pii=False).
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from matmis.error_tracking import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", ENVIRONMENT),
+        release=env("SENTRY_RELEASE"),
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
+# Readiness (/readyz, matmis.readiness): how long each check may wait, in seconds.
+MATMIS_READINESS_TIMEOUT = float(env("MATMIS_READINESS_TIMEOUT", "2"))
+# ... and how long one answer is reused (a public page: a burst is answered once).
+MATMIS_READINESS_CACHE_SECONDS = float(env("MATMIS_READINESS_CACHE_SECONDS", "5"))
+
+# Metrics (/metrics on the platform host, matmis.metrics and portal.metrics): readable only
+# from these networks (comma-separated CIDRs, the client address as matmis.client_address
+# finds it); anyone else gets a 404. With several gunicorn workers, set
+# PROMETHEUS_MULTIPROC_DIR to an empty directory shared by them (see README).
+MATMIS_METRICS_ALLOWED_NETWORKS = [
+    part.strip()
+    for part in env("MATMIS_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128").split(",")
+    if part.strip()
+]
+# A Celery worker's own task counts: served by the worker on this port when set (a scrape
+# of the web's /metrics sees only the web's processes), on this address.
+MATMIS_WORKER_METRICS_PORT = env_int("MATMIS_WORKER_METRICS_PORT", 0)
+MATMIS_WORKER_METRICS_ADDRESS = env("MATMIS_WORKER_METRICS_ADDRESS", "127.0.0.1")
+for _network in MATMIS_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"MATMIS_METRICS_ALLOWED_NETWORKS must list networks such as 10.0.0.0/8, "
+            f"not {_network!r}."
+        ) from exc

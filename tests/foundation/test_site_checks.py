@@ -157,6 +157,8 @@ OUTSIDE_THE_CHECK = {
     "api-schema": "the OpenAPI schema, public by design",
     "api-docs": "Swagger UI over the schema",
     "healthz": "liveness probe",
+    "readyz": "readiness probe: names failing dependencies, no data",
+    "metrics": "Prometheus metrics: the operator's network only (404 for anyone else)",
     "platform-home": "the site chooser of the bare domain",
     "mail:list": "development-only mail viewer (404 in production)",
     "mail:detail": "development-only mail viewer (404 in production)",

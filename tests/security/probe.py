@@ -366,6 +366,12 @@ SKIPPED = {
     "api-docs": "Swagger UI over the schema: public by design, no data",
     "healthz": "liveness probe: no identifiers, no data, no session",
     "platform healthz": "liveness probe: no identifiers, no data, no session",
+    "readyz": "readiness probe: no identifiers, no data, no session",
+    "platform readyz": "readiness probe: no identifiers, no data, no session",
+    "platform metrics": (
+        "Prometheus metrics: no identifiers, no session; 404 outside "
+        "MATMIS_METRICS_ALLOWED_NETWORKS (tests/foundation/test_metrics.py)"
+    ),
     "platform mail:list": (
         "development-only mail page (no sign-in by design, DESIGN 'demo mail is readable'); "
         "404 in production, asserted by test_mail_pages_do_not_exist_in_production"
