@@ -408,3 +408,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
 }
+
+# --- Sign-in with Microsoft or Google (OpenID Connect; accounts.identity.provider) --------
+# One registration per provider for the whole deployment, whose one redirect URI is
+# <SITE_SCHEME>://<BASE_DOMAIN>[:SITE_PORT]/sign-in/provider/callback/. A provider without
+# a client id is offered to no site. Each site chooses its provider and domains on its
+# Security settings page.
+SIGN_IN_PROVIDERS = {
+    "microsoft": {
+        "name": "Microsoft",
+        "client_id": env("OIDC_MICROSOFT_CLIENT_ID"),
+        "client_secret": env("OIDC_MICROSOFT_CLIENT_SECRET"),
+        "discovery_url": env(
+            "OIDC_MICROSOFT_DISCOVERY_URL",
+            "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+        ),
+    },
+    "google": {
+        "name": "Google",
+        "client_id": env("OIDC_GOOGLE_CLIENT_ID"),
+        "client_secret": env("OIDC_GOOGLE_CLIENT_SECRET"),
+        "discovery_url": env(
+            "OIDC_GOOGLE_DISCOVERY_URL",
+            "https://accounts.google.com/.well-known/openid-configuration",
+        ),
+    },
+}
