@@ -420,3 +420,37 @@ def test_only_user_details_administrators_change_the_settings(provider, db):
     )
     assert response.status_code == 403
     assert not SiteSecurityPolicy.objects.filter(site=site).exists()
+
+
+# --- The same over REST ----------------------------------------------------------------------
+
+
+def test_the_api_reads_and_replaces_the_settings_with_the_pages_checks(provider, db):
+    site = TrustFactory(name="Ash Trust", slug="ash-trust")
+    client = SiteClient(site)
+    client.force_login(staff_admin(site).user)
+    url = "/api/v1/security/sign-in-provider/"
+    assert client.get(url).json() == {"provider": "", "domains": [], "accept_provider_mfa": False}
+    bad = client.put(
+        url,
+        {"provider": "microsoft", "domains": ["not a domain"], "accept_provider_mfa": True},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    assert "is not an email domain" in str(bad.json())
+    assert not SiteSecurityPolicy.objects.filter(site=site).exists()
+    good = client.put(
+        url,
+        {"provider": "microsoft", "domains": ["ash.example"], "accept_provider_mfa": True},
+        content_type="application/json",
+    )
+    assert good.status_code == 200
+    assert good.json() == {
+        "provider": "microsoft",
+        "domains": ["ash.example"],
+        "accept_provider_mfa": True,
+    }
+    assert AuditEvent.objects.filter(action=AuditAction.SECURITY_POLICY_CHANGED).count() == 1
+    viewer = SiteClient(site)
+    viewer.force_login(person(site).user)
+    assert viewer.get(url).status_code == 403
