@@ -355,3 +355,14 @@ def provider_handover_redeem(
     if not user.is_active or not still_staff:
         raise ProviderSignInRefused(f"There is no active staff account for you at {site.name}.")
     return attempt
+
+
+# Sign-ins older than this are of no further use: their state and handover have long expired.
+SIGN_IN_RETENTION = datetime.timedelta(days=1)
+
+
+def provider_sign_ins_prune(*, older_than: datetime.timedelta = SIGN_IN_RETENTION) -> int:
+    """Delete provider sign-ins started more than ``older_than`` ago; returns how many went.
+    For the housekeeping schedule, beside ``sign_in_failures_prune``."""
+    deleted, _ = ProviderSignIn.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.identity.provider import callback_url
+from accounts.identity.provider import callback_url, provider_sign_ins_prune
 from accounts.models import (
     AuditAction,
     AuditEvent,
@@ -454,3 +454,14 @@ def test_the_api_reads_and_replaces_the_settings_with_the_pages_checks(provider,
     viewer = SiteClient(site)
     viewer.force_login(person(site).user)
     assert viewer.get(url).status_code == 403
+
+
+def test_old_provider_sign_ins_are_pruned(provider, trust_site, teacher):
+    client = SiteClient(trust_site)
+    start(client)
+    start(client)
+    ProviderSignIn.objects.filter(pk=ProviderSignIn.objects.order_by("pk").first().pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=1, minutes=1)
+    )
+    assert provider_sign_ins_prune() == 1
+    assert ProviderSignIn.objects.count() == 1
