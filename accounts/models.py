@@ -224,6 +224,20 @@ class SiteSecurityPolicy(models.Model):
     require_two_factor = models.BooleanField(
         default=False, help_text="Every member of staff must sign in with a second factor."
     )
+    # Sign-in with the organisation's Microsoft or Google account (accounts.identity.oidc).
+    sign_in_provider = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("microsoft", "Microsoft"), ("google", "Google")],
+        help_text="The identity provider staff may sign in with; blank: none.",
+    )
+    sign_in_domains = models.TextField(
+        blank=True, help_text="Email domains accepted from the provider, one per line."
+    )
+    accept_provider_mfa = models.BooleanField(
+        default=False,
+        help_text="The provider's multi-factor sign-in (amr 'mfa') stands for this site's own.",
+    )
 
     def __str__(self) -> str:
         return f"Security policy of {self.site}"
@@ -348,6 +362,35 @@ class HopToken(models.Model):
 
     def __str__(self) -> str:
         return f"Hop of {self.user_id} from {self.group_id} to {self.school_id}"
+
+
+class ProviderSignIn(models.Model):
+    """One sign-in with an identity provider (OpenID Connect), from start to handover.
+
+    Started on the site's host (``state_hash``, ``nonce``, ``code_verifier``); the provider's
+    callback on the platform host spends the state once and, for a person with an active
+    staff profile at ``site``, sets ``user`` and a handover token (only its SHA-256 kept),
+    which the site's host redeems once, within a minute, in the browser that started it.
+    """
+
+    site = models.ForeignKey("institutions.Institution", on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=20)
+    state_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)
+    code_verifier = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    called_back_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    provider_mfa = models.BooleanField(default=False)
+    handover_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    handover_expires_at = models.DateTimeField(null=True, blank=True)
+    handover_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider} sign-in at {self.site_id}"
 
 
 class StaffInvitation(models.Model):

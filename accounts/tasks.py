@@ -6,6 +6,7 @@ import logging
 
 from matmis.celery import app
 
+from .identity.provider import provider_sign_ins_prune
 from .retention import audit_events_prune, sessions_clear_expired, sign_in_failures_clear_old
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,16 @@ def prune_sign_in_failures() -> int:
     deleted = sign_in_failures_clear_old()
     if deleted:
         logger.info("Deleted %s old failed sign-in record(s)", deleted)
+    return deleted
+
+
+@app.task(name="accounts.provider_sign_ins_prune")
+def prune_provider_sign_ins() -> int:
+    """Delete sign-ins with Microsoft or Google started over a day ago (their state, nonce
+    and handover token are long spent or expired); returns how many."""
+    deleted = provider_sign_ins_prune()
+    if deleted:
+        logger.info("Deleted %s old provider sign-in record(s)", deleted)
     return deleted
 
 

@@ -82,6 +82,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "accounts.AssociatedCluster": FULL,
     "accounts.SignInFailure": FULL,  # pruned by prune_sign_in_failures, the app's own counters
     "accounts.HopToken": FULL,  # cascades: user, site
+    "accounts.ProviderSignIn": FULL,  # cascades: user, site
     "accounts.StaffInvitation": FULL,  # cascades: profile, site (kept otherwise)
     "accounts.UsedBackupCode": FULL,  # forgotten when new backup codes are made
     # The audit trail: the application only ever adds to it. Retention deletes through

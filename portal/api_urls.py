@@ -68,6 +68,7 @@ urlpatterns = [
     path("", include("accounts.audit.api_urls")),
     path("", include("accounts.staff.api_urls")),
     path("", include("accounts.roles.api_urls")),
+    path("", include("accounts.two_factor.api_urls")),
     path("", include("hop.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("sharing.school.api_urls")),

@@ -27,7 +27,14 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import Actor, system_actor
-from accounts.models import BusinessRole, RoleAssignment, StaffAssociation, StaffProfile, User
+from accounts.models import (
+    BusinessRole,
+    RoleAssignment,
+    SiteSecurityPolicy,
+    StaffAssociation,
+    StaffProfile,
+    User,
+)
 from accounts.permissions import INSTITUTION_DETAILS
 from accounts.roles.services import role_create, role_grants_set, role_retire
 from accounts.staff.onboarding import (
@@ -258,6 +265,16 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     )
     _seed_business_roles(trust)
     _seed_invitation(trust, admin_profile)
+    # Sign-in with Microsoft for the trust's own domain: the sign-in page offers it once
+    # the deployment configures Microsoft (README, "Sign-in with Microsoft or Google").
+    SiteSecurityPolicy.objects.update_or_create(
+        site=trust,
+        defaults={
+            "sign_in_provider": "microsoft",
+            "sign_in_domains": "oak-ridge.test",
+            "accept_provider_mfa": True,
+        },
+    )
     trust_schools = list(current_schools(group=trust))
     _seed_school_staff(trust_schools)
     _seed_clusters(trust, school, trust_schools)

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import urls as accounts_urls
-from accounts.identity.views import SignInView
+from accounts.identity.views import ProviderCallbackView, SignInView
 from institutions import platform_views
 from matmis.views import healthz, readyz
 
@@ -35,6 +35,12 @@ platform_accounts_urls = (
             name="sign-in",
         ),
         *(p for p in accounts_urls.urlpatterns if p.name in _SIGN_IN_STEPS),
+        # The one redirect URI of sign-in with Microsoft or Google, for every site.
+        path(
+            "sign-in/provider/callback/",
+            ProviderCallbackView.as_view(),
+            name="sign-in-provider-callback",
+        ),
     ],
     "accounts",
 )

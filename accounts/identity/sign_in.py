@@ -71,6 +71,7 @@ class SecondFactor:
     NONE = "none"
     AUTHENTICATOR = "authenticator_app"
     BACKUP_CODE = "backup_code"
+    PROVIDER_MFA = "identity_provider_mfa"  # accepted by the site (accounts.identity.provider)
 
 
 def normalise_email(email: str | None) -> str:

@@ -18,13 +18,23 @@ from accounts.two_factor.codes import backup_code_count_warning
 from accounts.two_factor.forms import SignInCodeForm
 from accounts.two_factor.selectors import (
     PLATFORM_SUPPORT_NAME,
+    PROVIDER_MFA_SESSION_KEY,
     backup_codes_left,
+    security_policy_for,
     site_requires_two_factor,
     user_has_two_factor,
 )
 from accounts.two_factor.services import BACKUP_CODE_SPENT, two_factor_verify
 
 from .forms import NewPasswordForm, PasswordResetRequestForm, SignInForm
+from .provider import (
+    STARTED_SESSION_KEY,
+    ProviderSignInRefused,
+    provider_callback,
+    provider_handover_redeem,
+    provider_sign_in_start,
+    site_sign_in_provider,
+)
 from .reset_link import password_reset_request
 from .sign_in import (
     PENDING_SIGN_IN_KEY,
@@ -69,6 +79,13 @@ class SignInView(auth_views.LoginView):
                 ip_address=client_ip(self.request),
             )
         return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sign_in_provider"] = site_sign_in_provider(
+            site=getattr(self.request, "site", None)
+        )
+        return context
 
     def form_invalid(self, form):
         if form.failed_credentials:
@@ -249,3 +266,91 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "registration/password_reset_complete.html"
+
+
+# --- Sign in with Microsoft or Google (accounts.identity.provider) -------------------------
+
+
+def _provider_refused(request, message: str, *, site=None, status=403):
+    return render(
+        request,
+        "accounts/sign_in_provider_refused.html",
+        {"message": message, "back_url": site.url + "accounts/sign-in/" if site else None},
+        status=status,
+    )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProviderSignInStartView(View):
+    """The site's host: the "Sign in with ..." link. Remembers in this browser's session
+    which sign-in it started, then sends the browser to the provider."""
+
+    def get(self, request):
+        site = request.site
+        if site is None:
+            return redirect("accounts:sign-in")
+        try:
+            attempt, address = provider_sign_in_start(site=site)
+        except ProviderSignInRefused as refusal:
+            return _provider_refused(request, str(refusal), site=site)
+        request.session[STARTED_SESSION_KEY] = attempt.pk
+        return HttpResponseRedirect(address)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProviderCallbackView(View):
+    """The platform host: the deployment's one redirect URI. Hands the person over to the
+    site that started the sign-in, with a single-use token."""
+
+    def get(self, request):
+        try:
+            attempt, handover, refusal = provider_callback(
+                state=request.GET.get("state", ""),
+                code=request.GET.get("code", ""),
+                error=request.GET.get("error", ""),
+                ip_address=client_ip(request),
+            )
+        except ProviderSignInRefused as refused:
+            return _provider_refused(request, str(refused))
+        if handover is None:
+            return _provider_refused(request, refusal, site=attempt.site)
+        return HttpResponseRedirect(handover.url)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProviderSignInFinishView(View):
+    """The site's host: redeem the handover token and sign the person in here, on to the
+    two-factor step unless the site accepts the provider's multi-factor sign-in."""
+
+    def get(self, request):
+        site = request.site
+        if site is None:
+            return redirect("accounts:sign-in")
+        try:
+            attempt = provider_handover_redeem(
+                token=request.GET.get("token", ""),
+                site=site,
+                started_id=request.session.get(STARTED_SESSION_KEY),
+            )
+        except ProviderSignInRefused as refusal:
+            return _provider_refused(request, str(refusal), site=site)
+        request.session.pop(STARTED_SESSION_KEY, None)
+        user = attempt.user
+        home = resolve_url(settings.LOGIN_REDIRECT_URL)
+        mfa_accepted = attempt.provider_mfa and security_policy_for(site=site).accept_provider_mfa
+        if not mfa_accepted and user_has_two_factor(user=user):
+            pending_sign_in_start(request, user=user, next_url=home)
+            return redirect("accounts:sign-in-code")
+        auth_login(request, user, backend=SIGN_IN_BACKEND)
+        if mfa_accepted:
+            request.session[PROVIDER_MFA_SESSION_KEY] = True
+        sign_in_record(
+            actor=actor_from_request(request),
+            second_factor=SecondFactor.PROVIDER_MFA if mfa_accepted else SecondFactor.NONE,
+        )
+        if not mfa_accepted and site_requires_two_factor(site=site):
+            messages.info(
+                request, f"{site.name} requires two-factor sign-in. Set it up now to continue."
+            )
+            return redirect("accounts:two-factor")
+        return HttpResponseRedirect(home)

@@ -1,6 +1,8 @@
 """Forms of two-factor sign-in: a code at sign-in or to turn it off, the code that confirms
 a new app, and the site's policy."""
 
+import re
+
 from django import forms
 
 from .codes import is_authenticator_code, is_backup_code, normalise_code
@@ -52,3 +54,48 @@ class SecurityPolicyForm(forms.Form):
     require_two_factor = forms.BooleanField(
         required=False, label="Require two-factor sign-in for all staff"
     )
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class SignInProviderForm(forms.Form):
+    """Sign-in with Microsoft or Google at this site: which provider (offered only when the
+    deployment configures it), the email domains it accepts, and its MFA claim."""
+
+    provider = forms.ChoiceField(label="Identity provider", required=False)
+    domains = forms.CharField(
+        label="Email domains accepted", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    accept_provider_mfa = forms.BooleanField(
+        label="Accept the provider's multi-factor sign-in in place of this site's own",
+        required=False,
+    )
+
+    def __init__(self, *args, offered: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        none = ("", "None: email and password only")
+        self.fields["provider"].choices = [none, *offered.items()]
+        self.fields["provider"].error_messages["invalid_choice"] = (
+            "Choose one of the identity providers listed"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("provider"):
+            return cleaned
+        text = cleaned.get("domains") or ""
+        domains = sorted(
+            {d.strip().lstrip("@").lower() for d in text.replace(",", "\n").split() if d.strip()}
+        )
+        if not domains:
+            self.add_error("domains", "Enter at least one email domain, such as yourschool.org.uk")
+        bad = [d for d in domains if not _DOMAIN.match(d)]
+        if bad:
+            self.add_error(
+                "domains",
+                f"{', '.join(bad)} is not an email domain: enter domains like yourschool.org.uk, "
+                "one per line",
+            )
+        cleaned["domain_list"] = domains
+        return cleaned

@@ -9,6 +9,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import SiteSecurityPolicy, StaffProfile, User
 from institutions.models import Institution
 
+# Set on a session signed in with a provider's multi-factor sign-in that its site accepts.
+PROVIDER_MFA_SESSION_KEY = "_matmis_provider_mfa"
+
 
 def session_is_verified(request: HttpRequest) -> bool:
     """True when the signed-in person passed a second factor in this session (at sign-in,
@@ -17,7 +20,11 @@ def session_is_verified(request: HttpRequest) -> bool:
     if user is None or not user.is_authenticated:
         return False
     is_verified = getattr(user, "is_verified", None)
-    return bool(is_verified and is_verified())
+    if is_verified and is_verified():
+        return True
+    # Signed in with an identity provider's multi-factor sign-in, which the site accepts
+    # in place of its own (accounts.identity.provider).
+    return bool(request.session.get(PROVIDER_MFA_SESSION_KEY))
 
 
 def authenticator_for(*, user: User) -> TOTPDevice | None:

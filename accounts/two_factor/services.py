@@ -227,3 +227,43 @@ def security_policy_update(
         site=site,
     )
     return policy
+
+
+@transaction.atomic
+def sign_in_provider_update(
+    *,
+    site: Institution,
+    provider: str,
+    domains: list[str],
+    accept_provider_mfa: bool,
+    actor: Actor,
+) -> SiteSecurityPolicy:
+    """Set how ``site``'s staff may sign in with an identity provider (``provider`` blank:
+    not at all). The form has checked the provider is configured and the domains."""
+    policy, _ = SiteSecurityPolicy.objects.select_for_update().get_or_create(site=site)
+    values = {
+        "sign_in_provider": provider,
+        "sign_in_domains": "\n".join(domains) if provider else "",
+        "accept_provider_mfa": accept_provider_mfa and bool(provider),
+    }
+    if all(getattr(policy, name) == value for name, value in values.items()):
+        return policy
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.save(update_fields=list(values))
+    audit.record(
+        actor=actor,
+        action=AuditAction.SECURITY_POLICY_CHANGED,
+        target=(
+            f"Sign-in with {policy.get_sign_in_provider_display()}"
+            if provider
+            else "Sign-in with an identity provider off"
+        ),
+        detail={
+            "sign_in_provider": provider,
+            "sign_in_domains": domains if provider else [],
+            "accept_provider_mfa": values["accept_provider_mfa"],
+        },
+        site=site,
+    )
+    return policy

@@ -15,4 +15,9 @@ urlpatterns = [
     ),
     path("two-factor/turn-off/", views.TwoFactorRemoveView.as_view(), name="two-factor-remove"),
     path("security/", views.SecurityPolicyView.as_view(), name="security"),
+    path(
+        "security/sign-in-provider/",
+        views.SignInProviderView.as_view(),
+        name="security-sign-in-provider",
+    ),
 ]

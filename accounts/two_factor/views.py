@@ -1,6 +1,7 @@
 """Two-factor sign-in pages: set it up (QR code, secret, confirm with a code), see the
 backup codes or make new ones, turn it off; and the site's security settings."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +25,12 @@ from .enrolment import (
     qr_code_svg,
     secret_for_display,
 )
-from .forms import SecurityPolicyForm, TwoFactorConfirmForm, TwoFactorRemoveForm
+from .forms import (
+    SecurityPolicyForm,
+    SignInProviderForm,
+    TwoFactorConfirmForm,
+    TwoFactorRemoveForm,
+)
 from .selectors import (
     authenticator_for,
     backup_codes_left,
@@ -38,6 +44,7 @@ from .services import (
     TwoFactorRefused,
     backup_codes_regenerate,
     security_policy_update,
+    sign_in_provider_update,
     two_factor_enrol,
     two_factor_remove,
 )
@@ -293,3 +300,70 @@ class SecurityPolicyView(SitePageView):
                     )
                 return redirect("accounts:security")
         return self._render(request, form, status=400)
+
+
+class SignInProviderView(SitePageView):
+    """/accounts/security/sign-in-provider/: sign-in with Microsoft or Google at this site
+    (``accounts.identity.provider``)."""
+
+    site_kind = ANY_SITE
+    method_permissions = {
+        "GET": (USER_DETAILS, Access.ADMINISTER),
+        "POST": (USER_DETAILS, Access.ADMINISTER),
+    }
+    template_name = "accounts/sign_in_provider_settings.html"
+
+    @staticmethod
+    def _offered() -> dict[str, str]:
+        return {
+            key: config["name"]
+            for key, config in settings.SIGN_IN_PROVIDERS.items()
+            if config.get("client_id")
+        }
+
+    def _render(self, request, form, status=200):
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "policy": security_policy_for(site=request.site),
+                "offered": self._offered(),
+            },
+            status=status,
+        )
+
+    def get(self, request):
+        policy = security_policy_for(site=request.site)
+        form = SignInProviderForm(
+            offered=self._offered(),
+            initial={
+                "provider": policy.sign_in_provider,
+                "domains": policy.sign_in_domains,
+                "accept_provider_mfa": policy.accept_provider_mfa,
+            },
+        )
+        return self._render(request, form)
+
+    def post(self, request):
+        form = SignInProviderForm(request.POST, offered=self._offered())
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        provider = form.cleaned_data["provider"]
+        sign_in_provider_update(
+            site=request.site,
+            provider=provider,
+            domains=form.cleaned_data.get("domain_list", []),
+            accept_provider_mfa=form.cleaned_data["accept_provider_mfa"],
+            actor=actor_from_request(request),
+        )
+        if provider:
+            messages.success(
+                request,
+                f"Staff at {request.site.name} can now sign in with {self._offered()[provider]}.",
+            )
+        else:
+            messages.success(
+                request, f"Staff at {request.site.name} sign in with their email and password."
+            )
+        return redirect("accounts:security")

@@ -381,6 +381,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "accounts.sign_in_failures_prune",
         "schedule": 3600.0,
     },
+    "accounts-provider-sign-ins-prune": {
+        "task": "accounts.provider_sign_ins_prune",
+        "schedule": 3600.0,
+    },
     "accounts-audit-events-prune": {
         "task": "accounts.audit_events_prune",
         "schedule": 86400.0,
@@ -531,3 +535,29 @@ for _network in MATMIS_METRICS_ALLOWED_NETWORKS:
             f"MATMIS_METRICS_ALLOWED_NETWORKS must list networks such as 10.0.0.0/8, "
             f"not {_network!r}."
         ) from exc
+
+# --- Sign-in with Microsoft or Google (OpenID Connect; accounts.identity.provider) --------
+# One registration per provider for the whole deployment, whose one redirect URI is
+# <SITE_SCHEME>://<BASE_DOMAIN>[:SITE_PORT]/sign-in/provider/callback/. A provider without
+# a client id is offered to no site. Each site chooses its provider and domains on its
+# Security settings page.
+SIGN_IN_PROVIDERS = {
+    "microsoft": {
+        "name": "Microsoft",
+        "client_id": env("OIDC_MICROSOFT_CLIENT_ID"),
+        "client_secret": env("OIDC_MICROSOFT_CLIENT_SECRET"),
+        "discovery_url": env(
+            "OIDC_MICROSOFT_DISCOVERY_URL",
+            "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+        ),
+    },
+    "google": {
+        "name": "Google",
+        "client_id": env("OIDC_GOOGLE_CLIENT_ID"),
+        "client_secret": env("OIDC_GOOGLE_CLIENT_SECRET"),
+        "discovery_url": env(
+            "OIDC_GOOGLE_DISCOVERY_URL",
+            "https://accounts.google.com/.well-known/openid-configuration",
+        ),
+    },
+}

@@ -30,6 +30,7 @@ DAY = datetime.timedelta(days=1)
 HOUSEKEEPING_TASKS = {
     "accounts.sessions_clear_expired",
     "accounts.sign_in_failures_prune",
+    "accounts.provider_sign_ins_prune",
     "accounts.audit_events_prune",
     "notifications.deliveries_prune",
 }

@@ -149,6 +149,11 @@ def test_an_abstract_base_needs_no_declarations_and_decorators_wrap_the_view():
 OUTSIDE_THE_CHECK = {
     "accounts:sign-in": "signing in",
     "accounts:sign-in-code": "the second step of signing in",
+    "accounts:sign-in-provider": "starting to sign in with Microsoft or Google, signed out",
+    "accounts:sign-in-provider-finish": "the provider sign-in's handover, checked by its token",
+    "accounts:sign-in-provider-callback": (
+        "the identity provider's callback on the platform host, checked by its state"
+    ),
     "accounts:sign-out": "signing out",
     "accounts:password-reset": "asking for a reset link, signed out",
     "accounts:password-reset-done": "the page after asking",

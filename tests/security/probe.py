@@ -355,6 +355,10 @@ PLAIN_BODIES: dict[str, dict[str, dict]] = {
     "institutions:cluster-create": {"POST": {"name": "Probe new cluster"}},
     "api:clusters": {"POST": {"name": "Probe new cluster"}},
     "accounts:security": {"POST": {"require_two_factor": "on"}},
+    "accounts:security-sign-in-provider": {"POST": {"provider": "", "domains": ""}},
+    "api:security-sign-in-provider": {
+        "PUT": {"provider": "", "domains": [], "accept_provider_mfa": False}
+    },
     "roles:create": {"POST": {"name": "Probe new role"}},
     "api:roles-list": {"POST": {"name": "Probe new role"}},
 }
