@@ -322,13 +322,23 @@ class SignInProviderView(SitePageView):
         }
 
     def _render(self, request, form, status=200):
+        policy = security_policy_for(site=request.site)
+        offered = self._offered()
+        chosen = policy.sign_in_provider
         return render(
             request,
             self.template_name,
             {
                 "form": form,
-                "policy": security_policy_for(site=request.site),
-                "offered": self._offered(),
+                "policy": policy,
+                "offered": offered,
+                # The site's saved choice, when this deployment no longer offers it (or never
+                # did): nobody can use it, and saving the page without it turns it off.
+                "chosen_not_offered": (
+                    settings.SIGN_IN_PROVIDERS.get(chosen, {}).get("name", chosen)
+                    if chosen and chosen not in offered
+                    else ""
+                ),
             },
             status=status,
         )

@@ -392,6 +392,20 @@ def test_an_administrator_enables_the_provider_and_it_is_audited(provider, db):
     assert event.detail["sign_in_domains"] == ["ash-staff.example", "ash.example"]
 
 
+def test_a_saved_provider_the_deployment_does_not_offer_is_named_with_a_warning(provider, db):
+    site = TrustFactory(name="Ash Trust", slug="ash-trust")
+    SiteSecurityPolicy.objects.create(
+        site=site, sign_in_provider="google", sign_in_domains="ash.example"
+    )
+    client = SiteClient(site)
+    client.force_login(staff_admin(site).user)
+    page = client.get("/accounts/security/sign-in-provider/").content.decode()
+    assert "Ash Trust chose sign-in with Google, which this deployment does not offer" in page
+    SiteSecurityPolicy.objects.filter(site=site).update(sign_in_provider="microsoft")
+    page = client.get("/accounts/security/sign-in-provider/").content.decode()
+    assert "which this deployment does not offer" not in page  # Microsoft is configured here
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [
