@@ -64,8 +64,11 @@ def url(school) -> str:
 
 
 def without_tokens(response) -> str:
-    """The page with its CSRF token (different on every response) blanked out."""
+    """The page with what differs on every response blanked out: its CSRF token and the
+    request's own reference (its X-Request-ID, shown on error pages)."""
+    assert response.headers["X-Request-ID"]
     html = re.sub(r'"X-CSRFToken": "[^"]+"', "", response.content.decode())
+    html = html.replace(response.headers["X-Request-ID"], "")
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
