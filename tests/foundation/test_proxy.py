@@ -34,9 +34,22 @@ def free_port() -> int:
 class EchoUpstream(BaseHTTPRequestHandler):
     """Answers with the headers it was sent and how much body it read (gunicorn's place)."""
 
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            body += self.rfile.read(size)
+            self.rfile.readline()
+        self.rfile.readline()  # the empty trailer
+        return body
+
     def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        # Like gunicorn, read the whole body before answering: a stub that answered a
+        # chunked request before reading it would race the proxy's own limit.
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         answer = json.dumps({"headers": dict(self.headers), "read": len(body)}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(answer)))
