@@ -82,6 +82,13 @@ class Session(models.TextChoices):
     PM = "PM", "Afternoon"
 
 
+class Sex(models.TextChoices):
+    """Sex as the school census and the Common Transfer File record it."""
+
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+
+
 class SenProvision(models.TextChoices):
     """The census's SEN provision codes."""
 

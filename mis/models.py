@@ -19,6 +19,7 @@ from .codes import (
     MarkCategory,
     SenProvision,
     Session,
+    Sex,
     year_group_label,
 )
 
@@ -32,6 +33,14 @@ class Pupil(models.Model):
     legal_last_name = models.CharField(max_length=100)
     preferred_first_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
+    sex = models.CharField(
+        max_length=1,
+        choices=Sex.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="As the census records it; empty where the record came without it.",
+    )
     year_group = models.SmallIntegerField(
         help_text="Reception is 0; nursery 1 and 2 are -2 and -1."
     )
