@@ -109,6 +109,10 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.RollupState": FULL,
     "mis.AttendanceRollup": FULL,
     "mis.WeeklyAttendance": FULL,  # a school's weeks are recounted, and go with the school
+    # The marks' changes since the last refresh (written by the marks' triggers, as the
+    # writer) and the pupils' weekly totals the refresh keeps from them: Row-Level Security.
+    "mis.AttendanceChange": FULL,  # taken (deleted) by the refresh
+    "mis.PupilWeekAttendance": FULL,  # weeks that fall to zero are removed
     # Reads of pupil data from outside the school: a record, only ever added to.
     "mis.OutsideRead": APPEND,
     # analytics
@@ -122,6 +126,9 @@ APP_FUNCTIONS: dict[str, str] = {
     # Audit retention: deletes events older than a cut-off at least 365 days back
     # (accounts.retention.audit_events_prune); a recent event cannot be deleted.
     "accounts_auditevent_delete_older_than(timestamptz)": "audit retention",
+    # The next academic year's partition of the attendance marks, made ahead of time
+    # (mis.partitions): creates partitions only, over a bounded span of years.
+    "mis_attendancemark_partitions_ensure(date, date)": "attendance partitions",
 }
 
 # Tables without a model.

@@ -109,9 +109,17 @@ def _category_of_code() -> Case:
 
 
 class AttendanceMark(models.Model):
-    """One register mark: a pupil's AM or PM session on one day, with its DfE code."""
+    """One register mark: a pupil's AM or PM session on one day, with its DfE code.
 
-    pk = models.CompositePrimaryKey("site_id", "pupil_id", "date", "session")
+    Keyed (site, date, session, pupil): one day's registers of a school are one range of
+    the key, written in order, so a day of registers adds to the end of each school's range
+    instead of into every pupil's. The table is partitioned by academic year (1 September
+    to 31 August, migration 0007; ``mis.partitions`` makes each year's partition ahead of
+    time), Row-Level Security on the parent and on every partition. Every insert, update
+    and delete, whoever makes it, is noted in ``AttendanceChange`` by a trigger, which is
+    what the roll-up refresh reads (``mis.rollups``)."""
+
+    pk = models.CompositePrimaryKey("site_id", "date", "session", "pupil_id")
     # One database constraint covers both: (pupil, site) must be a pupil of that site
     # (migration 0002), which also proves the site exists. One check per row, not three,
     # matters at ten million marks.
@@ -146,6 +154,78 @@ class AttendanceMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.session}: {self.code}"
+
+
+class AttendanceChange(models.Model):
+    """Marks written since the school's last roll-up refresh, as signed session counts per
+    pupil, day and category: +1 for each mark added, -1 for each removed, an amendment
+    both (the old code's category -1, the new one's +1). Written by the triggers on
+    ``mis_attendancemark`` (migration 0007) for every writer, COPY included; taken (deleted)
+    by the refresh, which adds them to ``PupilWeekAttendance``. A row that nets to zero is
+    harmless and goes with the next refresh."""
+
+    pk = models.CompositePrimaryKey("site_id", "pupil_id", "date", "category")
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    date = models.DateField()
+    category = models.SmallIntegerField(choices=MarkCategory.choices)
+    sessions = models.IntegerField(help_text="Sessions added (positive) or removed (negative).")
+
+    def __str__(self) -> str:
+        return f"{self.date} pupil {self.pupil_id}: {self.sessions:+d} ({self.category})"
+
+
+class PupilWeekAttendance(models.Model):
+    """A pupil's sessions of one week within one term, by category: the running totals the
+    roll-up refresh keeps from ``AttendanceChange`` (a week that spans two terms has a row
+    for each). A term's figures are the sums of its rows (about 14 a pupil), a week's the
+    sums over its pupils: neither grows with the marks of earlier terms.
+
+    Personal data (it points at a pupil): Row-Level Security as on the marks. Kept without
+    a database foreign key: a pupil's rows fall to zero when their marks are deleted, and
+    the refresh removes rows that are all zero."""
+
+    pk = models.CompositePrimaryKey("site_id", "pupil_id", "week_start", "term_start")
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    week_start = models.DateField(help_text="The week's Monday.")
+    term_start = models.DateField(help_text="The first day of the term (mis.calendar.term_of).")
+    present = models.PositiveIntegerField()
+    authorised = models.PositiveIntegerField()
+    unauthorised = models.PositiveIntegerField()
+    not_possible = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "term_start", "week_start"], name="pupil_week_site_term"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pupil {self.pupil_id}, week of {self.week_start}"
 
 
 class Exclusion(models.Model):
@@ -202,6 +282,12 @@ class RollupState(models.Model):
     )
     term_start = models.DateField(null=True, blank=True)
     year_start = models.DateField(null=True, blank=True)
+    folded_through = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The marks changed up to this day are in the pupils' weekly totals; "
+        "later-dated changes wait in AttendanceChange.",
+    )
 
     def __str__(self) -> str:
         return f"Figures of school {self.school_id}, refreshed {self.refreshed_at}"

@@ -18,10 +18,17 @@ The arithmetic, per pupil, then summed (so cells, schools and groups add up exac
 A pupil who joined or left mid-term counts with the sessions of their own enrolment, as
 the DfE counts them; a pupil who left still counts in the term's absence, not in the roll.
 
-The same refresh keeps the school's weeks (``WeeklyAttendance``: sessions by category per
-Monday-to-Sunday week and year group), recounting every week of the academic year to date
-in one statement (``_WEEKS_SQL``), so a mark added or amended later moves its own week; a
-school with no weeks yet has all its marks counted (the backfill).
+The refresh is incremental. Every write to the marks (the ORM, the register service,
+amendments, deletions, the bench's and the import's COPY) is noted by the marks' triggers
+in ``AttendanceChange`` as signed sessions per pupil, day and category (migration 0007).
+A refresh takes the school's changes dated up to the day, adds them to its pupils' weekly
+totals (``PupilWeekAttendance``, a row per pupil, week and term), recounts only the weeks
+they touched (``WeeklyAttendance``: sessions by category per Monday-to-Sunday week and year
+group, the year group being the pupil's) and the cells from the term's totals. It never
+reads a mark, so its cost follows the day's changes and the school's roll, not the terms
+stored before; ``rollups_recount_school`` counts the same cells from the marks, the
+reference the tests hold it to. A refresh for a day earlier than one already counted
+(the totals then hold later marks) counts the cells from the marks.
 
 Each school is refreshed in its own transaction, bound to the school (``site_work``, the
 binding every SiteTask runs in: the pupils' rows are visible only there), under a lock on
@@ -37,13 +44,22 @@ from django.utils import timezone
 
 from matmis.tasks import site_work, site_work_required
 
-from .attendance_sql import CATEGORY_PARAMS, PERSISTENT_ABSENTEE, PUPIL_MARKS
-from .calendar import academic_year_start, term_of, week_start
+from .attendance_sql import (
+    CATEGORY_PARAMS,
+    PERSISTENT_ABSENTEE,
+    PUPIL_MARKS,
+    PUPIL_TERM_TOTALS,
+    term_start_sql,
+    week_start_sql,
+)
+from .calendar import academic_year_start, term_of
 from .codes import ExclusionKind
 from .models import RollupState
 
-_REFRESH_SQL = f"""
-WITH pupil_marks AS ({PUPIL_MARKS}), pupil_exclusions AS (
+# A school's cells from its pupils' term counts (``pupil_marks``: PUPIL_TERM_TOTALS, the
+# weekly totals, or PUPIL_MARKS, the marks themselves), its exclusions and its roll.
+_CELLS_SQL = """
+WITH pupil_marks AS ({pupil_marks}), pupil_exclusions AS (
     SELECT e.pupil_id,
            count(*) FILTER (WHERE e.kind = %(suspension)s) AS suspensions,
            count(*) FILTER (WHERE e.kind = %(permanent)s) AS permanent
@@ -65,36 +81,108 @@ WITH pupil_marks AS ({PUPIL_MARKS}), pupil_exclusions AS (
     LEFT JOIN pupil_exclusions pe ON pe.pupil_id = p.id
     WHERE p.site_id = %(site)s
 )
-INSERT INTO mis_attendancerollup (
-    school_id, year_group, disadvantaged, sen_provision, pupils_on_roll, pupils_with_sessions,
-    possible_sessions, present_sessions, authorised_sessions, unauthorised_sessions,
-    persistent_absentees, suspensions, permanent_exclusions)
 SELECT %(site)s, year_group, disadvantaged, sen_provision,
        count(*) FILTER (WHERE on_roll),
        count(*) FILTER (WHERE possible > 0),
        sum(possible), sum(present), sum(authorised), sum(unauthorised),
-       count(*) FILTER (WHERE {PERSISTENT_ABSENTEE}),
+       count(*) FILTER (WHERE {persistent}),
        sum(suspensions), sum(permanent)
 FROM counted
 WHERE on_roll OR possible > 0 OR suspensions > 0 OR permanent > 0
 GROUP BY year_group, disadvantaged, sen_provision
+"""
+
+_CELL_COLUMNS = """
+    school_id, year_group, disadvantaged, sen_provision, pupils_on_roll, pupils_with_sessions,
+    possible_sessions, present_sessions, authorised_sessions, unauthorised_sessions,
+    persistent_absentees, suspensions, permanent_exclusions"""
+CELL_FIELDS = tuple(column.strip() for column in _CELL_COLUMNS.split(","))[1:]
+
+
+def _cells_sql(pupil_marks: str) -> str:
+    return _CELLS_SQL.format(pupil_marks=pupil_marks, persistent=PERSISTENT_ABSENTEE)
+
+
+_INSERT_CELLS_FROM_TOTALS = (
+    f"INSERT INTO mis_attendancerollup ({_CELL_COLUMNS}) {_cells_sql(PUPIL_TERM_TOTALS)}"
+)
+_INSERT_CELLS_FROM_MARKS = (
+    f"INSERT INTO mis_attendancerollup ({_CELL_COLUMNS}) {_cells_sql(PUPIL_MARKS)}"
+)
+
+# The school's changes dated up to the day, taken from the change table and added to its
+# pupils' weekly totals; returns how many change rows were taken and the (week, term) pairs
+# they touched. The marks themselves are not read.
+_FOLD_SQL = f"""
+WITH taken AS (
+    DELETE FROM mis_attendancechange
+    WHERE site_id = %(site)s AND date <= %(end)s
+    RETURNING pupil_id, date, category, sessions
+), weeks AS (
+    SELECT pupil_id, {week_start_sql("date")} AS week_start,
+           {term_start_sql("date")} AS term_start,
+           coalesce(sum(sessions) FILTER (WHERE category = %(present)s), 0) AS present,
+           coalesce(sum(sessions) FILTER (WHERE category = %(authorised)s), 0) AS authorised,
+           coalesce(sum(sessions) FILTER (WHERE category = %(unauthorised)s), 0) AS unauthorised,
+           coalesce(sum(sessions) FILTER (WHERE category = %(not_possible)s), 0) AS not_possible
+    FROM taken
+    GROUP BY 1, 2, 3
+), updated AS (
+    -- Existing totals first, then new ones: an upsert would check a removal's negative
+    -- counts against the totals' "never negative" constraint before finding the row.
+    UPDATE mis_pupilweekattendance w SET
+        present = w.present + d.present,
+        authorised = w.authorised + d.authorised,
+        unauthorised = w.unauthorised + d.unauthorised,
+        not_possible = w.not_possible + d.not_possible
+    FROM weeks d
+    WHERE w.site_id = %(site)s AND w.pupil_id = d.pupil_id AND w.week_start = d.week_start
+      AND w.term_start = d.term_start
+    RETURNING w.pupil_id, w.week_start, w.term_start
+), inserted AS (
+    INSERT INTO mis_pupilweekattendance (
+        site_id, pupil_id, week_start, term_start, present, authorised, unauthorised,
+        not_possible)
+    SELECT %(site)s, pupil_id, week_start, term_start, present, authorised, unauthorised,
+           not_possible
+    FROM weeks d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM updated u
+        WHERE u.pupil_id = d.pupil_id AND u.week_start = d.week_start
+          AND u.term_start = d.term_start
+    )
+    RETURNING week_start, term_start
+), added AS (
+    SELECT week_start, term_start FROM updated
+    UNION ALL
+    SELECT week_start, term_start FROM inserted
+)
+SELECT (SELECT count(*) FROM taken),
+       coalesce((SELECT array_agg(DISTINCT week_start) FROM added), '{{}}'),
+       coalesce((SELECT array_agg(DISTINCT term_start) FROM added), '{{}}')
 """  # noqa: S608 - constant fragments of mis.attendance_sql
 
-# A school's weeks from %(weeks_from)s (a Monday) on, recounted: new and changed weeks
-# written, weeks that no longer have a possible session removed (their marks were deleted
-# or changed to "not a possible session"). The year group is the pupil's. The Monday is
-# date arithmetic (ISO day of the week), which no session time zone can move.
+# Totals of the touched weeks that fell to zero (their marks were deleted) go.
+_DROP_EMPTY_WEEKS_SQL = """
+DELETE FROM mis_pupilweekattendance
+WHERE site_id = %(site)s AND term_start = ANY(%(terms)s) AND week_start = ANY(%(weeks)s)
+  AND present = 0 AND authorised = 0 AND unauthorised = 0 AND not_possible = 0
+"""
+
+# The touched weeks of the school recounted from its pupils' weekly totals: new and changed
+# weeks written, weeks that no longer have a possible session removed. The year group is
+# the pupil's.
 _WEEKS_SQL = """
 WITH counted AS (
-    SELECT m.date - (extract(isodow FROM m.date)::int - 1) AS week_start, p.year_group,
-           count(*) FILTER (WHERE m.category = %(present)s) AS present,
-           count(*) FILTER (WHERE m.category = %(authorised)s) AS authorised,
-           count(*) FILTER (WHERE m.category = %(unauthorised)s) AS unauthorised
-    FROM mis_attendancemark m
-    JOIN mis_pupil p ON p.id = m.pupil_id AND p.site_id = m.site_id
-    WHERE m.site_id = %(site)s AND m.date >= %(weeks_from)s AND m.date <= %(end)s
-      AND m.category <> %(not_possible)s
+    SELECT w.week_start, p.year_group,
+           sum(w.present) AS present, sum(w.authorised) AS authorised,
+           sum(w.unauthorised) AS unauthorised
+    FROM mis_pupilweekattendance w
+    JOIN mis_pupil p ON p.id = w.pupil_id AND p.site_id = w.site_id
+    WHERE w.site_id = %(site)s AND w.term_start = ANY(%(terms)s)
+      AND w.week_start = ANY(%(weeks)s)
     GROUP BY 1, 2
+    HAVING sum(w.present + w.authorised + w.unauthorised) > 0
 ), written AS (
     INSERT INTO mis_weeklyattendance (
         site_id, week_start, year_group, possible_sessions, present_sessions,
@@ -113,14 +201,11 @@ WITH counted AS (
                             EXCLUDED.authorised_sessions, EXCLUDED.unauthorised_sessions)
 )
 DELETE FROM mis_weeklyattendance w
-WHERE w.site_id = %(site)s AND w.week_start >= %(weeks_from)s
+WHERE w.site_id = %(site)s AND w.week_start = ANY(%(weeks)s)
   AND NOT EXISTS (
       SELECT 1 FROM counted c WHERE c.week_start = w.week_start AND c.year_group = w.year_group
   )
 """
-
-# The earliest day a school with no weeks yet has marks from: every mark is counted.
-_EVERY_WEEK = datetime.date(1900, 1, 1)
 
 _CONSTANTS = {
     **CATEGORY_PARAMS,
@@ -148,51 +233,84 @@ def rollups_refresh_school(*, school_id: int, today: datetime.date | None = None
         school_rollups_replace(school_id=school_id, today=today)
 
 
-def school_rollups_replace(*, school_id: int, today: datetime.date | None = None) -> None:
-    """Recompute one school's cells in the current transaction, which must be bound to the
-    school (the SiteTask ``mis.refresh_school_rollups``, or ``rollups_refresh_school``):
-    unbound, its pupils would be invisible and its figures replaced by nothing, so that is
-    refused."""
+def school_rollups_replace(*, school_id: int, today: datetime.date | None = None) -> int:
+    """Bring one school's figures up to ``today`` in the current transaction, which must be
+    bound to the school (the SiteTask ``mis.refresh_school_rollups``, or
+    ``rollups_refresh_school``): unbound, its pupils would be invisible and its figures
+    replaced by nothing, so that is refused.
+
+    Incremental: the changes noted since the last refresh and dated up to the day are
+    added to the pupils' weekly totals, the weeks they touched are recounted from those
+    totals, and the cells from the term's totals (about 14 rows a pupil). No mark is read,
+    so the cost follows what changed, not the school's history. Returns how many change
+    rows were taken. A refresh for an earlier day than one already counted (the totals then
+    hold later marks) counts the cells from the marks instead."""
     site_work_required(school_id)
-    today = today or timezone.localdate()
-    params = {
+    params = _params(school_id, today or timezone.localdate())
+    with connection.cursor() as cursor:
+        # The school's state row, made if missing and locked either way (the no-op update
+        # takes the row lock): a second refresh of the school waits here.
+        cursor.execute(
+            "INSERT INTO mis_rollupstate (school_id, changed_at) VALUES (%s, now()) "
+            "ON CONFLICT (school_id) DO UPDATE SET school_id = EXCLUDED.school_id "
+            "RETURNING folded_through",
+            [school_id],
+        )
+        folded_through = cursor.fetchone()[0]
+        cursor.execute(_FOLD_SQL, params)
+        taken, weeks, terms = cursor.fetchone()
+        if weeks:
+            touched = {**params, "weeks": weeks, "terms": _terms_of_weeks(weeks, terms)}
+            cursor.execute(_DROP_EMPTY_WEEKS_SQL, touched)
+            cursor.execute(_WEEKS_SQL, touched)
+        cursor.execute("DELETE FROM mis_attendancerollup WHERE school_id = %s", [school_id])
+        if folded_through is None or folded_through <= params["end"]:
+            cursor.execute(_INSERT_CELLS_FROM_TOTALS, params)
+        else:
+            cursor.execute(_INSERT_CELLS_FROM_MARKS, params)
+        # now() is the transaction's start: a change committed while this ran has a later
+        # changed_at, so the next sweep counts it.
+        cursor.execute(
+            """UPDATE mis_rollupstate SET refreshed_at = now(), refreshed_for = %(end)s,
+                   term_start = %(start)s, year_start = %(year_start)s,
+                   folded_through = greatest(folded_through, %(end)s)
+               WHERE school_id = %(site)s""",
+            params,
+        )
+    return taken
+
+
+def _params(school_id: int, today: datetime.date) -> dict:
+    return {
         "site": school_id,
         "end": today,
         "start": term_of(today).start,
         "year_start": academic_year_start(today),
         **_CONSTANTS,
     }
+
+
+def _terms_of_weeks(weeks, terms) -> list[datetime.date]:
+    """Every term a touched week has totals in: a week that spans two terms has a row in
+    each, and both count in the week."""
+    found = set(terms)
+    for monday in weeks:
+        found.add(term_of(monday).start)
+        found.add(term_of(monday + datetime.timedelta(days=6)).start)
+    return sorted(found)
+
+
+def rollups_recount_school(*, school_id: int, today: datetime.date) -> list[tuple]:
+    """One school's cells counted from its marks, as the refresh writes them (ordered by
+    cell), without writing anything: the reference the incremental refresh is checked
+    against. Runs in the current transaction, which must be bound to the school."""
+    site_work_required(school_id)
     with connection.cursor() as cursor:
-        # The school's state row, made if missing and locked either way (the no-op update
-        # takes the row lock): a second refresh of the school waits here.
         cursor.execute(
-            "INSERT INTO mis_rollupstate (school_id, changed_at) VALUES (%s, now()) "
-            "ON CONFLICT (school_id) DO UPDATE SET school_id = EXCLUDED.school_id",
-            [school_id],
+            f"{_cells_sql(PUPIL_MARKS)} ORDER BY 2, 3, 4",
+            _params(school_id, today),
         )
-        cursor.execute("DELETE FROM mis_attendancerollup WHERE school_id = %s", [school_id])
-        cursor.execute(_REFRESH_SQL, params)
-        cursor.execute(_WEEKS_SQL, {**params, "weeks_from": _weeks_from(cursor, params)})
-        # now() is the transaction's start: a change committed while this ran has a later
-        # changed_at, so the next sweep counts it.
-        cursor.execute(
-            """UPDATE mis_rollupstate SET refreshed_at = now(), refreshed_for = %(end)s,
-                   term_start = %(start)s, year_start = %(year_start)s
-               WHERE school_id = %(site)s""",
-            params,
-        )
-
-
-def _weeks_from(cursor, params: dict) -> datetime.date:
-    """The Monday from which the school's weeks are recounted: the academic year's first
-    week, or every week when the school has none yet (its first refresh since it had
-    marks, or since weeks were kept at all)."""
-    cursor.execute(
-        "SELECT EXISTS (SELECT 1 FROM mis_weeklyattendance WHERE site_id = %s)", [params["site"]]
-    )
-    if not cursor.fetchone()[0]:
-        return _EVERY_WEEK
-    return week_start(params["year_start"])
+        return cursor.fetchall()
 
 
 def _due(today: datetime.date) -> Q:

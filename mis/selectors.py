@@ -13,6 +13,7 @@ counts for nothing. Attendance % = present / possible. A persistent absentee has
 """
 
 import datetime
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,12 +23,10 @@ from django.db.models import (
     Count,
     FilteredRelation,
     JSONField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
-from django.db.models.functions import JSONObject
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from institutions.models import Institution
@@ -147,21 +146,63 @@ def _search(search: str) -> Q:
     return condition
 
 
+# A pupil's marks of the term to date by category, from the pupils' weekly totals of the
+# term plus the changes not yet folded into them, both read by primary key (site, pupil,
+# ...): the marks, keyed (site, date, session, pupil), hold one pupil's term in thousands of
+# places. When the school's totals were counted for a later day than this one (they then
+# hold later marks), the marks themselves are counted instead. NULL without any mark.
+_TERM_MARKS_SQL = """
+CASE WHEN coalesce((SELECT s.folded_through FROM mis_rollupstate s
+                    WHERE s.school_id = %(site)s), %(end)s) <= %(end)s
+THEN (SELECT CASE WHEN count(*) = 0 THEN NULL ELSE jsonb_build_object(
+                 'present', sum(present), 'authorised', sum(authorised),
+                 'unauthorised', sum(unauthorised), 'not_possible', sum(not_possible)) END
+      FROM (SELECT w.present, w.authorised, w.unauthorised, w.not_possible
+            FROM mis_pupilweekattendance w
+            WHERE w.site_id = %(site)s AND w.pupil_id = mis_pupil.id
+              AND w.term_start = %(start)s AND w.week_start >= %(first_week)s
+            UNION ALL
+            SELECT (c.category = %(present)s)::int * c.sessions,
+                   (c.category = %(authorised)s)::int * c.sessions,
+                   (c.category = %(unauthorised)s)::int * c.sessions,
+                   (c.category = %(not_possible)s)::int * c.sessions
+            FROM mis_attendancechange c
+            WHERE c.site_id = %(site)s AND c.pupil_id = mis_pupil.id
+              AND c.date >= %(start)s AND c.date <= %(end)s) counted)
+ELSE (SELECT jsonb_build_object(
+                 'present', count(*) FILTER (WHERE m.category = %(present)s),
+                 'authorised', count(*) FILTER (WHERE m.category = %(authorised)s),
+                 'unauthorised', count(*) FILTER (WHERE m.category = %(unauthorised)s),
+                 'not_possible', count(*) FILTER (WHERE m.category = %(not_possible)s))
+      FROM mis_attendancemark m
+      WHERE m.site_id = %(site)s AND m.pupil_id = mis_pupil.id
+        AND m.date >= %(start)s AND m.date <= %(end)s
+      HAVING count(*) > 0)
+END
+"""
+# RawSQL takes its parameters by position: the names in order of appearance.
+_TERM_MARKS_NAMES = re.findall(r"%\((\w+)\)s", _TERM_MARKS_SQL)
+_TERM_MARKS_POSITIONAL = re.sub(r"%\(\w+\)s", "%s", _TERM_MARKS_SQL)
+
+
 def _with_term_marks(pupils: QuerySet[Pupil], *, site: Institution, today: datetime.date):
     """Annotate ``term_marks``: the pupil's marks this term to date counted by category (a
-    dict, or None without marks), in the same query: one correlated subquery per pupil
-    row, an index range of the marks' primary key (site, pupil, date)."""
+    dict, or None without marks), in the same query (``_TERM_MARKS_SQL``)."""
     _term, start, end = term_bounds(today)
-    counts = (
-        AttendanceMark.objects.filter(
-            site=site, pupil_id=OuterRef("pk"), date__gte=start, date__lte=end
+    params = {
+        "site": site.pk,
+        "start": start,
+        "end": end,
+        "first_week": week_start(start),
+        **CATEGORY_PARAMS,
+    }
+    return pupils.annotate(
+        term_marks=RawSQL(  # noqa: S611 - a constant statement, its parameters bound
+            _TERM_MARKS_POSITIONAL,
+            [params[name] for name in _TERM_MARKS_NAMES],
+            output_field=JSONField(),
         )
-        .order_by()
-        .values("pupil_id")
-        .annotate(counts=JSONObject(**_category_counts()))
-        .values("counts")
     )
-    return pupils.annotate(term_marks=Subquery(counts, output_field=JSONField()))
 
 
 def term_attendance(pupil: Pupil) -> Attendance:

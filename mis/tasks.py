@@ -3,6 +3,7 @@
 from matmis.celery import app, enqueue_on_commit
 from matmis.tasks import SiteTask
 
+from .partitions import attendance_partitions_ensure
 from .rollups import rollups_due_school_ids, rollups_school_is_due, school_rollups_replace
 
 
@@ -22,3 +23,10 @@ def refresh_due_rollups() -> int:
     for school_id in school_ids:
         enqueue_on_commit(refresh_school_rollups, site_id=school_id)
     return len(school_ids)
+
+
+@app.task(name="mis.attendance_partitions_ensure", acks_late=True)
+def ensure_attendance_partitions() -> int:
+    """Beat, daily: this academic year's and next year's partitions of the marks exist
+    (``mis.partitions``); returns how many were made."""
+    return attendance_partitions_ensure()

@@ -364,6 +364,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.deliveries_retry_due",
         "schedule": 300.0,
     },
+    # The marks' next academic year partition, made ahead of time (mis.partitions).
+    "mis-attendance-partitions-ensure": {
+        "task": "mis.attendance_partitions_ensure",
+        "schedule": 86400.0,
+    },
 }
 
 # --- Housekeeping (issue 19): retention and the beat jobs that enforce it --------------------
