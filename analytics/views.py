@@ -20,6 +20,7 @@ from accounts.permissions import ANALYTICS, Access
 from institutions.selectors import cluster_choices
 from matmis.exports import ExportPage, export_links, export_response
 from matmis.listing import FacetGroup, query_string, wants_fragment
+from matmis.replica import group_reads
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
@@ -204,6 +205,11 @@ class DashboardView(AnalyticsPageView):
     in the query string; with htmx only the results are swapped."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        # Figures across the group's schools: the read replica may serve them, when set.
+        with group_reads():
+            return self._dashboard_page(request)
+
+    def _dashboard_page(self, request: HttpRequest) -> HttpResponse:
         form, dashboard = _dashboard(request)
         query = form.query()
         fragment = wants_fragment(request)

@@ -27,6 +27,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import psycopg
 from django.core.files.uploadedfile import UploadedFile
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -530,14 +531,18 @@ class ProgressWriter:
         try:
             if self._connection is None:
                 self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
-                with self._connection.cursor() as cursor:
-                    cursor.execute(f"SET lock_timeout = '{self.LOCK_TIMEOUT}'")
-            with self._connection.cursor() as cursor:
+                self._connection.ensure_connection()
+            # One short transaction per update, its lock timeout SET LOCAL: behind a
+            # transaction-mode pooler (PgBouncer) a session setting would outlive this
+            # client on a server connection that others then use.
+            raw = self._connection.connection
+            with raw.transaction(), raw.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{self.LOCK_TIMEOUT}'")
                 cursor.execute(
                     "UPDATE institutions_registerimport SET rows_read = %s WHERE id = %s",
                     [rows_read, self.register_import_id],
                 )
-        except DatabaseError:
+        except (DatabaseError, psycopg.Error):  # Django's, or the raw connection's own
             logger.warning("Progress of register import %s not recorded", self.register_import_id)
             self._given_up = True
             self.close()

@@ -189,6 +189,35 @@ if DATABASE_OWNER_URL and DATABASE_APP_ROLE:
         "DATABASE_APP_ROLE must be empty when DATABASE_OWNER_URL is set: the application then "
         "logs in as its own role (DATABASE_URL) and switches to no other."
     )
+# DATABASE_POOLER=transaction: DATABASE_URL reaches PostgreSQL through a pooler in
+# transaction mode (PgBouncer, docker-compose.yml), which hands each transaction whichever
+# server connection is free. The application binds its site with SET LOCAL (per
+# transaction) and keeps no session state; server-side cursors, which outlive a
+# transaction, are off; and a SET ROLE to another role than the login would be session
+# state that the next client inherits, so it is refused.
+DATABASE_POOLER = env("DATABASE_POOLER")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty or 'transaction'.")
+if DATABASE_POOLER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if DATABASE_APP_ROLE and DATABASES["default"]["USER"] != DATABASE_APP_ROLE:
+        raise ImproperlyConfigured(
+            "DATABASE_APP_ROLE must be empty (or the login role itself) behind a "
+            "transaction-mode pooler: SET ROLE would outlive this client's transaction."
+        )
+# DATABASE_REPLICA_URL: a streaming replica of the same database (read-only, a little
+# behind). Group-facing reads of figures inside matmis.replica.group_reads() go there
+# (matmis.replica.ReplicaRouter); unset, everything reads the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+    )
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASE_POOLER:
+        DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+DATABASE_ROUTERS = ["matmis.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -350,6 +379,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Email, roll-ups and imports each on a queue of their own, the rest on "default"
+# (matmis.queues); compose runs a worker per queue.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = ("matmis.queues.route_task",)
 # Beat: re-enqueue email deliveries whose task was lost (broker or mail server down).
 CELERY_BEAT_SCHEDULE = {
     "institutions-register-imports-retry-due": {

@@ -25,7 +25,13 @@ STACK = {
     "web",
     "worker",
     "beat",
+    # Issue 18: a worker per queue, and the pooler in front of PostgreSQL.
+    "worker-email",
+    "worker-rollups",
+    "worker-imports",
+    "pgbouncer",
 }
+APPLICATION = ["web", "worker", "worker-email", "worker-rollups", "worker-imports", "beat"]
 
 
 def compose_command() -> list[str] | None:
@@ -76,7 +82,7 @@ def test_the_compose_services_are_the_stack():
     assert set(compose_services()) == STACK
 
 
-@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+@pytest.mark.parametrize("name", APPLICATION)
 def test_the_application_logs_in_as_its_own_role_without_the_owners_login(name):
     environment = compose_services()[name]["environment"]
     assert database_login(environment["DATABASE_URL"]) == "matmis_app"
@@ -96,8 +102,44 @@ def test_migrations_run_once_as_the_tables_owner():
     assert database_login(migrate["environment"]["DATABASE_URL"]) == "matmis_app"
     assert owner != "matmis_app"
     # Nothing else migrates (the web server used to, as the owner).
-    for name in ("web", "worker", "beat"):
+    for name in APPLICATION:
         assert "migrate" not in " ".join(services[name]["command"])
+
+
+# --- Queues and the pooler (issue 18) ---------------------------------------------------------
+
+
+def test_a_worker_per_queue_and_every_queue_has_one():
+    from matmis.queues import QUEUES
+
+    services = compose_services()
+    consumed = {}
+    for name in APPLICATION:
+        command = services[name]["command"]
+        if "worker" in command:
+            queues = command[command.index("--queues") + 1].split(",")
+            for queue in queues:
+                consumed.setdefault(queue, []).append(name)
+    assert {queue: len(names) for queue, names in consumed.items()} == dict.fromkeys(QUEUES, 1)
+
+
+@pytest.mark.parametrize("name", APPLICATION)
+def test_the_application_reaches_postgres_through_pgbouncer_in_transaction_mode(name):
+    environment = compose_services()[name]["environment"]
+    assert urlsplit(environment["DATABASE_URL"]).hostname == "pgbouncer"
+    assert environment["DATABASE_POOLER"] == "transaction"
+    assert compose_services()[name]["depends_on"]["pgbouncer"]
+
+
+def test_pgbouncer_pools_by_transaction_and_migrations_go_to_postgres_directly():
+    services = compose_services()
+    pgbouncer = services["pgbouncer"]["environment"]
+    assert pgbouncer["POOL_MODE"] == "transaction"
+    assert urlsplit(pgbouncer["DATABASE_URL"]).hostname == "postgres"
+    assert database_login(pgbouncer["DATABASE_URL"]) == "matmis_app"
+    migrate = services["migrate"]["environment"]
+    assert urlsplit(migrate["DATABASE_URL"]).hostname == "postgres"
+    assert not migrate["DATABASE_POOLER"]
 
 
 # --- The image: build context, stages, lock (issue 19) ------------------------------------
