@@ -337,6 +337,8 @@ class OutsideReadKind(models.TextChoices):
     STUDENTS = "students", "Students list"
     STUDENTS_EXPORT = "students_export", "Students export"
     PUPIL = "pupil", "A pupil’s record"
+    CTF = "ctf", "Common Transfer File"
+    ARRIVALS = "arrivals", "Pupils arriving from other schools"
 
 
 class OutsideRead(models.Model):

@@ -263,3 +263,10 @@ def ctf_import_preview(*, site: Institution, ctf_import: CtfImport) -> CtfPrevie
     (updated), or a UPN clash; with every element the reader refused."""
     document = read_ctf(ctf_import.content.encode("utf-8"))
     return CtfPreview(document, match_records(site=site, records=list(document.pupils)))
+
+
+def ctf_export_leavers(*, site: Institution, limit: int = 200) -> QuerySet[Pupil]:
+    """The school's leavers, the most recent first: whom a CTF is usually for."""
+    return Pupil.objects.filter(site=site, left_on__isnull=False).order_by(
+        "-left_on", "legal_last_name", "legal_first_name", "pk"
+    )[:limit]

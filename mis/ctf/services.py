@@ -4,9 +4,11 @@ transferable records on a school's roll. Each takes the school's site and ``acto
 records what it did in the audit trail, in the same transaction."""
 
 import datetime
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts import audit
@@ -17,7 +19,15 @@ from mis.rollups import records_changed
 
 from .reader import MAX_BYTES, CtfRefused, read_ctf
 from .records import TransferRecord
-from .selectors import CtfPreview, Match, PupilMatch, ctf_import_preview
+from .selectors import (
+    CtfPreview,
+    Match,
+    PupilMatch,
+    ctf_import_preview,
+    school_ref,
+    transfer_records,
+)
+from .writer import write_ctf
 
 MAX_NAME = 255
 
@@ -147,36 +157,64 @@ def _pupil_fields(pupil: Pupil, record: TransferRecord, today: datetime.date) ->
     return pupil
 
 
+# The four histories, written set-based: one INSERT ... SELECT FROM unnest(...) a table
+# (thousands of rows for a large file; no model instance is needed for any of them).
+_HISTORY_SQL = {
+    "addresses": """
+        INSERT INTO mis_pupiladdress (site_id, pupil_id, saon, paon, street, locality, town,
+            administrative_area, post_town, postcode)
+        SELECT %(site)s, u.* FROM unnest(%(pupil)s::bigint[], %(saon)s::text[],
+            %(paon)s::text[], %(street)s::text[], %(locality)s::text[], %(town)s::text[],
+            %(administrative_area)s::text[], %(post_town)s::text[], %(postcode)s::text[]) AS u
+    """,
+    "fsm": """
+        INSERT INTO mis_fsmperiod (site_id, pupil_id, starts_on, ends_on, uk_country)
+        SELECT %(site)s, u.* FROM unnest(%(pupil)s::bigint[], %(starts_on)s::date[],
+            %(ends_on)s::date[], %(uk_country)s::text[]) AS u
+    """,
+    "sen": """
+        INSERT INTO mis_senperiod (site_id, pupil_id, starts_on, provision)
+        SELECT %(site)s, u.* FROM unnest(%(pupil)s::bigint[], %(starts_on)s::date[],
+            %(provision)s::text[]) AS u
+    """,
+    "attendance": """
+        INSERT INTO mis_priorattendance (site_id, pupil_id, academic_year, school_name,
+            la_code, establishment_number, sessions_possible, sessions_authorised,
+            sessions_unauthorised)
+        SELECT %(site)s, u.* FROM unnest(%(pupil)s::bigint[], %(academic_year)s::int[],
+            %(school_name)s::text[], %(la_code)s::text[], %(establishment_number)s::text[],
+            %(sessions_possible)s::int[], %(sessions_authorised)s::int[],
+            %(sessions_unauthorised)s::int[]) AS u
+    """,
+}
+
+
 def _histories_create(
     *, site: Institution, records: list[TransferRecord], pupils: dict[str, Pupil]
 ) -> None:
-    addresses, fsm, sen, prior = [], [], [], []
+    columns: dict[str, dict[str, list]] = {name: defaultdict(list) for name in _HISTORY_SQL}
     own = (site.la_code, site.establishment_number)
     for record in records:
-        pupil = pupils[record.upn]
-        common = {"site": site, "pupil": pupil}
-        addresses += [PupilAddress(**common, **vars(address)) for address in record.addresses]
-        fsm += [
-            FsmPeriod(**common, starts_on=p.starts_on, ends_on=p.ends_on, uk_country=p.uk_country)
-            for p in record.fsm
-        ]
-        sen += [
-            SenPeriod(**common, starts_on=s.starts_on, provision=s.provision) for s in record.sen
-        ]
+        pupil_id = pupils[record.upn].pk
         # This school's own years come from its own marks, never from a file.
-        prior += [
-            PriorAttendance(**common, **vars(year))
-            for year in record.attendance
-            if (year.la_code, year.establishment_number) != own
+        years = [
+            year for year in record.attendance if (year.la_code, year.establishment_number) != own
         ]
-    for model, rows in (
-        (PupilAddress, addresses),
-        (FsmPeriod, fsm),
-        (SenPeriod, sen),
-        (PriorAttendance, prior),
-    ):
-        if rows:
-            model.objects.bulk_create(rows, batch_size=2000)
+        for name, rows in (
+            ("addresses", record.addresses),
+            ("fsm", record.fsm),
+            ("sen", record.sen),
+            ("attendance", years),
+        ):
+            for row in rows:
+                values = columns[name]
+                values["pupil"].append(pupil_id)
+                for field, value in vars(row).items():
+                    values[field].append(value)
+    with connection.cursor() as cursor:
+        for name, sql in _HISTORY_SQL.items():
+            if columns[name]["pupil"]:
+                cursor.execute(sql, {"site": site.pk, **columns[name]})
 
 
 def ctf_file_too_large(size: int | None) -> str | None:
@@ -187,3 +225,43 @@ def ctf_file_too_large(size: int | None) -> str | None:
             f"{MAX_BYTES // 1024 // 1024} MB here."
         )
     return None
+
+
+MAX_EXPORT = 2000
+
+
+def ctf_export(*, site: Institution, pupil_ids: list[int], actor: audit.Actor) -> tuple[str, bytes]:
+    """A CTF of the school's pupils ``pupil_ids`` (one leaver, or a chosen set), with the
+    next school as its destination when they all go to the same one: (file name, bytes).
+    An id that is not one of the school's pupils is a 404, as a missing one; the export is
+    audited (who took which pupils' records)."""
+    ids = sorted(set(pupil_ids))
+    if not ids:
+        raise ValidationError({"pupil": ["Choose at least one pupil."]})
+    if len(ids) > MAX_EXPORT:
+        raise ValidationError({"pupil": [f"At most {MAX_EXPORT:,} pupils in one file."]})
+    records = transfer_records(site=site, pupil_ids=ids)
+    if len(records) != len(ids):
+        raise Http404("No such pupil.")
+    destinations = set(
+        Pupil.objects.filter(site=site, pk__in=ids).values_list("destination_urn", flat=True)
+    )
+    destination = None
+    if len(destinations) == 1 and (urn := destinations.pop()):
+        school = Institution.objects.filter(urn=urn).first()
+        destination = school_ref(school) if school is not None else None
+    now = timezone.localtime()
+    data = write_ctf(
+        source=school_ref(site, today=now.date()),
+        destination=destination,
+        generated_at=now.strftime("%Y-%m-%dT%H:%M:%S"),
+        records=records,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.CTF_EXPORTED,
+        target=f"{len(records)} pupil{'s' if len(records) != 1 else ''}",
+        detail={"pupil_ids": ids, "upns": [record.upn for record in records]},
+    )
+    name = f"{site.la_code}{site.establishment_number}_CTF_{now:%Y%m%d%H%M}.xml"
+    return name, data

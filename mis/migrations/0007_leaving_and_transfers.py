@@ -35,6 +35,20 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="outsideread",
+            name="what",
+            field=models.CharField(
+                choices=[
+                    ("students", "Students list"),
+                    ("students_export", "Students export"),
+                    ("pupil", "A pupil’s record"),
+                    ("ctf", "Common Transfer File"),
+                    ("arrivals", "Pupils arriving from other schools"),
+                ],
+                max_length=20,
+            ),
+        ),
         migrations.CreateModel(
             name="CtfImport",
             fields=[
