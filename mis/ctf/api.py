@@ -5,7 +5,7 @@ Reading needs Students at View, everything else Students at Administer."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
@@ -78,7 +78,6 @@ class CtfImportListApiView(RecordsOutsideReads, SiteApiView):
     site_kind = SiteKind.SCHOOL
     method_permissions = {"GET": SEE, "POST": ADMINISTER}
     outside_read = OutsideReadKind.CTF
-    parser_classes = [parsers.MultiPartParser]
     max_request_body_bytes = MAX_BYTES + 64 * 1024
 
     @extend_schema(
