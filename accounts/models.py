@@ -464,6 +464,12 @@ class AuditAction(models.TextChoices):
     INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
     STAFF_DEACTIVATED = "staff_deactivated", "Member of staff deactivated"
     STAFF_REACTIVATED = "staff_reactivated", "Member of staff reactivated"
+    PUPIL_OFF_ROLL = "pupil_off_roll", "Pupil taken off roll"
+    CTF_IMPORTED = "ctf_imported", "Common Transfer File imported"
+    CTF_EXPORTED = "ctf_exported", "Common Transfer File exported"
+    ARRIVAL_RECEIVED = "arrival_received", "Pupil transfer received from another school"
+    ARRIVAL_ACCEPTED = "arrival_accepted", "Pupil transfer accepted"
+    ARRIVAL_REJECTED = "arrival_rejected", "Pupil transfer rejected"
 
 
 class AuditEvent(models.Model):

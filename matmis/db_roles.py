@@ -115,6 +115,13 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.PupilWeekAttendance": FULL,  # weeks that fall to zero are removed
     # Reads of pupil data from outside the school: a record, only ever added to.
     "mis.OutsideRead": APPEND,
+    # A pupil's transferable record (CTF): replaced when a CTF or a transfer brings it anew.
+    "mis.PupilAddress": FULL,
+    "mis.FsmPeriod": FULL,
+    "mis.SenPeriod": FULL,
+    "mis.PriorAttendance": FULL,
+    "mis.CtfImport": WRITE,  # previewed, then marked imported; the file kept as evidence
+    "mis.PupilArrival": WRITE,  # written by the source's off-roll, decided by the destination
     # analytics
     "analytics.PublishedFigures": FULL,  # cascade: site
 }

@@ -12,8 +12,9 @@ from django.apps import apps
 
 from .tenancy import SITE_SETTING
 
-# Models that hold personal data without pointing at a pupil (the pupil itself).
-DECLARED = ("mis.Pupil",)
+# Models that hold personal data without pointing at a pupil (the pupil itself, and an
+# uploaded Common Transfer File).
+DECLARED = ("mis.Pupil", "mis.CtfImport")
 
 POLICY_NAME = "site_isolation"
 _SITE_MATCHES = f"site_id = nullif(current_setting('{SITE_SETTING}', true), '')::bigint"

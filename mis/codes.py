@@ -170,3 +170,25 @@ def upn_problem(upn: str) -> str | None:
     if upn[0] != expected:
         return f"The check letter is wrong: for these digits it should be {expected}."
     return None
+
+
+class LeavingReason(models.TextChoices):
+    """Why a pupil's name was deleted from the admission register: the grounds of the
+    School Attendance (Pupil Registration) (England) Regulations 2024 (regulation 9), by
+    short codes of our own (the register keeps the ground, not a census code)."""
+
+    OTHER_SCHOOL = "school", "Registered at another school"
+    HOME_EDUCATION = "home", "Educated otherwise than at school (parent's written notice)"
+    MOVED_AWAY = "moved", "Moved away: no longer within reasonable distance"
+    MEDICAL = "medical", "Medically unfit to attend before leaving school age"
+    PERMANENT_EXCLUSION = "excluded", "Permanently excluded"
+    DIED = "died", "Died"
+    END_OF_EDUCATION = "ended", "Ceased to be of compulsory school age, not continuing"
+    CUSTODY = "custody", "Custodial sentence of four months or more"
+    NOT_RETURNED = "absent", "Did not return: continuous absence after reasonable enquiries"
+    NURSERY_ENDED = "nursery", "Nursery pupil not continuing to reception"
+    OTHER = "other", "Another ground of the regulations"
+
+
+# A pupil's next school is "on the platform" when one of its open school sites has the URN.
+URN_PATTERN = r"^[0-9]{6}$"

@@ -16,6 +16,7 @@ from .codes import (
     CODES_BY_CATEGORY,
     ExclusionKind,
     ExclusionReason,
+    LeavingReason,
     MarkCategory,
     SenProvision,
     Session,
@@ -48,6 +49,31 @@ class Pupil(models.Model):
     left_on = models.DateField(
         null=True, blank=True, help_text="Last day on the roll; empty while the pupil is on it."
     )
+    leaving_reason = models.CharField(
+        max_length=10,
+        choices=LeavingReason.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The ground for deleting the pupil from the register; empty while on roll "
+        "(and for leavers recorded before the ground was kept).",
+    )
+    destination_urn = models.CharField(
+        "next school's URN",
+        max_length=6,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where the pupil went, when it is a school with a URN.",
+    )
+    destination_name = models.CharField(
+        "next school",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The next school's name, or where the pupil went when it is not a school.",
+    )
     fsm_eligible = models.BooleanField("eligible for free school meals", default=False)
     disadvantaged = models.BooleanField(
         default=False, help_text="Pupil premium: FSM in the last six years, or looked after."
@@ -72,6 +98,16 @@ class Pupil(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(year_group__gte=-2, year_group__lte=14), name="pupil_year_group_range"
+            ),
+            # A leaving ground and a destination only on a leaver's record.
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=False)
+                | Q(leaving_reason="", destination_urn="", destination_name=""),
+                name="pupil_leaving_details_only_when_left",
+            ),
+            models.CheckConstraint(
+                condition=Q(destination_urn="") | Q(destination_urn__regex=r"^[0-9]{6}$"),
+                name="pupil_destination_urn_shape",
             ),
         ]
         indexes = [
@@ -387,6 +423,8 @@ class OutsideReadKind(models.TextChoices):
     STUDENTS = "students", "Students list"
     STUDENTS_EXPORT = "students_export", "Students export"
     PUPIL = "pupil", "A pupil’s record"
+    CTF = "ctf", "Common Transfer File"
+    ARRIVALS = "arrivals", "Pupils arriving from other schools"
 
 
 class OutsideRead(models.Model):
@@ -430,3 +468,221 @@ class OutsideRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_what_display()} (site {self.site_id})"
+
+
+# --- What a pupil's record carries from school to school (the Common Transfer File) --------
+#
+# Each row carries its pupil's site and points at (pupil, site) (migration 0007): the rows
+# belong to the pupil's own school, under the same Row-Level Security as the pupil.
+
+
+class PupilAddress(models.Model):
+    """A pupil's home address in the CTF's BS7666 parts."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # covered by (pupil, site) -> pupil (migration 0007)
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="addresses", db_constraint=False
+    )
+    saon = models.CharField("secondary addressable object", max_length=100, blank=True)
+    paon = models.CharField("primary addressable object", max_length=100, blank=True)
+    street = models.CharField(max_length=100, blank=True)
+    locality = models.CharField(max_length=100, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    administrative_area = models.CharField(max_length=100, blank=True)
+    post_town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+
+    def __str__(self) -> str:
+        parts = (self.saon, self.paon, self.street, self.town, self.postcode)
+        return ", ".join(part for part in parts if part)
+
+
+class FsmPeriod(models.Model):
+    """A period of eligibility for free school meals (the CTF's FSM history)."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="fsm_periods", db_constraint=False
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Empty while eligible.")
+    uk_country = models.CharField("UK country", max_length=3, blank=True, default="ENG")
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="fsm_period_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"FSM from {self.starts_on}"
+
+
+class SenPeriod(models.Model):
+    """A pupil's SEN provision from a date (the CTF's SEN history)."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="sen_periods", db_constraint=False
+    )
+    starts_on = models.DateField()
+    provision = models.CharField(max_length=1, choices=SenProvision.choices)
+
+    class Meta:
+        ordering = ["starts_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_provision_display()} from {self.starts_on}"
+
+
+class PriorAttendance(models.Model):
+    """A year's attendance summary recorded at an earlier school, as its CTF gave it: the
+    marks themselves stay with the school that recorded them."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="prior_attendance", db_constraint=False
+    )
+    academic_year = models.PositiveSmallIntegerField(help_text="The year it starts in: 2025.")
+    school_name = models.CharField(max_length=255, blank=True)
+    la_code = models.CharField("LA code", max_length=3, blank=True)
+    establishment_number = models.CharField(max_length=4, blank=True)
+    sessions_possible = models.PositiveIntegerField()
+    sessions_authorised = models.PositiveIntegerField()
+    sessions_unauthorised = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["academic_year", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    sessions_possible__gte=models.F("sessions_authorised")
+                    + models.F("sessions_unauthorised")
+                ),
+                name="prior_attendance_absences_within_possible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.academic_year}: {self.school_name}"
+
+
+class CtfImport(models.Model):
+    """A Common Transfer File uploaded to a school: previewed first, then imported (all or
+    nothing) or left. The file is kept while the preview waits (it is the pupils' personal
+    data: under the school's Row-Level Security, migration 0007)."""
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed"
+        IMPORTED = "imported", "Imported"
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    original_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The file as uploaded (UTF-8).")
+    source_school = models.CharField(max_length=255, blank=True)
+    pupils_in_file = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PREVIEWED)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["site", "-uploaded_at"], name="ctf_import_site_at")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_state_display()})"
+
+
+class PupilArrival(models.Model):
+    """A pupil on their way from another school on the platform: written at the destination
+    (``site``) by the source's off-roll, holding the transferable record exactly as a CTF
+    would carry it. The destination accepts it (matched by UPN) or rejects it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="The destination school.",
+    )
+    from_school = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    upn = models.CharField("UPN", max_length=13)
+    legal_first_name = models.CharField(max_length=100)
+    legal_last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    left_on = models.DateField(help_text="The pupil's last day at the source school.")
+    record = models.TextField(help_text="The transferable record: a CTF of this one pupil.")
+    sent_by = models.CharField(max_length=254, help_text="Who took the pupil off roll.")
+    sent_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True)
+    pupil = models.ForeignKey(
+        Pupil,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,  # (pupil, site) -> pupil (migration 0007)
+        help_text="The destination's pupil record once accepted.",
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["site", "state", "-sent_at"], name="arrival_site_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="accepted", pupil__isnull=False)
+                | (~Q(state="accepted") & Q(pupil__isnull=True)),
+                name="arrival_pupil_only_when_accepted",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="rejected") | ~Q(rejection_reason=""),
+                name="arrival_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_first_name} {self.legal_last_name} from {self.from_school_id}"

@@ -6,6 +6,8 @@ from django.urls import path
 from matmis.exports import export_urls
 
 from . import views
+from .ctf import views as ctf_views
+from .transfers import views as transfer_views
 
 app_name = "mis"
 
@@ -13,6 +15,20 @@ urlpatterns = [
     path("students/", views.StudentListView.as_view(), name="students"),
     *export_urls(views.StudentExportView, name="students-export", prefix="students/"),
     path("students/<int:pupil_id>/", views.PupilDetailView.as_view(), name="pupil"),
+    path(
+        "students/<int:pupil_id>/off-roll/",
+        transfer_views.PupilOffRollView.as_view(),
+        name="pupil-off-roll",
+    ),
+    path("students/arrivals/", transfer_views.ArrivalListView.as_view(), name="arrivals"),
+    path(
+        "students/arrivals/<int:arrival_id>/",
+        transfer_views.ArrivalView.as_view(),
+        name="arrival",
+    ),
+    path("students/ctf/", ctf_views.CtfImportListView.as_view(), name="ctf-imports"),
+    path("students/ctf/export/", ctf_views.CtfExportView.as_view(), name="ctf-export"),
+    path("students/ctf/<int:import_id>/", ctf_views.CtfImportView.as_view(), name="ctf-import"),
     path("attendance/", views.AttendanceView.as_view(), name="attendance"),
     *export_urls(views.AttendanceExportView, name="attendance-export", prefix="attendance/"),
     # Beside the audit trail (/audit/): the record of reads from outside the school.

@@ -135,6 +135,7 @@ class StudentListView(RecordsOutsideReads, SchoolMisPageView):
                 "term_start": start,
                 "term_end": end,
                 "exports": export_links("mis:students-export", query),
+                "may_administer": request_has_permission(request, STUDENTS, Access.ADMINISTER),
             },
         )
 
@@ -176,6 +177,7 @@ class PupilDetailView(RecordsOutsideReads, SchoolMisPageView):
                 "pupil": pupil,
                 "show_attendance": show_attendance,
                 "show_behaviour": show_behaviour,
+                "may_administer": request_has_permission(request, STUDENTS, Access.ADMINISTER),
                 "attendance": term_attendance(pupil),
                 "on_roll": pupil.on_roll(today),
                 "recent_marks": (

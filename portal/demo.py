@@ -79,7 +79,11 @@ from institutions.services import (
     membership_ensure,
 )
 from matmis.tenancy import site_scope
-from mis.models import OutsideRead, OutsideReadKind, Pupil
+from mis.codes import upn_check_letter
+from mis.ctf.records import Address, FsmInstance, SenEntry, TransferRecord, YearAttendance
+from mis.ctf.selectors import school_ref
+from mis.ctf.writer import write_ctf
+from mis.models import OutsideRead, OutsideReadKind, Pupil, PupilArrival
 from mis.outside_reads import outside_read_record
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel, Agreement, AgreementRequest
@@ -204,6 +208,7 @@ def seed_demo(
         progress("This term's attendance figures (roll-ups)")
         rollups_refresh_due(today=today)
         _seed_outside_reads(trust_schools)
+    _seed_pending_transfer(trust_schools, today=today)
     return logins
 
 
@@ -234,6 +239,62 @@ def _seed_outside_reads(schools: list[Institution]) -> None:
                 api=False,
                 pupil_id=pupil_id,
             )
+
+
+# The demo's pending transfer: a pupil the head school took off roll for another of the
+# trust's schools (mis/samples/ctf-sample.xml is the demo's file to import).
+DEMO_TRANSFER_PUPIL = ("Maisie", "Thornbury")
+
+
+def _seed_pending_transfer(schools: list[Institution], *, today: datetime.date) -> None:
+    """At the trust's second school, a pupil arriving from the head school, waiting to be
+    accepted or rejected: the record exactly as the head school's off-roll would send it.
+    (The head school's own pupils are the generator's, ``bench.mis``, which replaces any
+    record it did not make: so the sending side's off-roll is not staged there.) Once: a
+    school that has received any arrival from the head school is left as it is."""
+    source = next(s for s in schools if s.name == DEMO_HEAD_SCHOOL)
+    others = [s for s in schools if s.pk != source.pk]
+    destination = next((s for s in others if s.phase == source.phase), others[0])
+    body = f"{source.la_code or DEMO_LA_CODE}{(source.establishment_number or '2000')[:4]}25777"
+    upn = upn_check_letter(body) + body
+    first, last = DEMO_TRANSFER_PUPIL
+    record = TransferRecord(
+        upn=upn,
+        legal_last_name=last,
+        legal_first_name=first,
+        preferred_first_name="",
+        date_of_birth=datetime.date(2017, 1, 9),
+        sex="F",
+        year_group=4,
+        addresses=(Address(paon="27", street="Church Road", town="Leeds", postcode="LS12 1TR"),),
+        attendance=(
+            YearAttendance(
+                2025, source.name, source.la_code, source.establishment_number, 380, 14, 3
+            ),
+        ),
+        fsm=(FsmInstance(datetime.date(2023, 9, 4), None),),
+        sen=(SenEntry(datetime.date(2024, 1, 8), "K"),),
+    )
+    with transaction.atomic(), site_scope(destination.pk):
+        if PupilArrival.objects.filter(site=destination, from_school=source).exists():
+            return
+        document = write_ctf(
+            source=school_ref(source, today=today),
+            destination=school_ref(destination),
+            generated_at=f"{today:%Y-%m-%d}T09:00:00",
+            records=[record],
+        )
+        PupilArrival.objects.create(
+            site=destination,
+            from_school=source,
+            upn=upn,
+            legal_first_name=first,
+            legal_last_name=last,
+            date_of_birth=record.date_of_birth,
+            left_on=today - datetime.timedelta(days=1),
+            record=document.decode("utf-8"),
+            sent_by=f"head@{source.slug}.test",
+        )
 
 
 @transaction.atomic

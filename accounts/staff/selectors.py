@@ -473,3 +473,9 @@ def permission_summary(*, site: Institution, profile: StaffProfile) -> Permissio
         associations=association_summary(group=site, profile=profile) if site.is_group else None,
         account_active=account_active,
     )
+
+
+def site_has_active_staff(*, site: Institution) -> bool:
+    """Whether anyone works at the site on the platform (an active staff profile): a school
+    with nobody here cannot receive a pupil's transfer, it gets a CTF instead."""
+    return StaffProfile.objects.filter(site=site, is_active=True).exists()

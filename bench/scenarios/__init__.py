@@ -7,6 +7,7 @@ register), but must also work alone: ``bench/run typo_search``.
 
 from .browse import browse_institutions
 from .bulk_send import bulk_send
+from .ctf_import import ctf_import
 from .dashboard import dashboard
 from .email_drain import email_drain
 from .faults import fault_postgres_restart, fault_redis_down, fault_smtp, fault_worker_kill
@@ -21,6 +22,7 @@ SCENARIOS = [
     browse_institutions,
     email_drain,
     bulk_send,
+    ctf_import,
     dashboard,
     rollup_refresh,
     http_load,

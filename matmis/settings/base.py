@@ -499,7 +499,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set several fields share (a role's grant, the level a page
     # needs and the level a person holds).
-    "ENUM_NAME_OVERRIDES": {"AccessLevelEnum": "accounts.roles.api.ACCESS_VALUES"},
+    "ENUM_NAME_OVERRIDES": {
+        "AccessLevelEnum": "accounts.roles.api.ACCESS_VALUES",
+        "CtfImportStateEnum": "mis.models.CtfImport.State",
+        "ArrivalStateEnum": "mis.models.PupilArrival.State",
+    },
 }
 
 # --- Observability (issue 19): logs, error tracking, readiness, metrics -------------------

@@ -2,6 +2,7 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -12,7 +13,16 @@ from bench.register import DEMO_ESTABLISHMENTS
 from institutions.models import GroupMembership, Institution
 from institutions.selectors import current_schools
 from matmis.tenancy import site_scope
-from mis.models import AttendanceMark, AttendanceRollup, Exclusion, Pupil, RollupState
+from mis.ctf.reader import read_ctf
+from mis.models import (
+    AttendanceMark,
+    AttendanceRollup,
+    Exclusion,
+    Pupil,
+    PupilArrival,
+    RollupState,
+)
+from portal.demo import DEMO_TRANSFER_PUPIL
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +345,24 @@ def test_the_demo_trust_has_a_colleague_invited_and_not_yet_accepted():
     assert invitation.profile.user.email == "new.colleague@oak-ridge.test"
     assert not invitation.profile.is_active and invitation.used_at is None
     assert EmailDelivery.objects.filter(kind="staff-invitation").count() == 1
+
+
+def test_demo_has_a_pending_transfer_between_two_trust_schools_and_a_sample_ctf():
+    seed_demo()
+    seed_demo()  # once, however often the demo is seeded
+    found = []
+    for school in Institution.objects.filter(kind="school"):
+        with transaction.atomic(), site_scope(school.pk):
+            found += [
+                (school, arrival.from_school, arrival.state, arrival.legal_last_name)
+                for arrival in PupilArrival.objects.select_related("from_school")
+            ]
+    ((school, source, state, surname),) = found
+    assert state == PupilArrival.State.PENDING and surname == DEMO_TRANSFER_PUPIL[1]
+    trusts = GroupMembership.objects.filter(group__kind="trust")
+    assert set(trusts.filter(school=source).values_list("group", flat=True)) & set(
+        trusts.filter(school=school).values_list("group", flat=True)
+    )
+    sample = (settings.BASE_DIR / "mis" / "samples" / "ctf-sample.xml").read_bytes()
+    document = read_ctf(sample)
+    assert len(document.pupils) == 3 and not document.blocking

@@ -199,6 +199,8 @@ OBJECT_PARAMS = {
     "pupil_id",
     "role_id",
     "invitation_id",
+    "arrival_id",
+    "import_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -236,6 +238,10 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.role
         elif name == "invitation_id":
             values[name] = ids.invitation
+        elif name == "arrival_id":
+            values[name] = ids.arrival
+        elif name == "import_id":
+            values[name] = ids.ctf_import
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
@@ -322,6 +328,15 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
         )
     },
     "api:hop-start": {"POST": lambda i: ({}, {"school_urn": i.urn})},
+    "mis:ctf-export": {"POST": lambda i: ({}, {"pupil": i.pupil})},
+    "api:ctf-export": {"POST": lambda i: ({}, {"pupils": [i.pupil]})},
+    "mis:arrival": {"POST": lambda i: ({}, {"decision": "accept", "enrolled_on": "2026-12-08"})},
+    "api:arrival-accept": {"POST": lambda i: ({}, {"enrolled_on": "2026-12-08"})},
+    "api:arrival-reject": {"POST": lambda i: ({}, {"reason": "Probe"})},
+    "mis:pupil-off-roll": {
+        "POST": lambda i: ({}, {"left_on": "2026-12-08", "reason": "home"}),
+    },
+    "api:pupil-off-roll": {"POST": lambda i: ({}, {"left_on": "2026-12-08", "reason": "home"})},
     "api:hop-redeem": {"POST": lambda i: ({}, {"token": i.hop_token})},
     "api:agreements-list": {"GET": lambda i: ({"cluster": i.cluster, "tab": "pending"}, None)},
     "api:agreements-requests-send": {
@@ -588,6 +603,14 @@ PUPIL_LEVEL_READS = frozenset(
         "api:pupils",
         "api:pupil",
         "api:pupils-export",
+        "mis:arrivals",
+        "mis:arrival",
+        "mis:ctf-imports",
+        "mis:ctf-import",
+        "api:arrivals",
+        "api:arrival",
+        "api:ctf-imports",
+        "api:ctf-import",
     }
 )
 ALLOWANCES += (

@@ -35,7 +35,14 @@ from accounts.staff.onboarding import NewStaffMember, staff_member_add
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
-from mis.models import AttendanceRollup, OutsideRead, OutsideReadKind, RollupState
+from mis.models import (
+    AttendanceRollup,
+    CtfImport,
+    OutsideRead,
+    OutsideReadKind,
+    PupilArrival,
+    RollupState,
+)
 from notifications.models import DeliveryStatus, EmailDelivery
 from sharing.emails import AGREEMENT_REQUEST_EMAIL, EmailKind, request_topic
 from sharing.models import (
@@ -49,6 +56,7 @@ from tests.conftest import SiteClient
 from tests.factories import TEST_PASSWORD, TrustFactory, UserFactory
 from tests.hop.factories import agreement_changed_past_its_guard
 from tests.institutions.factories import ClusterFactory, add_school, put_in_cluster
+from tests.mis.ctf_files import ctf_xml, pupil_xml
 from tests.mis.factories import (
     PupilFactory,
     in_site,
@@ -93,6 +101,8 @@ class Ids:
     audit_search: str  # part of this side's staff email addresses
     admin: dict = field(default_factory=dict)  # admin model label -> object id
     invitation: int = MISSING_INT  # a staff invitation of the site, not yet accepted
+    arrival: int = MISSING_INT  # a pupil arriving at the school from another school
+    ctf_import: int = MISSING_INT  # a Common Transfer File uploaded to the school
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,35 @@ class World:
         suspend(pupil, datetime.date(2026, 10, 5))
         return pupil
 
+    def arrival_and_ctf(self, school, from_school, first, last, upn, uploader, *, side):
+        """A pupil arriving at ``school`` from ``from_school`` and a CTF uploaded to it, both
+        naming the same (marked) pupil: personal data of ``school``."""
+        kind = f"pupil:{school.slug}"
+        first, last = self.mark(first, side, kind=kind), self.mark(last, side, kind=kind)
+        upn = self.mark(upn, side, kind=kind)
+        record = ctf_xml(pupil_xml(upn, surname=last, forename=first, preferred=first))
+        with in_site(school):
+            arrival = PupilArrival.objects.create(
+                site=school,
+                from_school=from_school,
+                upn=upn,
+                legal_first_name=first,
+                legal_last_name=last,
+                date_of_birth=datetime.date(2016, 5, 2),
+                left_on=datetime.date(2026, 12, 4),
+                record=record,
+                sent_by="probe",
+            )
+            ctf_import = CtfImport.objects.create(
+                site=school,
+                uploaded_by=uploader.user,
+                original_name=self.mark(f"{last}-ctf.xml", side, kind=kind),
+                content=record,
+                source_school="Probe source",
+                pupils_in_file=1,
+            )
+        return arrival.pk, ctf_import.pk
+
     def unshared_live_figures(self, school):
         """Live figures (roll-ups) of a school whose agreement is at level 1: no page or
         answer of trust A's may show them, not even to its administrator."""
@@ -394,6 +433,9 @@ class World:
         w.a4_request = w.pending(w.ta, w.a4, AccessLevel.DFE_DATA, w.a_admin, [heads[w.a4.pk]])
         w.a1_pupil = w.pupil(w.a1, "Aphra", "Probepupil", make_upn("383", "7001", 11), side="A")
         w.a2_pupil = w.pupil(w.a2, "Bryony", "Hoppupil", make_upn("383", "7002", 12), side="A")
+        w.a1_arrival, w.a1_ctf_import = w.arrival_and_ctf(
+            w.a1, w.a3, "Ariadne", "Arrivingprobe", make_upn("383", "7001", 21), w.a1_head, side="A"
+        )
         w.unshared_live_figures(w.a3)
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
@@ -437,6 +479,15 @@ class World:
         )
         w.b2_request = w.pending(w.tb, w.b2, AccessLevel.DFE_DATA, w.b_admin, [w.b2_head])
         w.b1_pupil = w.pupil(w.b1, "Zinnia", "Foreignpupil", make_upn("384", "7991", 13), side="B")
+        w.b1_arrival, w.b1_ctf_import = w.arrival_and_ctf(
+            w.b1,
+            w.b2,
+            "Zephyrine",
+            "Arrivingforeign",
+            make_upn("384", "7991", 23),
+            w.b1_head,
+            side="B",
+        )
         with in_site(w.b1):  # a read of B1's pupil from trust B: nobody at trust A sees it
             OutsideRead.objects.create(
                 site=w.b1,
@@ -590,6 +641,8 @@ class World:
             hop_token=self.token_a,
             reset_token=reset(self.a_admin.user),
             pupil=self.a1_pupil.pk,
+            arrival=self.a1_arrival,
+            ctf_import=self.a1_ctf_import,
             people_search="Aardvark",
             audit_search="oakridge-probe.test",
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
@@ -608,6 +661,8 @@ class World:
             hop_token=self.token_a,  # a token for A2, presented at A1
             reset_token=reset(self.a1_head.user),
             pupil=self.a1_pupil.pk,
+            arrival=self.a1_arrival,
+            ctf_import=self.a1_ctf_import,
             people_search="Probehead",
             audit_search="oakridge-probe.test",
             admin=group_own.admin,
@@ -627,6 +682,8 @@ class World:
             hop_token=self.token_b,
             reset_token=reset(self.b_admin.user),
             pupil=self.b1_pupil.pk,
+            arrival=self.b1_arrival,
+            ctf_import=self.b1_ctf_import,
             people_search="Foreigner",
             audit_search="zebra-foreign.test",
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
@@ -645,6 +702,8 @@ class World:
             hop_token=self.token_b,
             reset_token=reset(self.b1_head.user),
             pupil=self.b1_pupil.pk,
+            arrival=self.b1_arrival,
+            ctf_import=self.b1_ctf_import,
             people_search="Foreignhead",
             audit_search="zebra-foreign.test",
             admin=group_foreign.admin,
