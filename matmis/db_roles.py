@@ -109,6 +109,13 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.RollupState": FULL,
     "mis.AttendanceRollup": FULL,
     "mis.WeeklyAttendance": FULL,  # a school's weeks are recounted, and go with the school
+    # Registration groups are renamed and their teachers change (a teacher row goes when
+    # taken off the group); a group itself is never deleted by the application.
+    "mis.RegistrationGroup": WRITE,
+    "mis.RegistrationGroupTeacher": FULL,
+    # A register amendment is a record: only ever added to, never changed or removed.
+    "mis.MarkAmendment": APPEND,
+    "mis.RegisterSettings": WRITE,  # a school sets when its registers close
     # Reads of pupil data from outside the school: a record, only ever added to.
     "mis.OutsideRead": APPEND,
     # analytics
