@@ -113,8 +113,10 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     # taken off the group); a group itself is never deleted by the application.
     "mis.RegistrationGroup": WRITE,
     "mis.RegistrationGroupTeacher": FULL,
-    # A register amendment is a record: only ever added to, never changed or removed.
-    "mis.MarkAmendment": APPEND,
+    # A register amendment is a record: the application only adds to it; DELETE only for
+    # the MIS generator of the demo and the bench, which replaces a school's records
+    # (bench.mis), as it does the marks.
+    "mis.MarkAmendment": FULL,
     "mis.RegisterSettings": WRITE,  # a school sets when its registers close
     # Reads of pupil data from outside the school: a record, only ever added to.
     "mis.OutsideRead": APPEND,

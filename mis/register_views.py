@@ -25,6 +25,8 @@ from matmis.listing import wants_fragment
 from matmis.site_access import SiteKind
 from matmis.views import SitePageView
 
+from .models import OutsideReadKind
+from .outside_reads import RecordsOutsideReads
 from .register_access import (
     MANAGE_REGISTER_SETTINGS,
     REFUSED_TAKING,
@@ -132,12 +134,13 @@ def _error_list(errors: dict, register) -> list[tuple[str, str]]:
     ]
 
 
-class RegisterView(SitePageView):
+class RegisterView(RecordsOutsideReads, SitePageView):
     """/registers/<group_id>/: one register; POST saves its marks (the group's teachers and
     staff with Attendance at Administer)."""
 
     site_kind = SiteKind.SCHOOL
     method_permissions = {"GET": SEE_REGISTERS, "POST": TAKE_REGISTERS}
+    outside_read = OutsideReadKind.REGISTER
 
     def get(self, request: HttpRequest, group_id: int) -> HttpResponse:
         group = registration_group_for_id(site=request.site, group_id=group_id)
@@ -274,12 +277,13 @@ class RegistrationGroupsView(SitePageView):
         )
 
 
-class RegistrationGroupView(SitePageView):
+class RegistrationGroupView(RecordsOutsideReads, SitePageView):
     """/registration-groups/<group_id>/: a group's pupils on roll and its teachers; POST
     renames it and sets its teachers (Students at Administer)."""
 
     site_kind = SiteKind.SCHOOL
     method_permissions = {"GET": SEE_GROUPS, "POST": MANAGE_PUPILS}
+    outside_read = OutsideReadKind.REGISTRATION_GROUP
 
     def get(self, request: HttpRequest, group_id: int) -> HttpResponse:
         group = registration_group_for_id(site=request.site, group_id=group_id)

@@ -12,6 +12,7 @@ from .email_drain import email_drain
 from .faults import fault_postgres_restart, fault_redis_down, fault_smtp, fault_worker_kill
 from .gias_import import gias_import_vs_copy
 from .http_load import http_load
+from .register_save import register_save
 from .typo_search import typo_search
 
 SCENARIOS = [
@@ -21,6 +22,7 @@ SCENARIOS = [
     email_drain,
     bulk_send,
     dashboard,
+    register_save,
     http_load,
     fault_smtp,
     fault_worker_kill,

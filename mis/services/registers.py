@@ -108,9 +108,14 @@ class RegisterSaved:
 
     @property
     def message(self) -> str:
-        parts = [f"{self.added} mark{'s' if self.added != 1 else ''} added"]
+        if not self.added and not self.amended:
+            return "Nothing to save: no mark was chosen or changed."
+        parts = []
+        if self.added:
+            parts.append(f"{self.added} mark{'s' if self.added != 1 else ''} added")
         if self.amended:
-            parts.append(f"{self.amended} amended")
+            noun = "" if self.added else (" marks" if self.amended != 1 else " mark")
+            parts.append(f"{self.amended}{noun} amended")
         return "Register saved: " + ", ".join(parts) + "."
 
 
