@@ -221,9 +221,10 @@ def seed_demo(
 
 def _seed_registration_groups(schools: list[Institution], *, today: datetime.date) -> None:
     """Each school's pupils on roll in registration groups by year group (3A, 3B, RA...),
-    at most ``DEMO_GROUP_SIZE`` each in the order of their records; the school's teacher
-    teaches the first group, its deputy head the others. The same groups and members on
-    every run (a run changes only pupils whose group is not yet the one they belong in).
+    at most ``DEMO_GROUP_SIZE`` each, of even sizes, in the order of their records; the
+    school's teacher teaches the first group, its deputy head the others. The same groups
+    and members on every run (a run changes only pupils whose group is not yet the one they
+    belong in).
 
     The registers themselves are the generator's marks (``bench.mis``): a mark the demo
     took or amended itself would no longer be the generator's plan, and the next run would
@@ -246,11 +247,11 @@ def _school_registration_groups(school: Institution, *, today: datetime.date) ->
     members: dict[str, list[int]] = {}
     for year_group, pupil_ids in by_year.items():
         prefix = _GROUP_PREFIX.get(year_group, str(year_group))
-        for start in range(0, len(pupil_ids), DEMO_GROUP_SIZE):
-            letter = "ABCDEFGHJK"[min(start // DEMO_GROUP_SIZE, 9)]
-            members.setdefault(f"{prefix}{letter}", []).extend(
-                pupil_ids[start : start + DEMO_GROUP_SIZE]
-            )
+        # As few groups as hold them all, of even sizes (31 pupils: 16 and 15).
+        count = min(-(-len(pupil_ids) // DEMO_GROUP_SIZE), 10)
+        for index, pupil_id in enumerate(pupil_ids):
+            letter = "ABCDEFGHJK"[index * count // len(pupil_ids)]
+            members.setdefault(f"{prefix}{letter}", []).append(pupil_id)
     groups = {group.name: group for group in RegistrationGroup.objects.filter(site=school)}
     for name in members:
         if name not in groups:

@@ -54,6 +54,7 @@ from tests.mis.factories import (
     in_site,
     make_upn,
     mark_days,
+    registration_group,
     school_days,
     suspend,
 )
@@ -93,6 +94,7 @@ class Ids:
     audit_search: str  # part of this side's staff email addresses
     admin: dict = field(default_factory=dict)  # admin model label -> object id
     invitation: int = MISSING_INT  # a staff invitation of the site, not yet accepted
+    registration_group: int = MISSING_INT  # a registration group of the side's school
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,15 @@ class World:
         suspend(pupil, datetime.date(2026, 10, 5))
         return pupil
 
+    def registration_group(self, school, name, pupil, teacher, *, side):
+        """A registration group of ``school`` holding ``pupil``, taught by ``teacher``."""
+        return registration_group(
+            school,
+            self.mark(name, side, kind=f"pupil:{school.slug}"),
+            teachers=[teacher],
+            pupils=[pupil],
+        )
+
     def unshared_live_figures(self, school):
         """Live figures (roll-ups) of a school whose agreement is at level 1: no page or
         answer of trust A's may show them, not even to its administrator."""
@@ -394,6 +405,7 @@ class World:
         w.a4_request = w.pending(w.ta, w.a4, AccessLevel.DFE_DATA, w.a_admin, [heads[w.a4.pk]])
         w.a1_pupil = w.pupil(w.a1, "Aphra", "Probepupil", make_upn("383", "7001", 11), side="A")
         w.a2_pupil = w.pupil(w.a2, "Bryony", "Hoppupil", make_upn("383", "7002", 12), side="A")
+        w.a1_group = w.registration_group(w.a1, "Aspen Form", w.a1_pupil, w.a1_head, side="A")
         w.unshared_live_figures(w.a3)
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
@@ -437,6 +449,7 @@ class World:
         )
         w.b2_request = w.pending(w.tb, w.b2, AccessLevel.DFE_DATA, w.b_admin, [w.b2_head])
         w.b1_pupil = w.pupil(w.b1, "Zinnia", "Foreignpupil", make_upn("384", "7991", 13), side="B")
+        w.b1_group = w.registration_group(w.b1, "Zebra Form", w.b1_pupil, w.b1_head, side="B")
         with in_site(w.b1):  # a read of B1's pupil from trust B: nobody at trust A sees it
             OutsideRead.objects.create(
                 site=w.b1,
@@ -594,6 +607,7 @@ class World:
             audit_search="oakridge-probe.test",
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
             invitation=self.ta_invitation,
+            registration_group=self.a1_group.pk,
         )
         school_own = Ids(
             urn=self.a1.urn,
@@ -612,6 +626,7 @@ class World:
             audit_search="oakridge-probe.test",
             admin=group_own.admin,
             invitation=self.a1_invitation,
+            registration_group=self.a1_group.pk,
         )
         # Foreign sign-in probes send the foreign person's real password: it must not work.
         group_foreign = Ids(
@@ -631,6 +646,7 @@ class World:
             audit_search="zebra-foreign.test",
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
             invitation=self.tb_invitation,
+            registration_group=self.b1_group.pk,
         )
         school_foreign = Ids(
             urn=self.b1.urn,
@@ -649,6 +665,7 @@ class World:
             audit_search="zebra-foreign.test",
             admin=group_foreign.admin,
             invitation=self.b1_invitation,
+            registration_group=self.b1_group.pk,
         )
         missing = Ids(
             urn=MISSING_URN,
