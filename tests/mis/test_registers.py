@@ -232,3 +232,49 @@ def test_amendments_are_visible_only_in_their_schools_scope(world):
             register_marks_save(
                 group=world.group, day=TODAY, session="AM", codes={a.pk: "/"}, actor=actor
             )
+
+
+def test_groups_page_creates_a_group_with_the_schools_staff_only(world, site_client):
+    admin = staff(world.school, {STUDENTS: Access.ADMINISTER, ATTENDANCE: Access.VIEW})
+    client = site_client(world.school, admin.user)
+    page = client.get("/registration-groups/").content.decode()
+    assert "4B" in page and "Create a registration group" in page
+    foreign = staff(world.elsewhere, {STUDENTS: Access.VIEW})
+    refused = client.post("/registration-groups/", {"name": "5A", "teachers": [foreign.pk]})
+    assert refused.status_code == 400
+    assert "Choose teachers from the school’s current staff" in refused.content.decode()
+    clash = client.post("/registration-groups/", {"name": "4b"})
+    assert "already has a group called" in clash.content.decode()
+    created = client.post("/registration-groups/", {"name": "5A", "teachers": [world.teacher.pk]})
+    assert created.status_code == 302
+    group_page = client.get(created["Location"]).content.decode()
+    assert "5A" in group_page and world.teacher.user.full_name in group_page
+    viewer = site_client(world.school, world.teacher.user)
+    assert viewer.get("/registration-groups/").status_code == 200
+    assert viewer.post("/registration-groups/", {"name": "6A"}).status_code == 403
+
+
+def test_the_days_registers_and_the_closing_times_page(world, site_client):
+    a = world.pupils[0]
+    client = site_client(world.school, world.office.user)
+    post_marks(client, world.group, {a.pk: "/"})
+    listing = client.get(f"/registers/?date={TODAY.isoformat()}").content.decode()
+    assert "1 of 3 marked" in listing and "Not taken" in listing
+    wrong = client.post("/registers/settings/", {"am_closes_at": "9am", "pm_closes_at": "13:45"})
+    assert wrong.status_code == 400
+    assert "Enter a time as hours:minutes" in wrong.content.decode()
+    assert (
+        client.post(
+            "/registers/settings/", {"am_closes_at": "08:45", "pm_closes_at": "13:45"}
+        ).status_code
+        == 302
+    )
+    with in_site(world.school):
+        assert RegisterSettings.objects.get(site=world.school).am_closes_at == datetime.time(8, 45)
+    teacher = site_client(world.school, world.teacher.user)
+    assert (
+        teacher.post(
+            "/registers/settings/", {"am_closes_at": "08:00", "pm_closes_at": "13:45"}
+        ).status_code
+        == 403
+    )
