@@ -43,7 +43,11 @@ class PupilForm(forms.Form):
     )
     year_group = forms.TypedChoiceField(
         label="Year group",
-        choices=[(str(year), label) for year, label in YEAR_GROUPS.items()],
+        # No year is chosen for the person: a pupil put in Nursery 1 by default is a mistake.
+        choices=[
+            ("", "Choose a year group"),
+            *((str(y), label) for y, label in YEAR_GROUPS.items()),
+        ],
         coerce=int,
         error_messages={
             "required": "Choose a year group.",

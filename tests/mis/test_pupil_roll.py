@@ -110,6 +110,7 @@ def test_a_temporary_upn_is_made_when_none_is_known(school, site_client):
         ({"date_of_birth": "1990-01-01"}, "check the date of birth"),
         ({"enrolled_on": "2010-01-01"}, "cannot be before the date of birth"),
         ({"year_group": "99"}, "Choose a year group from the list."),
+        ({"year_group": ""}, "Choose a year group."),
         ({"registration_group_id": "987654"}, "Choose one of the school’s registration groups"),
     ],
 )
