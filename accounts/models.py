@@ -470,6 +470,13 @@ class AuditAction(models.TextChoices):
     ARRIVAL_RECEIVED = "arrival_received", "Pupil transfer received from another school"
     ARRIVAL_ACCEPTED = "arrival_accepted", "Pupil transfer accepted"
     ARRIVAL_REJECTED = "arrival_rejected", "Pupil transfer rejected"
+    PUPIL_ADDED = "pupil_added", "Pupil added to the roll"
+    PUPIL_CHANGED = "pupil_changed", "Pupil’s record changed"
+    PUPIL_READMITTED = "pupil_readmitted", "Pupil readmitted"
+    REGISTRATION_GROUP_CHANGED = "registration_group_changed", "Registration group changed"
+    REGISTER_TAKEN = "register_taken", "Register marks saved"
+    MARK_AMENDED = "mark_amended", "Register mark amended"
+    REGISTER_SETTINGS_CHANGED = "register_settings_changed", "Register closing times changed"
 
 
 class AuditEvent(models.Model):

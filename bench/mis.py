@@ -585,6 +585,7 @@ def plan_school(
 # --- The rows (SQL) ---------------------------------------------------------------------------
 
 _DELETE_SQL = (
+    "DELETE FROM mis_markamendment WHERE site_id = %(school)s",
     "DELETE FROM mis_attendancemark WHERE site_id = %(school)s",
     "DELETE FROM mis_exclusion WHERE site_id = %(school)s",
     "DELETE FROM mis_pupil WHERE site_id = %(school)s",

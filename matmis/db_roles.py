@@ -113,6 +113,15 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     # writer) and the pupils' weekly totals the refresh keeps from them: Row-Level Security.
     "mis.AttendanceChange": FULL,  # taken (deleted) by the refresh
     "mis.PupilWeekAttendance": FULL,  # weeks that fall to zero are removed
+    # Registration groups are renamed and their teachers change (a teacher row goes when
+    # taken off the group); a group itself is never deleted by the application.
+    "mis.RegistrationGroup": WRITE,
+    "mis.RegistrationGroupTeacher": FULL,
+    # A register amendment is a record: the application only adds to it; DELETE only for
+    # the MIS generator of the demo and the bench, which replaces a school's records
+    # (bench.mis), as it does the marks.
+    "mis.MarkAmendment": FULL,
+    "mis.RegisterSettings": WRITE,  # a school sets when its registers close
     # Reads of pupil data from outside the school: a record, only ever added to.
     "mis.OutsideRead": APPEND,
     # A pupil's transferable record (CTF): replaced when a CTF or a transfer brings it anew.

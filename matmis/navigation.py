@@ -60,8 +60,21 @@ GROUP_MENU: tuple[NavEntry, ...] = (
 )
 SCHOOL_MENU: tuple[NavEntry, ...] = (
     NavEntry("Home", "home"),
-    NavEntry("Students", "mis:students", permission=(STUDENTS, Access.VIEW)),
-    NavEntry("Attendance", "mis:attendance", permission=(ATTENDANCE, Access.VIEW)),
+    NavEntry(
+        "Students",
+        "mis:students",
+        children=(
+            NavEntry("Students", "mis:students"),
+            NavEntry("Registration groups", "mis:registration-groups"),
+        ),
+        permission=(STUDENTS, Access.VIEW),
+    ),
+    NavEntry(
+        "Attendance",
+        "mis:attendance",
+        children=(NavEntry("Attendance", "mis:attendance"), NavEntry("Registers", "mis:registers")),
+        permission=(ATTENDANCE, Access.VIEW),
+    ),
     NavEntry(
         "Data",
         "school_sharing:index",

@@ -38,6 +38,7 @@ from .exports import (
 from .forms import AttendanceDateForm, PupilSearchForm
 from .models import OutsideReadKind, Pupil
 from .outside_reads import RecordsOutsideReads
+from .register_api import PupilCreateMixin, PupilEditMixin
 from .selectors import (
     SEARCH_MAX,
     attendance_day,
@@ -50,7 +51,7 @@ from .selectors import (
     term_attendance,
     term_bounds,
 )
-from .views import SEE_ATTENDANCE, SEE_BEHAVIOUR, SEE_OUTSIDE_READS, SEE_STUDENTS
+from .views import MANAGE_PUPILS, SEE_ATTENDANCE, SEE_BEHAVIOUR, SEE_OUTSIDE_READS, SEE_STUDENTS
 
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 TAGS = ["students and attendance (school)"]
@@ -275,13 +276,13 @@ ATTENDANCE_DATE = OpenApiParameter(
 )
 
 
-class PupilListApiView(RecordsOutsideReads, SiteApiView):
+class PupilListApiView(RecordsOutsideReads, PupilCreateMixin, SiteApiView):
     """The school's pupils by surname (the Students page): on roll today unless
     ``leavers`` is true, with their attendance this term to date (with Attendance at View).
-    Needs Students at View."""
+    Needs Students at View. POST adds a pupil (Students at Administer)."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": SEE_STUDENTS}
+    method_permissions = {"GET": SEE_STUDENTS, "POST": MANAGE_PUPILS}
     outside_read = OutsideReadKind.STUDENTS
 
     @extend_schema(
@@ -319,13 +320,13 @@ class PupilListApiView(RecordsOutsideReads, SiteApiView):
         )
 
 
-class PupilDetailApiView(RecordsOutsideReads, SiteApiView):
+class PupilDetailApiView(RecordsOutsideReads, PupilEditMixin, SiteApiView):
     """One of the school's pupils; another school's id is a 404. Needs Students at View;
     the attendance fields are null without Attendance at View, the exclusions without
-    Behaviour at View."""
+    Behaviour at View. PUT replaces the record (Students at Administer)."""
 
     site_kind = SiteKind.SCHOOL
-    method_permissions = {"GET": SEE_STUDENTS}
+    method_permissions = {"GET": SEE_STUDENTS, "PUT": MANAGE_PUPILS}
     outside_read = OutsideReadKind.PUPIL
 
     @extend_schema(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, register_api
 from .ctf import api as ctf_api
 from .transfers import api as transfer_api
 
@@ -35,6 +35,27 @@ urlpatterns = [
         name="ctf-import-run",
     ),
     path("ctf/export/", ctf_api.CtfExportApiView.as_view(), name="ctf-export"),
+    path(
+        "pupils/<int:pupil_id>/readmit/",
+        register_api.PupilReadmitApiView.as_view(),
+        name="pupil-readmit",
+    ),
+    path(
+        "registration-groups/",
+        register_api.RegistrationGroupListApiView.as_view(),
+        name="registration-groups",
+    ),
+    path(
+        "registration-groups/<int:group_id>/",
+        register_api.RegistrationGroupDetailApiView.as_view(),
+        name="registration-group",
+    ),
+    path(
+        "registers/settings/",
+        register_api.RegisterSettingsApiView.as_view(),
+        name="register-settings",
+    ),
+    path("registers/<int:group_id>/", register_api.RegisterApiView.as_view(), name="register"),
     path("attendance/today/", api.AttendanceDayApiView.as_view(), name="attendance-today"),
     path("attendance/export/", api.AttendanceExportApiView.as_view(), name="attendance-export"),
     path("outside-reads/", api.OutsideReadListApiView.as_view(), name="outside-reads"),

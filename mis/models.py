@@ -7,6 +7,8 @@ database can bound every query to one site (Row-Level Security keys on that colu
 Nothing here is ever read except through ``mis.selectors``, which take the site.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
@@ -23,6 +25,54 @@ from .codes import (
     Sex,
     year_group_label,
 )
+
+
+class RegistrationGroup(models.Model):
+    """A form or tutor group: the pupils whose register is taken together, AM and PM, and
+    the staff who teach it (its teachers may take its registers)."""
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    name = models.CharField(max_length=40, help_text="As the school calls it, e.g. 4B or 7KM.")
+    teachers = models.ManyToManyField(
+        "accounts.StaffProfile",
+        through="RegistrationGroupTeacher",
+        related_name="registration_groups",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "name"], name="registration_group_name_unique_per_school"
+            ),
+            # Pupils and teachers point at (id, site): a group only ever holds its own
+            # school's pupils and staff (migration: registration groups).
+            models.UniqueConstraint(fields=["id", "site"], name="registration_group_id_site"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegistrationGroupTeacher(models.Model):
+    """One of a registration group's teachers: a member of staff of the same school."""
+
+    site = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    group = models.ForeignKey(RegistrationGroup, on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey("accounts.StaffProfile", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "profile"], name="registration_teacher_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Teacher {self.profile_id} of group {self.group_id}"
 
 
 class Pupil(models.Model):
@@ -81,6 +131,14 @@ class Pupil(models.Model):
     sen_provision = models.CharField(
         "SEN provision", max_length=1, choices=SenProvision.choices, default=SenProvision.NONE
     )
+    registration_group = models.ForeignKey(
+        RegistrationGroup,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pupils",
+        db_constraint=False,  # (registration_group, site) -> group's (id, site): migration
+    )
 
     class Meta:
         constraints = [
@@ -131,6 +189,11 @@ class Pupil(models.Model):
 
     def on_roll(self, day) -> bool:
         return self.enrolled_on <= day and (self.left_on is None or self.left_on >= day)
+
+    @property
+    def upn_is_temporary(self) -> bool:
+        """A temporary UPN ends in a letter where a permanent one ends in a digit."""
+        return not self.upn[-1:].isdigit()
 
 
 def _category_of_code() -> Case:
@@ -262,6 +325,71 @@ class PupilWeekAttendance(models.Model):
 
     def __str__(self) -> str:
         return f"Pupil {self.pupil_id}, week of {self.week_start}"
+
+
+class MarkAmendment(models.Model):
+    """A change to a mark already in the register: the original code, the new one, who,
+    when and why (the pupil registration regulations of 2024 require that an amendment
+    never overwrites). The mark itself holds the new code; this row keeps what it was.
+
+    Keyed by the mark's natural key (site, pupil, date, session) with no foreign key to the
+    marks table, which is partitioned by academic year."""
+
+    site = models.ForeignKey(
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # covered by (pupil, site) -> pupil (migration)
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    original_code = models.CharField(max_length=2)
+    new_code = models.CharField(max_length=2)
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["amended_at", "id"]
+        indexes = [
+            models.Index(fields=["site", "date", "session", "pupil"], name="mark_amendment_key"),
+            models.Index(fields=["site", "pupil", "date"], name="mark_amendment_pupil"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(original_code=models.F("new_code")), name="mark_amendment_changes"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="mark_amendment_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.session}: {self.original_code} to {self.new_code}"
+
+
+class RegisterSettings(models.Model):
+    """When a school's registers close, AM and PM: a pupil arriving late before then is
+    marked L (late, counts as present), after it U (unauthorised absence)."""
+
+    DEFAULT_AM_CLOSE = datetime.time(9, 30)
+    DEFAULT_PM_CLOSE = datetime.time(13, 45)
+
+    site = models.OneToOneField(
+        "institutions.Institution", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    am_closes_at = models.TimeField("morning register closes at", default=DEFAULT_AM_CLOSE)
+    pm_closes_at = models.TimeField("afternoon register closes at", default=DEFAULT_PM_CLOSE)
+
+    def __str__(self) -> str:
+        return f"Registers of school {self.site_id} close {self.am_closes_at}/{self.pm_closes_at}"
+
+    def closes_at(self, session: str) -> datetime.time:
+        return self.am_closes_at if session == Session.AM else self.pm_closes_at
 
 
 class Exclusion(models.Model):
@@ -425,6 +553,8 @@ class OutsideReadKind(models.TextChoices):
     PUPIL = "pupil", "A pupil’s record"
     CTF = "ctf", "Common Transfer File"
     ARRIVALS = "arrivals", "Pupils arriving from other schools"
+    REGISTER = "register", "A register"
+    REGISTRATION_GROUP = "registration_group", "A registration group’s pupils"
 
 
 class OutsideRead(models.Model):

@@ -251,7 +251,9 @@ def pupil_for_id(*, site: Institution, pupil_id: int | str, today: datetime.date
     except (TypeError, ValueError):
         raise Http404("No such pupil.") from None
     pupil = _with_term_marks(
-        Pupil.objects.filter(site=site, pk=pupil_id), site=site, today=today
+        Pupil.objects.filter(site=site, pk=pupil_id).select_related("registration_group"),
+        site=site,
+        today=today,
     ).first()
     if pupil is None:
         raise Http404("No such pupil.")

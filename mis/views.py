@@ -55,6 +55,7 @@ PAGE_SIZE = 50
 
 
 SEE_STUDENTS = (STUDENTS, Access.VIEW)
+MANAGE_PUPILS = (STUDENTS, Access.ADMINISTER)
 SEE_ATTENDANCE = (ATTENDANCE, Access.VIEW)
 SEE_BEHAVIOUR = (BEHAVIOUR, Access.VIEW)
 OUTSIDE_READS_PAGE_SIZE = 50
@@ -122,6 +123,7 @@ class StudentListView(RecordsOutsideReads, SchoolMisPageView):
                 "page": page,
                 "rows": [PupilRow(pupil, term_attendance(pupil)) for pupil in page.object_list],
                 "show_attendance": request_has_permission(request, *SEE_ATTENDANCE),
+                "may_manage": request_has_permission(request, *MANAGE_PUPILS),
                 "page_range": paginator.get_elided_page_range(
                     page.number, on_each_side=1, on_ends=1
                 ),
@@ -135,7 +137,6 @@ class StudentListView(RecordsOutsideReads, SchoolMisPageView):
                 "term_start": start,
                 "term_end": end,
                 "exports": export_links("mis:students-export", query),
-                "may_administer": request_has_permission(request, STUDENTS, Access.ADMINISTER),
             },
         )
 
@@ -175,9 +176,9 @@ class PupilDetailView(RecordsOutsideReads, SchoolMisPageView):
             "mis/pupil.html",
             {
                 "pupil": pupil,
+                "may_manage": request_has_permission(request, *MANAGE_PUPILS),
                 "show_attendance": show_attendance,
                 "show_behaviour": show_behaviour,
-                "may_administer": request_has_permission(request, STUDENTS, Access.ADMINISTER),
                 "attendance": term_attendance(pupil),
                 "on_roll": pupil.on_roll(today),
                 "recent_marks": (

@@ -83,7 +83,14 @@ from mis.codes import upn_check_letter
 from mis.ctf.records import Address, FsmInstance, SenEntry, TransferRecord, YearAttendance
 from mis.ctf.selectors import school_ref
 from mis.ctf.writer import write_ctf
-from mis.models import OutsideRead, OutsideReadKind, Pupil, PupilArrival
+from mis.models import (
+    OutsideRead,
+    OutsideReadKind,
+    Pupil,
+    PupilArrival,
+    RegistrationGroup,
+    RegistrationGroupTeacher,
+)
 from mis.outside_reads import outside_read_record
 from mis.rollups import rollups_refresh_due
 from sharing.models import AccessLevel, Agreement, AgreementRequest
@@ -118,7 +125,11 @@ SCHOOL_STAFF = (
     ("Head Teacher", "head"),
     ("Deputy Head Teacher", "deputy"),
     ("Data Manager", "data"),
+    ("Teacher", "teacher"),  # teaches the school's first registration group
 )
+# Pupils of one year group share registration groups of at most this many.
+DEMO_GROUP_SIZE = 30
+_GROUP_PREFIX = {-2: "N1", -1: "N2", 0: "R"}
 FIRST_NAMES = ("Helen", "Amir", "Grace", "Owen", "Ruth", "Kwame", "Isla", "Dev", "Nora", "Luke")
 LAST_NAMES = (
     "Marsh",
@@ -205,11 +216,75 @@ def seed_demo(
             keep_current=True,
             workers=DEMO_MIS_WORKERS,
         )
+        progress("Registration groups and their teachers")
+        _seed_registration_groups(trust_schools, today=today)
         progress("This term's attendance figures (roll-ups)")
         rollups_refresh_due(today=today)
         _seed_outside_reads(trust_schools)
     _seed_pending_transfer(trust_schools, today=today)
     return logins
+
+
+def _seed_registration_groups(schools: list[Institution], *, today: datetime.date) -> None:
+    """Each school's pupils on roll in registration groups by year group (3A, 3B, RA...),
+    at most ``DEMO_GROUP_SIZE`` each, of even sizes, in the order of their records; the
+    school's teacher teaches the first group, its deputy head the others. The same groups
+    and members on every run (a run changes only pupils whose group is not yet the one they
+    belong in).
+
+    The registers themselves are the generator's marks (``bench.mis``): a mark the demo
+    took or amended itself would no longer be the generator's plan, and the next run would
+    replace the school's records."""
+    for school in schools:
+        with transaction.atomic(), site_scope(school.pk):
+            _school_registration_groups(school, today=today)
+
+
+def _school_registration_groups(school: Institution, *, today: datetime.date) -> None:
+    by_year: dict[int, list[int]] = {}
+    on_roll = (
+        Pupil.objects.filter(site=school, enrolled_on__lte=today)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gte=today))
+        .order_by("year_group", "pk")
+        .values_list("year_group", "pk")
+    )
+    for year_group, pupil_id in on_roll:
+        by_year.setdefault(year_group, []).append(pupil_id)
+    members: dict[str, list[int]] = {}
+    for year_group, pupil_ids in by_year.items():
+        prefix = _GROUP_PREFIX.get(year_group, str(year_group))
+        # As few groups as hold them all, of even sizes (31 pupils: 16 and 15).
+        count = min(-(-len(pupil_ids) // DEMO_GROUP_SIZE), 10)
+        for index, pupil_id in enumerate(pupil_ids):
+            letter = "ABCDEFGHJK"[index * count // len(pupil_ids)]
+            members.setdefault(f"{prefix}{letter}", []).append(pupil_id)
+    groups = {group.name: group for group in RegistrationGroup.objects.filter(site=school)}
+    for name in members:
+        if name not in groups:
+            groups[name] = RegistrationGroup.objects.create(site=school, name=name)
+    for name, pupil_ids in members.items():
+        Pupil.objects.filter(site=school, pk__in=pupil_ids).exclude(
+            registration_group=groups[name]
+        ).update(registration_group=groups[name])
+    teachers = {
+        profile.user.email.split("@")[0]: profile
+        for profile in StaffProfile.objects.filter(
+            site=school,
+            user__email__in=[f"teacher@{school.slug}.test", f"deputy@{school.slug}.test"],
+        ).select_related("user")
+    }
+    RegistrationGroupTeacher.objects.bulk_create(
+        (
+            RegistrationGroupTeacher(
+                site=school,
+                group=groups[name],
+                profile=teachers["teacher" if index == 0 else "deputy"],
+            )
+            for index, name in enumerate(members)
+            if ("teacher" if index == 0 else "deputy") in teachers
+        ),
+        ignore_conflicts=True,
+    )
 
 
 def _seed_outside_reads(schools: list[Institution]) -> None:

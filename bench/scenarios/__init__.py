@@ -13,6 +13,7 @@ from .email_drain import email_drain
 from .faults import fault_postgres_restart, fault_redis_down, fault_smtp, fault_worker_kill
 from .gias_import import gias_import_vs_copy
 from .http_load import http_load
+from .register_save import register_save
 from .rollup_refresh import rollup_refresh
 from .typo_search import typo_search
 
@@ -25,6 +26,7 @@ SCENARIOS = [
     ctf_import,
     dashboard,
     rollup_refresh,
+    register_save,
     http_load,
     fault_smtp,
     fault_worker_kill,

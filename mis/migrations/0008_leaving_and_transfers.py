@@ -30,7 +30,7 @@ PUPIL_OF_SITE = (
 class Migration(migrations.Migration):
     dependencies = [
         ("institutions", "0003_register_import"),
-        ("mis", "0006_pupil_sex"),
+        ("mis", "0007_attendance_partitioned_by_year"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -164,7 +164,7 @@ def test_demo_staff_hold_their_roles():
         user=head, site=school, code=DATA_SHARING_REQUEST, access=Access.ADMINISTER
     )
     school_staff = StaffProfile.objects.filter(site__in=current_schools(group=trust))
-    assert school_staff.count() == 40 * 3
+    assert school_staff.count() == 40 * 4  # head, deputy, data manager, teacher
 
 
 def test_the_demo_trust_administrator_can_log_in_to_mis(site_client):

@@ -101,3 +101,20 @@ def school_days(start: datetime.date, end: datetime.date) -> list[datetime.date]
             days.append(day)
         day += datetime.timedelta(days=1)
     return days
+
+
+def registration_group(site, name: str = "4B", *, teachers=(), pupils=()):
+    """A registration group of ``site`` with these teachers (staff profiles) and pupils."""
+    from mis.models import RegistrationGroup, RegistrationGroupTeacher
+
+    with in_site(site):
+        group = RegistrationGroup.objects.create(site=site, name=name)
+        RegistrationGroupTeacher.objects.bulk_create(
+            RegistrationGroupTeacher(site=site, group=group, profile=profile)
+            for profile in teachers
+        )
+        if pupils:
+            Pupil.objects.filter(site=site, pk__in=[p.pk for p in pupils]).update(
+                registration_group=group
+            )
+    return group

@@ -201,6 +201,7 @@ OBJECT_PARAMS = {
     "invitation_id",
     "arrival_id",
     "import_id",
+    "group_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -242,6 +243,8 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.arrival
         elif name == "import_id":
             values[name] = ids.ctf_import
+        elif name == "group_id":
+            values[name] = ids.registration_group
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
@@ -261,6 +264,26 @@ def path_values(route: Route, ids: Ids) -> dict:
 
 def _list(value) -> list:
     return [value]
+
+
+def _pupil_form(ids: Ids) -> dict:
+    """A valid new pupil in the side's registration group (the group is the identifier)."""
+    return {
+        "legal_first_name": "Probe",
+        "legal_last_name": "Newpupil",
+        "date_of_birth": "2018-03-14",
+        "temporary_upn": "on",
+        "year_group": "3",
+        "registration_group_id": ids.registration_group,
+        "enrolled_on": "2026-09-01",
+        "sen_provision": "N",
+    }
+
+
+def _pupil_body(ids: Ids) -> dict:
+    body = _pupil_form(ids) | {"temporary_upn": True, "year_group": 3}
+    body["registration_group"] = body.pop("registration_group_id")
+    return body
 
 
 # Query filters and bodies that carry identifiers, by route and method: (query, body).
@@ -298,6 +321,16 @@ EXTRAS: dict[str, dict[str, Callable[[Ids], tuple[dict, dict | None]]]] = {
     "staff:associations-add-schools": {"POST": lambda i: ({}, {"schools": i.urn})},
     "staff:associations-clusters": {"POST": lambda i: ({}, {"clusters": i.cluster})},
     "audit:events": {"GET": lambda i: ({"person": i.audit_search}, None)},
+    "mis:register": {"POST": lambda i: ({}, {f"mark-{i.pupil}": "/"})},
+    "mis:pupil-add": {"POST": lambda i: ({}, _pupil_form(i))},
+    "mis:pupil-edit": {"POST": lambda i: ({}, _pupil_form(i))},
+    "mis:registration-groups": {"POST": lambda i: ({}, {"name": "Probe", "teachers": i.profile})},
+    "mis:registration-group": {"POST": lambda i: ({}, {"name": "Probe", "teachers": i.profile})},
+    "api:register": {"POST": lambda i: ({}, {"marks": [{"pupil": i.pupil, "code": "/"}]})},
+    "api:pupils": {"POST": lambda i: ({}, _pupil_body(i))},
+    "api:pupil": {"PUT": lambda i: ({}, _pupil_body(i))},
+    "api:registration-groups": {"POST": lambda i: ({}, {"name": "Probe", "teachers": [i.profile]})},
+    "api:registration-group": {"PUT": lambda i: ({}, {"name": "Probe", "teachers": [i.profile]})},
     "roles:check-access": {"GET": lambda i: ({"url": "/staff/", "person": i.profile}, None)},
     "roles:rename": {"POST": lambda i: ({}, {"name": "Probe renamed role"})},
     "roles:detail": {"POST": lambda i: ({}, {"grant:institution.details": "view"})},
@@ -611,6 +644,10 @@ PUPIL_LEVEL_READS = frozenset(
         "api:arrival",
         "api:ctf-imports",
         "api:ctf-import",
+        "mis:register",
+        "mis:registration-group",
+        "api:register",
+        "api:registration-group",
     }
 )
 ALLOWANCES += (

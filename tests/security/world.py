@@ -62,6 +62,7 @@ from tests.mis.factories import (
     in_site,
     make_upn,
     mark_days,
+    registration_group,
     school_days,
     suspend,
 )
@@ -103,6 +104,7 @@ class Ids:
     invitation: int = MISSING_INT  # a staff invitation of the site, not yet accepted
     arrival: int = MISSING_INT  # a pupil arriving at the school from another school
     ctf_import: int = MISSING_INT  # a Common Transfer File uploaded to the school
+    registration_group: int = MISSING_INT  # a registration group of the side's school
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,15 @@ class World:
             )
         return arrival.pk, ctf_import.pk
 
+    def registration_group(self, school, name, pupil, teacher, *, side):
+        """A registration group of ``school`` holding ``pupil``, taught by ``teacher``."""
+        return registration_group(
+            school,
+            self.mark(name, side, kind=f"pupil:{school.slug}"),
+            teachers=[teacher],
+            pupils=[pupil],
+        )
+
     def unshared_live_figures(self, school):
         """Live figures (roll-ups) of a school whose agreement is at level 1: no page or
         answer of trust A's may show them, not even to its administrator."""
@@ -436,6 +447,7 @@ class World:
         w.a1_arrival, w.a1_ctf_import = w.arrival_and_ctf(
             w.a1, w.a3, "Ariadne", "Arrivingprobe", make_upn("383", "7001", 21), w.a1_head, side="A"
         )
+        w.a1_group = w.registration_group(w.a1, "Aspen Form", w.a1_pupil, w.a1_head, side="A")
         w.unshared_live_figures(w.a3)
         w.audit(w.a_admin, "Aardvark probe audit entry", "A")
         w.audit(w.a1_head, "Aster probe audit entry", "A")
@@ -488,6 +500,7 @@ class World:
             w.b1_head,
             side="B",
         )
+        w.b1_group = w.registration_group(w.b1, "Zebra Form", w.b1_pupil, w.b1_head, side="B")
         with in_site(w.b1):  # a read of B1's pupil from trust B: nobody at trust A sees it
             OutsideRead.objects.create(
                 site=w.b1,
@@ -647,6 +660,7 @@ class World:
             audit_search="oakridge-probe.test",
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
             invitation=self.ta_invitation,
+            registration_group=self.a1_group.pk,
         )
         school_own = Ids(
             urn=self.a1.urn,
@@ -667,6 +681,7 @@ class World:
             audit_search="oakridge-probe.test",
             admin=group_own.admin,
             invitation=self.a1_invitation,
+            registration_group=self.a1_group.pk,
         )
         # Foreign sign-in probes send the foreign person's real password: it must not work.
         group_foreign = Ids(
@@ -688,6 +703,7 @@ class World:
             audit_search="zebra-foreign.test",
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
             invitation=self.tb_invitation,
+            registration_group=self.b1_group.pk,
         )
         school_foreign = Ids(
             urn=self.b1.urn,
@@ -708,6 +724,7 @@ class World:
             audit_search="zebra-foreign.test",
             admin=group_foreign.admin,
             invitation=self.b1_invitation,
+            registration_group=self.b1_group.pk,
         )
         missing = Ids(
             urn=MISSING_URN,
