@@ -16,7 +16,7 @@ from tests.mis.factories import PupilFactory, in_site
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("mis", "0006_pupil_sex")]
-AFTER = [("mis", "0007_attendance_partitioned_by_year")]
+AFTER = None  # every app at its latest migration, as the rest of the suite expects
 CODES = ["/", "\\", "I", "O", "X", "#", "M", "L"]
 
 
@@ -24,7 +24,7 @@ def _migrate(targets):
     with owner_role():
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
-        executor.migrate(targets)
+        executor.migrate(targets if targets is not None else executor.loader.graph.leaf_nodes())
         grant_app_role()  # as migrate does after every run
 
 
