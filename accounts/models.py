@@ -464,6 +464,17 @@ class AuditAction(models.TextChoices):
     INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
     STAFF_DEACTIVATED = "staff_deactivated", "Member of staff deactivated"
     STAFF_REACTIVATED = "staff_reactivated", "Member of staff reactivated"
+    RESOURCE_ADDED = "resource_added", "Resource added"
+    RESOURCE_CHANGED = "resource_changed", "Resource changed"
+    RESOURCE_DELETED = "resource_deleted", "Resource deleted"
+    RESOURCE_SHARED = "resource_shared", "Resource shared"
+    RESOURCE_UNSHARED = "resource_unshared", "Resource share ended"
+    RESOURCE_DOWNLOADED = "resource_downloaded", "Resource opened from another organisation"
+    NETWORK_REQUESTED = "network_requested", "Sharing network requested"
+    NETWORK_APPROVED = "network_approved", "Sharing network approved"
+    NETWORK_WITHDRAWN = "network_withdrawn", "Sharing network withdrawn from"
+    SHARE_GROUP_CHANGED = "share_group_changed", "Sharing group changed"
+    SHARE_GROUP_WHITELIST = "share_group_whitelist", "Community group whitelist changed"
 
 
 class AuditEvent(models.Model):
