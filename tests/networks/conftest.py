@@ -5,6 +5,7 @@ import pytest
 
 from accounts.audit import Actor
 from accounts.permissions import NETWORK_LEADERSHIP, SHARING_NETWORKS
+from institutions.models import Status
 from networks import services
 from networks.models import Network
 from tests.conftest import SiteClient
@@ -79,9 +80,9 @@ def schools(db):
     """Three schools of one trust, and an outside training organisation (a school-kind
     site, as the register has no other kind)."""
     trust = TrustFactory(name="Oak Ridge Trust", slug="oak-ridge-trust")
-    a = InstitutionFactory(name="Ash School", slug="ash-school")
-    b = InstitutionFactory(name="Beech School", slug="beech-school")
-    c = InstitutionFactory(name="Cedar School", slug="cedar-school")
+    a = InstitutionFactory(name="Ash School", slug="ash-school", status=Status.OPEN)
+    b = InstitutionFactory(name="Beech School", slug="beech-school", status=Status.OPEN)
+    c = InstitutionFactory(name="Cedar School", slug="cedar-school", status=Status.OPEN)
     hub = InstitutionFactory(name="Teacher Training Hub", slug="training-hub")
     return {"trust": trust, "a": a, "b": b, "c": c, "hub": hub}
 
