@@ -213,9 +213,6 @@ def test_a_departed_owners_cross_organisation_shares_end(schools, teachers):
             target_key=person_key(to_user.pk, to_site.pk),
         )
     head = leader(a)
-    from accounts.permissions import USER_DETAILS
-    from tests.factories import grant_permission
-
     grant_permission(head, a, USER_DETAILS)
     staff_deactivate(
         profile=StaffProfile.objects.get(user=teachers["a"], site=a), actor=actor(head, a)
