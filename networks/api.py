@@ -13,6 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
+from accounts.models import StaffProfile
 from accounts.permissions import NETWORK_LEADERSHIP, SHARING_NETWORKS, Access
 from institutions.models import Institution
 from matmis.api import ErrorSerializer, SiteApiView, validation_error
@@ -557,3 +558,205 @@ class NetworkWithdrawalApiView(SiteApiView):
         except ValidationError as error:
             raise _invalid(error) from None
         return Response(_network_body(network))
+
+
+# --- Groups --------------------------------------------------------------------------------
+
+
+class GroupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.CharField()
+    organisation = OrganisationSerializer(source="site")
+    owner = PersonSerializer()
+
+
+class GroupDetailSerializer(GroupSerializer):
+    class MemberSerializer(serializers.Serializer):
+        person = PersonSerializer(source="user")
+        organisation = OrganisationSerializer(source="site")
+
+    members = MemberSerializer(many=True)
+    whitelisted_by = OrganisationSerializer(many=True)
+
+
+def _group_body(group) -> dict:
+    body = GroupSerializer(group).data
+    body["members"] = GroupDetailSerializer.MemberSerializer(
+        selectors.group_members(group=group), many=True
+    ).data
+    body["whitelisted_by"] = OrganisationSerializer(
+        [entry.site for entry in selectors.group_whitelist(group=group)], many=True
+    ).data
+    return body
+
+
+class GroupListApiView(SiteApiView):
+    """This organisation's groups (GET); create a local group (POST)."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None, "POST": None}
+
+    class CreateSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=150)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="groups_list", responses={200: GroupSerializer(many=True), **ERRORS}
+    )
+    def get(self, request):
+        return Response(
+            GroupSerializer(selectors.site_groups(site=request.site)[:500], many=True).data
+        )
+
+    @extend_schema(
+        operation_id="groups_create",
+        request=CreateSerializer,
+        responses={201: GroupDetailSerializer, **ERRORS},
+    )
+    def post(self, request):
+        data = self.CreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            group = services.group_create(
+                actor=actor_from_request(request), site=request.site, **data.validated_data
+            )
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response(_group_body(group), status=status.HTTP_201_CREATED)
+
+
+class GroupDetailApiView(SiteApiView):
+    """One of this organisation's groups, or another's community group."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"GET": None}
+
+    @extend_schema(operation_id="group_read", responses={200: GroupDetailSerializer, **ERRORS})
+    def get(self, request, group_id):
+        return Response(_group_body(selectors.group_visible(site=request.site, group_id=group_id)))
+
+
+class GroupMembersApiView(SiteApiView):
+    """The owner adds a colleague (``user``); staff of a whitelisting organisation join a
+    community group themselves (no ``user``)."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"POST": None}
+
+    class MemberInputSerializer(serializers.Serializer):
+        user = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        operation_id="group_members_add",
+        request=MemberInputSerializer,
+        responses={201: GroupDetailSerializer, **ERRORS},
+    )
+    def post(self, request, group_id):
+        group = selectors.group_visible(site=request.site, group_id=group_id)
+        data = self.MemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_id = data.validated_data["user"]
+        if user_id is None:
+            user = request.user
+        else:
+            profile = (
+                StaffProfile.objects.filter(site=request.site, user_id=user_id)
+                .select_related("user")
+                .first()
+            )
+            if profile is None:
+                raise validation_error(
+                    ValidationError({"user": ["Choose a colleague of this organisation."]})
+                )
+            user = profile.user
+        try:
+            services.group_member_add(
+                actor=actor_from_request(request), group=group, user=user, site=request.site
+            )
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response(_group_body(group), status=status.HTTP_201_CREATED)
+
+
+class GroupCommunityApiView(SiteApiView):
+    """The owner asks for the group to become a community group."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"POST": None}
+
+    @extend_schema(
+        operation_id="group_community_request",
+        request=None,
+        responses={200: GroupDetailSerializer, **ERRORS},
+    )
+    def post(self, request, group_id):
+        group = selectors.group_for_site(site=request.site, group_id=group_id)
+        try:
+            group = services.group_community_request(actor=actor_from_request(request), group=group)
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response(_group_body(group))
+
+
+class GroupCommunityApprovalApiView(SiteApiView):
+    """An administrator of the group's organisation approves it as a community group."""
+
+    site_kind = ANY_SITE
+    method_permissions = {"POST": (SHARING_NETWORKS, Access.ADMINISTER)}
+
+    @extend_schema(
+        operation_id="group_community_approve",
+        request=None,
+        responses={200: GroupDetailSerializer, **ERRORS},
+    )
+    def post(self, request, group_id):
+        group = selectors.group_for_site(site=request.site, group_id=group_id)
+        try:
+            group = services.group_community_approve(actor=actor_from_request(request), group=group)
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response(_group_body(group))
+
+
+class GroupWhitelistApiView(SiteApiView):
+    """This organisation's whitelist entry for another's community group: PUT lets its
+    staff contribute; DELETE stops them, ending their shares with it at once."""
+
+    site_kind = ANY_SITE
+    method_permissions = {
+        "PUT": (SHARING_NETWORKS, Access.ADMINISTER),
+        "DELETE": (SHARING_NETWORKS, Access.ADMINISTER),
+    }
+
+    class EndedSerializer(serializers.Serializer):
+        shares_ended = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="group_whitelist_add",
+        request=None,
+        responses={200: GroupDetailSerializer, **ERRORS},
+    )
+    def put(self, request, group_id):
+        group = selectors.group_visible(site=request.site, group_id=group_id)
+        try:
+            services.group_whitelist_add(
+                actor=actor_from_request(request), group=group, site=request.site
+            )
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response(_group_body(group))
+
+    @extend_schema(
+        operation_id="group_whitelist_remove", responses={200: EndedSerializer, **ERRORS}
+    )
+    def delete(self, request, group_id):
+        group = selectors.group_visible(site=request.site, group_id=group_id)
+        try:
+            ended = services.group_whitelist_remove(
+                actor=actor_from_request(request), group=group, site=request.site
+            )
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return Response({"shares_ended": ended})

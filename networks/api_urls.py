@@ -39,4 +39,22 @@ urlpatterns = [
         api.NetworkWithdrawalApiView.as_view(),
         name="network-withdrawal",
     ),
+    path("groups/", api.GroupListApiView.as_view(), name="groups"),
+    path("groups/<str:group_id>/", api.GroupDetailApiView.as_view(), name="group"),
+    path("groups/<str:group_id>/members/", api.GroupMembersApiView.as_view(), name="group-members"),
+    path(
+        "groups/<str:group_id>/community/",
+        api.GroupCommunityApiView.as_view(),
+        name="group-community",
+    ),
+    path(
+        "groups/<str:group_id>/community/approval/",
+        api.GroupCommunityApprovalApiView.as_view(),
+        name="group-community-approval",
+    ),
+    path(
+        "groups/<str:group_id>/whitelist/",
+        api.GroupWhitelistApiView.as_view(),
+        name="group-whitelist",
+    ),
 ]

@@ -10,11 +10,14 @@ from accounts.models import StaffProfile, User
 from institutions.models import Institution
 
 from .models import (
+    GroupStatus,
+    GroupWhitelistEntry,
     Network,
     NetworkOrganisation,
     Resource,
     ResourceShare,
     ShareGroup,
+    ShareGroupMember,
 )
 from .reach import (
     NetworkShape,
@@ -311,3 +314,41 @@ def share_for_resource(*, resource: Resource, share_id) -> ResourceShare:
     if share is None:
         raise Http404("No such share.")
     return share
+
+
+def group_visible(*, site: Institution, group_id) -> ShareGroup:
+    """One of this organisation's groups, or another organisation's community group (their
+    names are listed so that administrators can whitelist them); otherwise 404."""
+    group = (
+        ShareGroup.objects.filter(Q(site=site) | Q(status=GroupStatus.COMMUNITY))
+        .filter(pk=_int_id(group_id))
+        .select_related("site", "owner")
+        .first()
+    )
+    if group is None:
+        raise Http404("No such group.")
+    return group
+
+
+def community_groups_elsewhere(*, site: Institution) -> list[tuple[ShareGroup, bool]]:
+    """Every other organisation's community group, and whether ``site`` whitelists it."""
+    whitelisted = set(
+        GroupWhitelistEntry.objects.filter(site=site).values_list("group_id", flat=True)
+    )
+    groups = (
+        ShareGroup.objects.filter(status=GroupStatus.COMMUNITY)
+        .exclude(site=site)
+        .select_related("site")
+        .order_by("name", "pk")[:500]
+    )
+    return [(group, group.pk in whitelisted) for group in groups]
+
+
+def group_members(*, group: ShareGroup) -> list[ShareGroupMember]:
+    return list(
+        group.members.select_related("user", "site").order_by("site__name", "user__full_name")
+    )
+
+
+def group_whitelist(*, group: ShareGroup) -> list[GroupWhitelistEntry]:
+    return list(group.whitelist.select_related("site").order_by("site__name"))

@@ -564,22 +564,31 @@ def group_create(
 def group_member_add(
     *, actor: Actor, group: ShareGroup, user: User, site: Institution
 ) -> ShareGroupMember:
-    """Add a member: from the group's organisation, or, for a community group, from an
-    organisation that whitelists it."""
+    """Add a member: the owner adds colleagues from the group's organisation; staff of an
+    organisation that whitelists a community group join it themselves. Anyone else is
+    refused, as is anyone not active staff of the organisation they are added at."""
+    by_owner = (
+        actor.user == group.owner and actor.site is not None and actor.site.pk == group.site_id
+    )
+    joining = actor.user == user and actor.site is not None and actor.site.pk == site.pk
     admitted = site.pk == group.site_id or (
         group.status == GroupStatus.COMMUNITY
         and GroupWhitelistEntry.objects.filter(group=group, site=site).exists()
     )
-    active = StaffProfile.objects.filter(user=user, site=site, is_active=True).exists()
-    if not admitted or not active:
+    active = StaffProfile.objects.filter(
+        user=user, site=site, is_active=True, user__is_active=True
+    ).exists()
+    if not (by_owner and site.pk == group.site_id) and not (joining and admitted):
         raise ValidationError(
             {
                 "member": [
-                    "Choose active staff of this organisation, or, for a community group, of an "
-                    "organisation that allows its staff to contribute to it."
+                    "The group's owner adds colleagues; staff of an organisation that allows "
+                    "its staff to contribute to a community group join it themselves."
                 ]
             }
         )
+    if not admitted or not active:
+        raise ValidationError({"member": [f"Choose active staff of {group.site.name}."]})
     member, created = ShareGroupMember.objects.get_or_create(group=group, user=user, site=site)
     if created:
         audit.record(
@@ -599,7 +608,10 @@ def group_member_add(
 
 @transaction.atomic
 def group_community_request(*, actor: Actor, group: ShareGroup) -> ShareGroup:
+    """The owner asks for the group to become a community group."""
     group = ShareGroup.objects.select_for_update().get(pk=group.pk)
+    if actor.user != group.owner:
+        raise ValidationError("Only the group's owner can ask for it to become a community group.")
     if group.status != GroupStatus.LOCAL:
         raise ValidationError("This group is a community group already, or its upgrade is waiting.")
     group.status = GroupStatus.REQUESTED

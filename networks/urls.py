@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import group_views, views
 
 app_name = "networks"
 
@@ -51,5 +51,27 @@ urlpatterns = [
         "networks/<str:network_id>/withdraw/",
         views.NetworkWithdrawView.as_view(),
         name="network-withdraw",
+    ),
+    path("groups/", group_views.GroupListView.as_view(), name="groups"),
+    path("groups/<str:group_id>/", group_views.GroupDetailView.as_view(), name="group"),
+    path(
+        "groups/<str:group_id>/members/",
+        group_views.GroupMemberAddView.as_view(),
+        name="group-members",
+    ),
+    path(
+        "groups/<str:group_id>/community/",
+        group_views.GroupCommunityRequestView.as_view(),
+        name="group-community",
+    ),
+    path(
+        "groups/<str:group_id>/community/approve/",
+        group_views.GroupCommunityApproveView.as_view(),
+        name="group-community-approve",
+    ),
+    path(
+        "groups/<str:group_id>/whitelist/",
+        group_views.GroupWhitelistView.as_view(),
+        name="group-whitelist",
     ),
 ]
