@@ -581,14 +581,14 @@ class GroupDetailSerializer(GroupSerializer):
     whitelisted_by = OrganisationSerializer(many=True)
 
 
-def _group_body(group) -> dict:
+def _group_body(group, site) -> dict:
+    """A group as ``site`` may see it: who is in it only where its staff may take part."""
     body = GroupSerializer(group).data
-    body["members"] = GroupDetailSerializer.MemberSerializer(
-        selectors.group_members(group=group), many=True
-    ).data
-    body["whitelisted_by"] = OrganisationSerializer(
-        [entry.site for entry in selectors.group_whitelist(group=group)], many=True
-    ).data
+    whitelist = selectors.group_whitelist(group=group)
+    takes_part = group.site_id == site.pk or any(e.site_id == site.pk for e in whitelist)
+    members = selectors.group_members(group=group) if takes_part else []
+    body["members"] = GroupDetailSerializer.MemberSerializer(members, many=True).data
+    body["whitelisted_by"] = OrganisationSerializer([e.site for e in whitelist], many=True).data
     return body
 
 
@@ -624,7 +624,7 @@ class GroupListApiView(SiteApiView):
             )
         except ValidationError as error:
             raise _invalid(error) from None
-        return Response(_group_body(group), status=status.HTTP_201_CREATED)
+        return Response(_group_body(group, request.site), status=status.HTTP_201_CREATED)
 
 
 class GroupDetailApiView(SiteApiView):
@@ -635,7 +635,9 @@ class GroupDetailApiView(SiteApiView):
 
     @extend_schema(operation_id="group_read", responses={200: GroupDetailSerializer, **ERRORS})
     def get(self, request, group_id):
-        return Response(_group_body(selectors.group_visible(site=request.site, group_id=group_id)))
+        return Response(
+            _group_body(selectors.group_visible(site=request.site, group_id=group_id), request.site)
+        )
 
 
 class GroupMembersApiView(SiteApiView):
@@ -677,7 +679,7 @@ class GroupMembersApiView(SiteApiView):
             )
         except ValidationError as error:
             raise _invalid(error) from None
-        return Response(_group_body(group), status=status.HTTP_201_CREATED)
+        return Response(_group_body(group, request.site), status=status.HTTP_201_CREATED)
 
 
 class GroupCommunityApiView(SiteApiView):
@@ -697,7 +699,7 @@ class GroupCommunityApiView(SiteApiView):
             group = services.group_community_request(actor=actor_from_request(request), group=group)
         except ValidationError as error:
             raise _invalid(error) from None
-        return Response(_group_body(group))
+        return Response(_group_body(group, request.site))
 
 
 class GroupCommunityApprovalApiView(SiteApiView):
@@ -717,7 +719,7 @@ class GroupCommunityApprovalApiView(SiteApiView):
             group = services.group_community_approve(actor=actor_from_request(request), group=group)
         except ValidationError as error:
             raise _invalid(error) from None
-        return Response(_group_body(group))
+        return Response(_group_body(group, request.site))
 
 
 class GroupWhitelistApiView(SiteApiView):
@@ -746,7 +748,7 @@ class GroupWhitelistApiView(SiteApiView):
             )
         except ValidationError as error:
             raise _invalid(error) from None
-        return Response(_group_body(group))
+        return Response(_group_body(group, request.site))
 
     @extend_schema(
         operation_id="group_whitelist_remove", responses={200: EndedSerializer, **ERRORS}

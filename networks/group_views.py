@@ -65,6 +65,10 @@ def _group_context(request, group, **extra) -> dict:
     member_keys = {(m.user_id, m.site_id) for m in members}
     whitelist = selectors.group_whitelist(group=group)
     whitelisted_here = any(entry.site_id == request.site.pk for entry in whitelist)
+    # Another organisation's community group is listed by name for whitelisting; who is in
+    # it is shown only where its staff may take part.
+    if group.site_id != request.site.pk and not whitelisted_here:
+        members = []
     colleagues = []
     if is_owner:
         colleagues = [

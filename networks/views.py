@@ -393,7 +393,7 @@ class NetworkTrustProposalView(SitePageView):
             network = services.network_propose_for_trust(
                 actor=actor_from_request(request),
                 trust=request.site,
-                name=request.POST.get("name", "").strip() or f"{request.site.name} schools",
+                name=request.POST.get("name", ""),
             )
         except ValidationError as error:
             for message in error.messages:

@@ -199,6 +199,10 @@ OBJECT_PARAMS = {
     "pupil_id",
     "role_id",
     "invitation_id",
+    "resource_id",
+    "share_id",
+    "network_id",
+    "group_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -236,6 +240,14 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.role
         elif name == "invitation_id":
             values[name] = ids.invitation
+        elif name == "resource_id":
+            values[name] = ids.resource
+        elif name == "share_id":
+            values[name] = ids.share
+        elif name == "network_id":
+            values[name] = ids.network
+        elif name == "group_id":
+            values[name] = ids.share_group
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:
