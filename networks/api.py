@@ -9,7 +9,6 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.audit import actor_from_request
@@ -187,7 +186,6 @@ class ResourceFileApiView(SiteApiView):
 
     site_kind = ANY_SITE
     method_permissions = {"GET": None, "PUT": None}
-    parser_classes = [MultiPartParser]
     max_request_body_bytes = UPLOAD_BODY_BYTES
 
     class ReplaceSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ as for a resource that does not exist. Downloads serve byte ranges for video pla
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from accounts.models import AuditAction, AuditEvent
 from networks import services
@@ -264,3 +265,14 @@ def test_the_resources_page_keeps_its_query_count_as_shares_grow(
     with django_assert_max_num_queries(len(few.captured_queries)) as more:
         assert client.get("/sharing/resources/").status_code == 200
     assert len(more.captured_queries) == len(few.captured_queries)
+
+
+def test_the_api_replaces_the_file_for_its_owner_only(world):
+    a, video = world["a"], world["video"]
+    body = encode_multipart(BOUNDARY, {"file": SimpleUploadedFile("plan.pdf", PDF_BYTES)})
+    url = f"/api/v1/resources/{video.pk}/file/"
+    colleague = client_for(a, world["colleague"])
+    assert colleague.put(url, body, content_type=MULTIPART_CONTENT).status_code == 404
+    response = client_for(a, world["owner"]).put(url, body, content_type=MULTIPART_CONTENT)
+    assert response.status_code == 200
+    assert response.json()["content_type"] == "application/pdf"
