@@ -477,6 +477,17 @@ class AuditAction(models.TextChoices):
     REGISTER_TAKEN = "register_taken", "Register marks saved"
     MARK_AMENDED = "mark_amended", "Register mark amended"
     REGISTER_SETTINGS_CHANGED = "register_settings_changed", "Register closing times changed"
+    RESOURCE_ADDED = "resource_added", "Resource added"
+    RESOURCE_CHANGED = "resource_changed", "Resource changed"
+    RESOURCE_DELETED = "resource_deleted", "Resource deleted"
+    RESOURCE_SHARED = "resource_shared", "Resource shared"
+    RESOURCE_UNSHARED = "resource_unshared", "Resource share ended"
+    RESOURCE_DOWNLOADED = "resource_downloaded", "Resource opened from another organisation"
+    NETWORK_REQUESTED = "network_requested", "Sharing network requested"
+    NETWORK_APPROVED = "network_approved", "Sharing network approved"
+    NETWORK_WITHDRAWN = "network_withdrawn", "Sharing network withdrawn from"
+    SHARE_GROUP_CHANGED = "share_group_changed", "Sharing group changed"
+    SHARE_GROUP_WHITELIST = "share_group_whitelist", "Community group whitelist changed"
 
 
 class AuditEvent(models.Model):

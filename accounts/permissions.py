@@ -57,6 +57,10 @@ STUDENTS = "students.records"
 ATTENDANCE = "attendance.records"
 BEHAVIOUR = "behaviour.exclusions"
 ANALYTICS = "analytics.group"
+# Staff sharing beyond the organisation (``networks``): community groups and whitelists;
+# approving a network on behalf of the organisation's leadership.
+SHARING_NETWORKS = "sharing_networks.administer"
+NETWORK_LEADERSHIP = "sharing_networks.leadership_approval"
 
 REGISTRY: dict[str, PermissionDef] = {
     p.code: p
@@ -116,6 +120,24 @@ REGISTRY: dict[str, PermissionDef] = {
             GROUP_KINDS,
             levels=(Access.VIEW,),  # Analytics only reads
         ),
+        PermissionDef(
+            SHARING_NETWORKS,
+            "Sharing Networks: Administer",
+            "Request sharing networks with other organisations, approve community groups "
+            "and decide which other organisations' community groups staff may contribute to.",
+            GROUP_KINDS + SCHOOL_KINDS,
+            levels=(Access.ADMINISTER,),
+            in_school_set=False,  # an organisation's sharing stays its own decision
+        ),
+        PermissionDef(
+            NETWORK_LEADERSHIP,
+            "Sharing Networks: Leadership Approval",
+            "Approve or withdraw this organisation's part in a coaching or collaboration "
+            "network, on behalf of its leadership.",
+            GROUP_KINDS + SCHOOL_KINDS,
+            levels=(Access.ADMINISTER,),
+            in_school_set=False,
+        ),
     )
 }
 
@@ -138,12 +160,15 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
             LOGIN_TO_MIS: ADMIN,
             USER_DETAILS: ADMIN,
             ANALYTICS: VIEW,
+            SHARING_NETWORKS: ADMIN,
+            NETWORK_LEADERSHIP: ADMIN,
         },
         "Trust Administrator": {
             INSTITUTION_DETAILS: ADMIN,
             LOGIN_TO_MIS: ADMIN,
             USER_DETAILS: ADMIN,
             ANALYTICS: VIEW,
+            SHARING_NETWORKS: ADMIN,
         },
         "Data Lead": {INSTITUTION_DETAILS: VIEW, LOGIN_TO_MIS: ADMIN, ANALYTICS: VIEW},
         # No Analytics: a central team member (finance, HR, estates) sees the schools, not
@@ -155,12 +180,16 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
             DATA_SHARING_REQUEST: ADMIN,
             USER_DETAILS: ADMIN,
             INSTITUTION_DETAILS: ADMIN,
+            SHARING_NETWORKS: ADMIN,
+            NETWORK_LEADERSHIP: ADMIN,
             **PUPIL_DATA_ADMIN,
         },
         # An executive head leads the school as its head does.
         "Executive Head Teacher": {
             USER_DETAILS: ADMIN,
             INSTITUTION_DETAILS: ADMIN,
+            SHARING_NETWORKS: ADMIN,
+            NETWORK_LEADERSHIP: ADMIN,
             **PUPIL_DATA_ADMIN,
         },
         "Deputy Head Teacher": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_ADMIN},

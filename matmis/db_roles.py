@@ -133,6 +133,17 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mis.PupilArrival": WRITE,  # written by the source's off-roll, decided by the destination
     # analytics
     "analytics.PublishedFigures": FULL,  # cascade: site
+    # networks: staff resources and what they are shared through. Owners delete resources
+    # and end shares; groups lose members and whitelist entries; networks stay as history
+    # (withdrawn, never deleted), their rows go only with a deleted site's cascade.
+    "networks.Resource": FULL,
+    "networks.ResourceShare": FULL,
+    "networks.Network": WRITE,
+    "networks.NetworkOrganisation": WRITE,
+    "networks.NetworkMember": FULL,
+    "networks.ShareGroup": FULL,
+    "networks.ShareGroupMember": FULL,
+    "networks.GroupWhitelistEntry": FULL,
 }
 
 # Functions the application may call (EXECUTE), by signature. Each is SECURITY DEFINER,

@@ -52,6 +52,15 @@ GROUP_MENU: tuple[NavEntry, ...] = (
     ),
     NavEntry("Analytics", "analytics:dashboard", permission=(ANALYTICS, Access.VIEW)),
     NavEntry(
+        "Sharing",
+        "networks:resources",
+        children=(
+            NavEntry("Resources", "networks:resources"),
+            NavEntry("Groups", "networks:groups"),
+            NavEntry("Networks", "networks:networks"),
+        ),
+    ),
+    NavEntry(
         "Staff",
         "staff:list",
         children=(NavEntry("Staff", "staff:list"), NavEntry("Business roles", "roles:list")),
@@ -79,6 +88,15 @@ SCHOOL_MENU: tuple[NavEntry, ...] = (
         "Data",
         "school_sharing:index",
         children=(NavEntry("Data Sharing", "school_sharing:index"),),
+    ),
+    NavEntry(
+        "Sharing",
+        "networks:resources",
+        children=(
+            NavEntry("Resources", "networks:resources"),
+            NavEntry("Groups", "networks:groups"),
+            NavEntry("Networks", "networks:networks"),
+        ),
     ),
     NavEntry(
         "Staff",

@@ -93,6 +93,7 @@ from mis.models import (
 )
 from mis.outside_reads import outside_read_record
 from mis.rollups import rollups_refresh_due
+from portal.demo_sharing import seed_staff_sharing
 from sharing.models import AccessLevel, Agreement, AgreementRequest
 from sharing.services.agreements import agreement_raise
 from sharing.services.forwarding import agreement_request_forward
@@ -417,6 +418,11 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
     _seed_agreements(trust, school, trust_schools)
     _seed_forwarded_request(trust, school, trust_schools)
     _seed_departure(trust, school, trust_schools)
+    seed_staff_sharing(
+        schools=[school, *(s for s in trust_schools if s != school)],
+        hub=current_schools(group=la).exclude(pk__in=[s.pk for s in trust_schools]).first(),
+        password=DEMO_PASSWORD,
+    )
     progress("Published (DfE) census, performance, absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
     # The head school's staff: the recipients the send panel offers (head, deputy, data).

@@ -31,6 +31,7 @@ urlpatterns = [
     path("data/data-sharing/", include("sharing.school.urls")),
     path("", include("mis.urls")),
     path("analytics/", include("analytics.urls")),
+    path("sharing/", include("networks.urls")),
     path("api/v1/", include("portal.api_urls", namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

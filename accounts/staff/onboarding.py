@@ -67,6 +67,9 @@ staff_added_to_site = Signal()
 # session's ``key`` and decoded ``data``) when someone's sessions at a site were ended:
 # what hangs from them ends too (``hop.receivers``: the Log in to MIS hops).
 staff_sessions_ended = Signal()
+# Sent when a member of staff is deactivated at a site (``staff_deactivate``), whether or
+# not they had sessions there: what they shared beyond the site ends (``networks``).
+staff_deactivated = Signal()
 
 NAME_MAX, EMAIL_MAX, JOB_TITLE_MAX = 150, 254, 150
 
@@ -560,6 +563,7 @@ def staff_deactivate(*, profile: StaffProfile, actor: Actor) -> DeactivationResu
         target=profile.user.email,
         detail={"person": profile.user.email, "roles_kept": list(roles), "sessions_ended": ended},
     )
+    staff_deactivated.send(sender=StaffProfile, user=profile.user, site=profile.site, actor=actor)
     return DeactivationResult(profile, ended, roles)
 
 

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "mis",
     "analytics",
     "hop",
+    "networks",
     "portal",
 ]
 
@@ -338,6 +339,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Any request body larger than this is refused before it is read (views may allow more).
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Staff resources (``networks``): the largest file a member of staff may upload (bytes).
+MATMIS_RESOURCE_MAX_BYTES = env_int("MATMIS_RESOURCE_MAX_BYTES", 500 * 1024 * 1024)
 
 # --- Email ---------------------------------------------------------------------------------
 _email_host = env("EMAIL_HOST")

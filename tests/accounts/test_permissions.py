@@ -30,6 +30,8 @@ def test_registry_keeps_the_labels_users_know():
         "Attendance: Attendance Records",
         "Behaviour: Behaviour and Exclusions",
         "Analytics: Group Analytics",
+        "Sharing Networks: Administer",
+        "Sharing Networks: Leadership Approval",
     }
 
 

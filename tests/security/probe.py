@@ -201,6 +201,9 @@ OBJECT_PARAMS = {
     "invitation_id",
     "arrival_id",
     "import_id",
+    "resource_id",
+    "share_id",
+    "network_id",
     "group_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
@@ -243,8 +246,17 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.arrival
         elif name == "import_id":
             values[name] = ids.ctf_import
+        elif name == "resource_id":
+            values[name] = ids.resource
+        elif name == "share_id":
+            values[name] = ids.share
+        elif name == "network_id":
+            values[name] = ids.network
         elif name == "group_id":
-            values[name] = ids.registration_group
+            # Two kinds of group share the parameter's name: a school's registration
+            # groups (registers) and staff sharing groups (networks).
+            registers = "registration-groups/" in route.text or "registers/" in route.text
+            values[name] = ids.registration_group if registers else ids.share_group
         elif name == "pk" and route.name == "register-import":
             values[name] = ids.admin["register_import"]
         elif name in {"pk", "object_id"}:

@@ -30,7 +30,7 @@ from accounts.models import (
     StaffProfile,
     User,
 )
-from accounts.permissions import INSTITUTION_DETAILS, LOGIN_TO_MIS, Access
+from accounts.permissions import INSTITUTION_DETAILS, LOGIN_TO_MIS, NETWORK_LEADERSHIP, Access
 from accounts.staff.onboarding import NewStaffMember, staff_member_add
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
@@ -42,6 +42,15 @@ from mis.models import (
     OutsideReadKind,
     PupilArrival,
     RollupState,
+)
+from networks.models import (
+    Network,
+    NetworkKind,
+    NetworkOrganisation,
+    Resource,
+    ResourceKind,
+    ResourceShare,
+    ShareGroup,
 )
 from notifications.models import DeliveryStatus, EmailDelivery
 from sharing.emails import AGREEMENT_REQUEST_EMAIL, EmailKind, request_topic
@@ -105,6 +114,12 @@ class Ids:
     arrival: int = MISSING_INT  # a pupil arriving at the school from another school
     ctf_import: int = MISSING_INT  # a Common Transfer File uploaded to the school
     registration_group: int = MISSING_INT  # a registration group of the side's school
+    # Staff sharing (``networks``): a resource of the site's staff, one of its shares, a
+    # network the site belongs to, and one of its local groups.
+    resource: int = MISSING_INT
+    share: int = MISSING_INT
+    network: int = MISSING_INT
+    share_group: int = MISSING_INT
 
 
 @dataclass(frozen=True)
@@ -405,6 +420,13 @@ class World:
             w.ta, "Amelia Aardvark", "aa-admin@oakridge-probe.test", "Trust Administrator", side="A"
         )
         StaffAssociation.objects.create(site=w.ta, profile=w.a_admin, all_schools=True)
+        # Trust A's administrator holds every permission the routes need (the "level too
+        # low" role), also approving networks on behalf of the trust's leadership.
+        leadership = BusinessRole.objects.create(site=w.ta, name="Probe network leadership")
+        RoleGrant.objects.create(
+            site=w.ta, role=leadership, code=NETWORK_LEADERSHIP, access=int(Access.ADMINISTER)
+        )
+        role_assign(profile=w.a_admin, role=leadership)
         w.a_noperm = w.person(
             w.ta, "Arthur Nopermission", "aa-noperm@oakridge-probe.test", side="A"
         )
@@ -542,10 +564,57 @@ class World:
             status=RegisterImport.State.DONE,
         )
 
+        w.sharing = {
+            "ta": w.staff_sharing(w.ta, w.a_admin, w.a1, "A"),
+            "a1": w.staff_sharing(w.a1, w.a1_head, w.a2, "A"),
+            "tb": w.staff_sharing(w.tb, w.b_admin, w.b1, "B"),
+            "b1": w.staff_sharing(w.b1, w.b1_head, w.b2, "B"),
+        }
+
         w._sessions_and_tokens()
         w._ids()
         w._revoked_hops()
         return w
+
+    def staff_sharing(self, site, owner: StaffProfile, partner, side) -> dict:
+        """A resource of ``owner`` at ``site`` shared with a colleague, a pending network of
+        ``site`` with ``partner`` and a local group: their ids."""
+        colleague = self.person(
+            site, f"Colleague {site.slug}", f"colleague-{site.slug}@sharing-probe.test", side=side
+        )
+        resource = Resource.objects.create(
+            site=site,
+            owner=owner.user,
+            kind=ResourceKind.NOTE,
+            title=self.mark(f"Resource probe {site.slug}", side, kind="resource"),
+            note="Probe note",
+        )
+        share = ResourceShare.objects.create(
+            site=site,
+            resource=resource,
+            recipient=colleague.user,
+            recipient_site=site,
+            shared_by=owner.user,
+        )
+        network = Network.objects.create(
+            kind=NetworkKind.COLLABORATION,
+            name=self.mark(f"Network probe {site.slug}", side, kind="network"),
+            site=site,
+            requested_by=owner.user,
+        )
+        for member in (site, partner):
+            NetworkOrganisation.objects.create(network=network, site=member)
+        group = ShareGroup.objects.create(
+            site=site,
+            owner=owner.user,
+            name=self.mark(f"Group probe {site.slug}", side, kind="group"),
+        )
+        return {
+            "resource": resource.pk,
+            "share": share.pk,
+            "network": network.pk,
+            "group": group.pk,
+        }
 
     def _sessions_and_tokens(self):
         ta, a1, a2 = self.ta, self.a1, self.a2
@@ -661,6 +730,10 @@ class World:
             admin=admin_ids(self.a1, self.ta, self.a1_request, self.a_admin),
             invitation=self.ta_invitation,
             registration_group=self.a1_group.pk,
+            resource=self.sharing["ta"]["resource"],
+            share=self.sharing["ta"]["share"],
+            network=self.sharing["ta"]["network"],
+            share_group=self.sharing["ta"]["group"],
         )
         school_own = Ids(
             urn=self.a1.urn,
@@ -682,6 +755,10 @@ class World:
             admin=group_own.admin,
             invitation=self.a1_invitation,
             registration_group=self.a1_group.pk,
+            resource=self.sharing["a1"]["resource"],
+            share=self.sharing["a1"]["share"],
+            network=self.sharing["a1"]["network"],
+            share_group=self.sharing["a1"]["group"],
         )
         # Foreign sign-in probes send the foreign person's real password: it must not work.
         group_foreign = Ids(
@@ -704,6 +781,10 @@ class World:
             admin=admin_ids(self.b1, self.tb, self.b1_request, self.b_admin),
             invitation=self.tb_invitation,
             registration_group=self.b1_group.pk,
+            resource=self.sharing["tb"]["resource"],
+            share=self.sharing["tb"]["share"],
+            network=self.sharing["tb"]["network"],
+            share_group=self.sharing["tb"]["group"],
         )
         school_foreign = Ids(
             urn=self.b1.urn,
@@ -725,6 +806,10 @@ class World:
             admin=group_foreign.admin,
             invitation=self.b1_invitation,
             registration_group=self.b1_group.pk,
+            resource=self.sharing["b1"]["resource"],
+            share=self.sharing["b1"]["share"],
+            network=self.sharing["b1"]["network"],
+            share_group=self.sharing["b1"]["group"],
         )
         missing = Ids(
             urn=MISSING_URN,
