@@ -464,6 +464,11 @@ class AuditAction(models.TextChoices):
     INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
     STAFF_DEACTIVATED = "staff_deactivated", "Member of staff deactivated"
     STAFF_REACTIVATED = "staff_reactivated", "Member of staff reactivated"
+    APP_AUTHORISED = "app_authorised", "Third-party app authorised"
+    APP_DECLINED = "app_declined", "Third-party app's request declined"
+    APP_SCOPES_CHANGED = "app_scopes_changed", "Third-party app's optional scopes changed"
+    APP_REVOKED = "app_revoked", "Third-party app revoked"
+    APP_CONNECTION_REQUESTED = "app_connection_requested", "Connection to a third-party app asked"
 
 
 class AuditEvent(models.Model):

@@ -17,6 +17,7 @@ APPS = (
     "mis",
     "analytics",
     "hop",
+    "thirdparty",
     "portal",
 )
 # From the foundation the kernel imports the site model and the permission function only.
