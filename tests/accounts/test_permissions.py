@@ -30,6 +30,7 @@ def test_registry_keeps_the_labels_users_know():
         "Attendance: Attendance Records",
         "Behaviour: Behaviour and Exclusions",
         "Analytics: Group Analytics",
+        "Third-party Apps: Administer",
     }
 
 
