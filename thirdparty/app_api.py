@@ -213,7 +213,9 @@ class AppReadView(_AppView):
         if refused:
             _log_refusal(app=app, school=school, endpoint=self.endpoint, status_code=403)
             labels = " or ".join(f"“{SCOPES[code].label}”" for code in self.scopes)
-            raise ScopeNotAuthorised(f"{school.name} has not authorised this app for {labels}.")
+            raise ScopeNotAuthorised(
+                f"The school with URN {school.urn} has not authorised this app for {labels}."
+            )
         if not_found:
             _log_refusal(app=app, school=school, endpoint=self.endpoint, status_code=404)
             raise exceptions.NotFound()
