@@ -35,8 +35,6 @@ from accounts.staff.onboarding import NewStaffMember, staff_member_add
 from accounts.staff.services import role_assign, roles_ensure_defaults
 from institutions.models import Institution, RegisterImport, Status
 from matmis.tenancy import SESSION_SITE_KEY, session_mark
-from tests.thirdparty.factories import authorise, make_app, token_for
-from thirdparty.scopes import CONSENT_SCOPES
 from mis.models import AttendanceRollup, OutsideRead, OutsideReadKind, RollupState
 from notifications.models import DeliveryStatus, EmailDelivery
 from sharing.emails import AGREEMENT_REQUEST_EMAIL, EmailKind, request_topic
@@ -59,6 +57,8 @@ from tests.mis.factories import (
     school_days,
     suspend,
 )
+from tests.thirdparty.factories import authorise, make_app, token_for
+from thirdparty.scopes import CONSENT_SCOPES
 
 PLATFORM = "platform"  # the bare base domain's "host" key
 TRUST_A = "oak-ridge-probe"  # the group site under attack
@@ -489,9 +489,7 @@ class World:
     def _app_client(self):
         """A third-party app authorised at school A1 for every scope, with a live token:
         the probe matrix's "app_client" role calls every route with it."""
-        app, _ = make_app(
-            required=CONSENT_SCOPES, vendor="Probe Vendor", name="Probe Reader"
-        )
+        app, _ = make_app(required=CONSENT_SCOPES, vendor="Probe Vendor", name="Probe Reader")
         authorise(app, self.a1)
         self.app_token = token_for(app)
 
