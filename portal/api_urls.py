@@ -74,4 +74,5 @@ urlpatterns = [
     path("", include("sharing.school.api_urls")),
     path("", include("mis.api_urls")),
     path("", include("analytics.api_urls")),
+    path("", include("thirdparty.school.api_urls")),
 ]

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),
     path("data/data-sharing/", include("sharing.school.urls")),
+    path("data/apps/", include("thirdparty.school.urls")),
     path("", include("mis.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/", include("portal.api_urls", namespace="api")),

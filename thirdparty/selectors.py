@@ -228,6 +228,14 @@ def school_pending_requests(*, school: Institution) -> QuerySet[DataAccessReques
     )
 
 
+def school_request_list(*, school: Institution) -> QuerySet[DataAccessRequest]:
+    return (
+        DataAccessRequest.objects.filter(school=school)
+        .select_related("app")
+        .order_by("-created_at", "-pk")
+    )
+
+
 def school_request_for_id(*, school: Institution, request_id) -> DataAccessRequest:
     """The school's request ``request_id``: the same 404 for missing and another's."""
     try:

@@ -200,6 +200,9 @@ OBJECT_PARAMS = {
     "role_id",
     "invitation_id",
     "student_id",
+    "app_request_id",
+    "authorisation_id",
+    "app_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -233,6 +236,12 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.urn
         elif name in {"pupil_id", "student_id"}:
             values[name] = ids.pupil
+        elif name == "app_request_id":
+            values[name] = ids.app_request
+        elif name == "authorisation_id":
+            values[name] = ids.app_authorisation
+        elif name == "app_id":
+            values[name] = ids.app
         elif name == "role_id":
             values[name] = ids.role
         elif name == "invitation_id":
