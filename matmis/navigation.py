@@ -49,6 +49,7 @@ GROUP_MENU: tuple[NavEntry, ...] = (
             NavEntry("Data Sharing Agreements", "sharing:agreements"),
             NavEntry("Clusters", "institutions:clusters"),
             NavEntry("Log in to MIS", "hop:choose"),
+            NavEntry("Apps at our schools", "group_apps:index"),
         ),
     ),
     NavEntry("Analytics", "analytics:dashboard", permission=(ANALYTICS, Access.VIEW)),

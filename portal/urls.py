@@ -25,6 +25,7 @@ urlpatterns = [
     path("staff/", include("accounts.staff.urls")),
     path("staff/", include("accounts.roles.urls")),
     path("audit/", include("accounts.audit.urls")),
+    path("institutions/apps/", include("thirdparty.group_urls")),
     path("institutions/", include(institutions_urls)),
     path("", include("hop.urls")),
     path("data-sharing/", include("sharing.urls")),

@@ -12,6 +12,7 @@ from django.http import Http404
 
 from accounts.models import RoleAssignment, StaffProfile
 from institutions.models import CURRENT_STATUSES, Institution, InstitutionKind
+from institutions.selectors import current_schools
 from mis.calendar import academic_year_start
 from mis.models import AttendanceMark, Exclusion, Pupil
 
@@ -215,6 +216,26 @@ def deletion_rows(*, site: Institution, since: datetime.datetime) -> QuerySet:
         .order_by("changed_at", "pk")
         .values("entity", "record_id", "changed_at")
     )
+
+
+# --- The group's side: governance ------------------------------------------------------------
+
+
+def group_app_governance(*, group: Institution) -> list[dict]:
+    """Per current member school of ``group``, the apps authorised there and their scopes
+    (no personal data). Two queries, however many schools."""
+    schools = list(current_schools(group=group).order_by("name", "pk"))
+    authorisations = (
+        AppAuthorisation.objects.filter(
+            school__in=[s.pk for s in schools], status=AuthorisationStatus.ACTIVE
+        )
+        .select_related("app")
+        .order_by("app__name", "pk")
+    )
+    by_school: dict[int, list[AppAuthorisation]] = {}
+    for authorisation in authorisations:
+        by_school.setdefault(authorisation.school_id, []).append(authorisation)
+    return [{"school": s, "authorisations": by_school.get(s.pk, [])} for s in schools]
 
 
 # --- The school's side: Data > Apps ----------------------------------------------------------
