@@ -13,6 +13,8 @@ from institutions.models import GroupMembership, Institution
 from institutions.selectors import current_schools
 from matmis.tenancy import site_scope
 from mis.models import AttendanceMark, AttendanceRollup, Exclusion, Pupil, RollupState
+from tests.conftest import SiteClient
+from thirdparty.models import AppAuthorisation, DataAccessRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +337,35 @@ def test_the_demo_trust_has_a_colleague_invited_and_not_yet_accepted():
     assert invitation.profile.user.email == "new.colleague@oak-ridge.test"
     assert not invitation.profile.is_active and invitation.used_at is None
     assert EmailDelivery.objects.filter(kind="staff-invitation").count() == 1
+
+
+def test_the_demo_app_reads_students_with_the_printed_credentials(capsys):
+    """Reading Stars is authorised at Oak Ridge Primary School (Students and Attendance,
+    Student Characteristics left off) and waits at another trust school; School Finder
+    asks for public data only. The run prints a client id, a secret and a curl line that
+    work; a second run changes nothing."""
+    seed_demo(mis_pupils=MIS_PUPILS)
+    seed_demo(mis_pupils=MIS_PUPILS)
+    output = capsys.readouterr().out
+    match = re.search(r"client id (\S+), secret (\S+)", output)
+    assert match is not None
+    assert "curl -s" in output and "/api/apps/v1/schools/" in output
+    authorisation = AppAuthorisation.objects.get()
+    assert authorisation.school.name == "Oak Ridge Primary School"
+    assert authorisation.scopes == ["students", "attendance"]
+    assert DataAccessRequest.objects.filter(status="pending").count() == 1
+    client = SiteClient()
+    token = client.post(
+        "/api/apps/v1/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": match.group(1),
+            "client_secret": match.group(2),
+        },
+    ).json()["access_token"]
+    students = client.get(
+        f"/api/apps/v1/schools/{authorisation.school.urn}/students/",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    ).json()
+    assert students["count"] > 0
+    assert "fsm_eligible" not in students["results"][0]
