@@ -5,6 +5,7 @@ Scenarios may rely on what an earlier one left in the bench database (the import
 register), but must also work alone: ``bench/run typo_search``.
 """
 
+from .app_api import app_api
 from .browse import browse_institutions
 from .bulk_send import bulk_send
 from .dashboard import dashboard
@@ -21,6 +22,7 @@ SCENARIOS = [
     email_drain,
     bulk_send,
     dashboard,
+    app_api,
     http_load,
     fault_smtp,
     fault_worker_kill,
