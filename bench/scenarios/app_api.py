@@ -100,13 +100,12 @@ def _prepare(bench: Bench):
                 actor=system_actor(site=school),
             )
     token = "bench-app-token-" + "x" * 24
-    AccessToken.objects.update_or_create(
+    AccessToken.objects.filter(application=app.oauth_client).delete()  # a run's own token
+    AccessToken.objects.create(
         token=token,
-        defaults={
-            "application": app.oauth_client,
-            "expires": timezone.now() + datetime.timedelta(hours=1),
-            "scope": "apps",
-        },
+        application=app.oauth_client,
+        expires=timezone.now() + datetime.timedelta(hours=1),
+        scope="apps",
     )
     with bench.connection().cursor() as cursor:
         cursor.execute("VACUUM ANALYZE mis_pupil")

