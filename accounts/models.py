@@ -488,6 +488,11 @@ class AuditAction(models.TextChoices):
     NETWORK_WITHDRAWN = "network_withdrawn", "Sharing network withdrawn from"
     SHARE_GROUP_CHANGED = "share_group_changed", "Sharing group changed"
     SHARE_GROUP_WHITELIST = "share_group_whitelist", "Community group whitelist changed"
+    APP_AUTHORISED = "app_authorised", "Third-party app authorised"
+    APP_DECLINED = "app_declined", "Third-party app's request declined"
+    APP_SCOPES_CHANGED = "app_scopes_changed", "Third-party app's optional scopes changed"
+    APP_REVOKED = "app_revoked", "Third-party app revoked"
+    APP_CONNECTION_REQUESTED = "app_connection_requested", "Connection to a third-party app asked"
 
 
 class AuditEvent(models.Model):

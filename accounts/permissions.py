@@ -61,6 +61,8 @@ ANALYTICS = "analytics.group"
 # approving a network on behalf of the organisation's leadership.
 SHARING_NETWORKS = "sharing_networks.administer"
 NETWORK_LEADERSHIP = "sharing_networks.leadership_approval"
+# Third-party apps (issue 14): decide a school's Data Access Requests, see its apps' calls.
+THIRD_PARTY_APPS = "third_party_apps"
 
 REGISTRY: dict[str, PermissionDef] = {
     p.code: p
@@ -138,6 +140,15 @@ REGISTRY: dict[str, PermissionDef] = {
             levels=(Access.ADMINISTER,),
             in_school_set=False,
         ),
+        PermissionDef(
+            THIRD_PARTY_APPS,
+            "Third-party Apps: Administer",
+            "Authorise, change, decline or revoke the Data Access Requests of education "
+            "apps, and read the log of every call they make.",
+            SCHOOL_KINDS,
+            levels=(Access.ADMINISTER,),
+            in_school_set=False,  # what leaves the school for an app stays with the school
+        ),
     )
 }
 
@@ -178,6 +189,7 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
     "school": {
         "Head Teacher": {
             DATA_SHARING_REQUEST: ADMIN,
+            THIRD_PARTY_APPS: ADMIN,
             USER_DETAILS: ADMIN,
             INSTITUTION_DETAILS: ADMIN,
             SHARING_NETWORKS: ADMIN,
@@ -193,7 +205,7 @@ DEFAULT_ROLES: dict[str, dict[str, dict[str, Access]]] = {
             **PUPIL_DATA_ADMIN,
         },
         "Deputy Head Teacher": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_ADMIN},
-        "Data Manager": {INSTITUTION_DETAILS: VIEW, **PUPIL_DATA_ADMIN},
+        "Data Manager": {INSTITUTION_DETAILS: VIEW, THIRD_PARTY_APPS: ADMIN, **PUPIL_DATA_ADMIN},
         "Teacher": {STUDENTS: VIEW, ATTENDANCE: VIEW},
         "Office Administrator": {STUDENTS: VIEW},
     },

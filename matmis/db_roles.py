@@ -144,6 +144,22 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "networks.ShareGroup": FULL,
     "networks.ShareGroupMember": FULL,
     "networks.GroupWhitelistEntry": FULL,
+    # OAuth2 clients of third-party apps (django-oauth-toolkit): tokens are issued, revoked
+    # (deleted) when an app is suspended or its secret rotated, and cleared when expired.
+    "oauth2_provider.Application": WRITE,  # a secret is rotated; apps are suspended, kept
+    "oauth2_provider.AccessToken": FULL,
+    "oauth2_provider.RefreshToken": FULL,  # client credentials issue none; cascades
+    "oauth2_provider.Grant": FULL,  # not used (no authorisation-code flow); cascades
+    "oauth2_provider.IDToken": FULL,  # not used (no OpenID Connect); cascades
+    "oauth2_provider.DeviceGrant": FULL,  # not used (no device flow); cascades
+    # thirdparty: apps and the schools' decisions are kept as history
+    "thirdparty.App": WRITE,
+    "thirdparty.DataAccessRequest": WRITE,
+    "thirdparty.AppAuthorisation": WRITE,
+    "thirdparty.AppDecision": APPEND,
+    "thirdparty.AppCall": APPEND,  # the school's access log, only ever added to
+    # Kept by triggers on the pupil tables (as whoever writes them), never deleted.
+    "thirdparty.RecordChange": WRITE,
 }
 
 # Functions the application may call (EXECUTE), by signature. Each is SECURITY DEFINER,

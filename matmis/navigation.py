@@ -13,6 +13,7 @@ from accounts.permissions import (
     ANALYTICS,
     ATTENDANCE,
     STUDENTS,
+    THIRD_PARTY_APPS,
     USER_DETAILS,
     Access,
     request_has_permission,
@@ -48,6 +49,7 @@ GROUP_MENU: tuple[NavEntry, ...] = (
             NavEntry("Data Sharing Agreements", "sharing:agreements"),
             NavEntry("Clusters", "institutions:clusters"),
             NavEntry("Log in to MIS", "hop:choose"),
+            NavEntry("Apps at our schools", "group_apps:index"),
         ),
     ),
     NavEntry("Analytics", "analytics:dashboard", permission=(ANALYTICS, Access.VIEW)),
@@ -87,7 +89,10 @@ SCHOOL_MENU: tuple[NavEntry, ...] = (
     NavEntry(
         "Data",
         "school_sharing:index",
-        children=(NavEntry("Data Sharing", "school_sharing:index"),),
+        children=(
+            NavEntry("Data Sharing", "school_sharing:index"),
+            NavEntry("Apps", "school_apps:index", permission=(THIRD_PARTY_APPS, Access.ADMINISTER)),
+        ),
     ),
     NavEntry(
         "Sharing",
@@ -115,7 +120,11 @@ MENUS = {
 
 def _item(entry: NavEntry, request: HttpRequest) -> NavItem:
     url = reverse(entry.url_name, urlconf=getattr(request, "urlconf", None))
-    children = [_item(child, request) for child in entry.children]
+    children = [
+        _item(child, request)
+        for child in entry.children
+        if child.permission is None or request_has_permission(request, *child.permission)
+    ]
     # Of sibling pages whose addresses both contain this one (/institutions/ and
     # /institutions/clusters/), only the closest is the current page.
     active_children = [child for child in children if child.active]

@@ -75,4 +75,5 @@ urlpatterns = [
     path("", include("mis.api_urls")),
     path("", include("analytics.api_urls")),
     path("", include("networks.api_urls")),
+    path("", include("thirdparty.school.api_urls")),
 ]

@@ -98,6 +98,8 @@ from sharing.models import AccessLevel, Agreement, AgreementRequest
 from sharing.services.agreements import agreement_raise
 from sharing.services.forwarding import agreement_request_forward
 from sharing.services.requests import agreement_requests_send
+from thirdparty.models import App, AppAuthorisation, RequestOrigin
+from thirdparty.services import access_request_open, app_register, request_authorise
 
 DEMO_PASSWORD = "matmis-demo-2026"  # noqa: S105 - printed for people trying the demo
 DEMO_SEED = 2026
@@ -143,6 +145,34 @@ LAST_NAMES = (
     "Khan",
     "Shaw",
     "Cole",
+)
+
+
+# Third-party apps (issue 14): a demo app's client credentials, printed by seed_demo (a
+# demo secret, like the demo password; a real app's secret is shown once and never again).
+DEMO_APP_CLIENT_ID = "demo-reading-stars"
+DEMO_APP_SECRET = "matmis-demo-app-secret-2026"  # noqa: S105  (the demo's, printed on purpose)
+DEMO_APPS = (
+    {
+        "vendor": "Classroom Co",
+        "name": "Reading Stars",
+        "purpose": "Reading records and home reading logs for each class.",
+        "website": "https://reading-stars.example/",
+        "privacy_notice_url": "https://reading-stars.example/privacy",
+        "support_email": "support@reading-stars.example",
+        "required_scopes": ["students", "attendance"],
+        "optional_scopes": ["student_characteristics"],
+    },
+    {
+        "vendor": "Maps for Schools",
+        "name": "School Finder",
+        "purpose": "Shows parents where a school is and how to contact it.",
+        "website": "https://school-finder.example/",
+        "privacy_notice_url": "https://school-finder.example/privacy",
+        "support_email": "help@school-finder.example",
+        "required_scopes": [],
+        "optional_scopes": [],
+    },
 )
 
 
@@ -423,6 +453,7 @@ def _seed_sites_and_staff(progress) -> tuple[list[DemoLogin], list[Institution]]
         hub=current_schools(group=la).exclude(pk__in=[s.pk for s in trust_schools]).first(),
         password=DEMO_PASSWORD,
     )
+    _seed_apps(school, trust_schools)
     progress("Published (DfE) census, performance, absence and suspension figures")
     _seed_published_figures([*trust_schools, *current_schools(group=la)])
     # The head school's staff: the recipients the send panel offers (head, deputy, data).
@@ -645,3 +676,57 @@ def _seed_departure(trust: Institution, hop_school: Institution, schools) -> Non
         left_on=today,
     )
     membership_ensure(group=trust, school=school, joined_on=today)
+
+
+def _seed_apps(head_school: Institution, schools: list[Institution]) -> None:
+    """Two apps: Reading Stars (Students and Attendance required, Student Characteristics
+    optional) authorised at the head school without the optional scope and waiting at
+    another trust school; School Finder (Public School Data only). Its client id and secret
+    are the demo's own (``DEMO_APP_CLIENT_ID``, ``DEMO_APP_SECRET``)."""
+    actor = system_actor(site=head_school)
+    apps = []
+    for spec in DEMO_APPS:
+        app = App.objects.filter(vendor=spec["vendor"], name=spec["name"]).first()
+        if app is None:
+            app, _ = app_register(**spec, actor=actor)
+        apps.append(app)
+    reading_stars = apps[0]
+    client = reading_stars.oauth_client
+    client.client_id = DEMO_APP_CLIENT_ID
+    client.client_secret = DEMO_APP_SECRET  # hashed as it is saved
+    client.save(update_fields=["client_id", "client_secret", "updated"])
+    if not AppAuthorisation.objects.filter(app=reading_stars, school=head_school).exists():
+        outcome = access_request_open(
+            app=reading_stars, school=head_school, origin=RequestOrigin.APP
+        )
+        request_authorise(
+            request=outcome.request,
+            required_scopes=list(reading_stars.required_scopes),
+            optional_scopes=[],
+            actor=actor,
+        )
+    others = [s for s in schools if s.pk != head_school.pk]
+    if others:
+        access_request_open(app=reading_stars, school=others[0], origin=RequestOrigin.APP)
+
+
+def demo_app_lines(base_url: str) -> list[str]:
+    """What the run prints for an app developer: the demo app's credentials and one curl
+    line that fetches a token and a page of students at the school that authorised it."""
+    authorisation = (
+        AppAuthorisation.objects.filter(app__oauth_client__client_id=DEMO_APP_CLIENT_ID)
+        .select_related("school")
+        .first()
+    )
+    if authorisation is None:
+        return []
+    token_url = f"{base_url}/api/apps/v1/oauth/token/"
+    students = f"{base_url}/api/apps/v1/schools/{authorisation.school.urn}/students/?page_size=5"
+    return [
+        f"  Demo app (Reading Stars): client id {DEMO_APP_CLIENT_ID}, secret {DEMO_APP_SECRET}",
+        f"  A token and a page of students at {authorisation.school.name}:",
+        f'    curl -s -H "Authorization: Bearer $(curl -s -d grant_type=client_credentials '
+        f"-d client_id={DEMO_APP_CLIENT_ID} -d client_secret={DEMO_APP_SECRET} {token_url} "
+        f'| python3 -c \'import json,sys; print(json.load(sys.stdin)["access_token"])\')" '
+        f"'{students}'",
+    ]

@@ -59,6 +59,7 @@ urlpatterns = [
         name="register-import",
     ),
     path("support/", admin.site.urls),
+    path("api/apps/v1/", include("thirdparty.app_api_urls")),
     path("mail/", include("notifications.urls")),  # development only (404 in production)
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

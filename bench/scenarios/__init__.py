@@ -5,6 +5,7 @@ Scenarios may rely on what an earlier one left in the bench database (the import
 register), but must also work alone: ``bench/run typo_search``.
 """
 
+from .app_api import app_api
 from .browse import browse_institutions
 from .bulk_send import bulk_send
 from .ctf_import import ctf_import
@@ -27,6 +28,7 @@ SCENARIOS = [
     dashboard,
     rollup_refresh,
     register_save,
+    app_api,
     http_load,
     fault_smtp,
     fault_worker_kill,

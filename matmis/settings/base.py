@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "oauth2_provider",
     "matmis",
     "accounts",
     "institutions",
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "analytics",
     "hop",
     "networks",
+    "thirdparty",
     "portal",
 ]
 
@@ -485,8 +487,47 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env_rate("API_RATE_PER_USER", "300/minute"),
         "client": env_rate("API_RATE_PER_CLIENT", "1200/minute"),
+        # The app API (thirdparty.app_api): per third-party app, whatever its address.
+        "app": env_rate("API_RATE_PER_APP", "600/minute"),
     },
 }
+
+# Third-party apps (issue 14): OAuth2 client credentials for /api/apps/v1/ on the platform
+# host. Secrets are stored hashed (shown once); access tokens are short-lived, and a
+# suspended app is refused on its next call (thirdparty.oauth, thirdparty.app_api).
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("APP_TOKEN_SECONDS", 600),
+    "OAUTH2_VALIDATOR_CLASS": "thirdparty.oauth.AppOAuth2Validator",
+    "SCOPES": {"apps": "Read what the connected schools authorised"},
+    "DEFAULT_SCOPES": ["apps"],
+    "PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    # Only client credentials are used; the other grants are refused their unsafe forms.
+    # (RFC 9700, the OAuth 2.0 security best practice: tokens stored hashed, only in the
+    # Authorization header, and the rest).
+    **{
+        f"COMPLIANT_BCP_RFC9700_{name}": True
+        for name in (
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "PKCE_REQUIRED",
+            "REDIRECT_URI_MATCHING",
+            "REDIRECT_URI_SCHEME",
+            "REFRESH_TOKEN",
+            "TOKEN_STORAGE",
+        )
+    },
+}
+# The toolkit's own models (its migrations name them through these settings).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105  (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105  (a model name)
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105  (a model name)
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 SPECTACULAR_SETTINGS = {
     "TITLE": "matmis API",
     "DESCRIPTION": (

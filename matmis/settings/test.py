@@ -17,5 +17,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # limited; tests/foundation/test_api_throttles.py sets the limits it tests.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"user": "100000/minute", "client": "100000/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "user": "100000/minute",
+        "client": "100000/minute",
+        "app": "100000/minute",
+    },
 }

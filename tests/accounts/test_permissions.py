@@ -32,6 +32,7 @@ def test_registry_keeps_the_labels_users_know():
         "Analytics: Group Analytics",
         "Sharing Networks: Administer",
         "Sharing Networks: Leadership Approval",
+        "Third-party Apps: Administer",
     }
 
 

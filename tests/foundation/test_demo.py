@@ -23,6 +23,8 @@ from mis.models import (
     RollupState,
 )
 from portal.demo import DEMO_TRANSFER_PUPIL
+from tests.conftest import SiteClient
+from thirdparty.models import AppAuthorisation, DataAccessRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -366,3 +368,35 @@ def test_demo_has_a_pending_transfer_between_two_trust_schools_and_a_sample_ctf(
     sample = (settings.BASE_DIR / "mis" / "samples" / "ctf-sample.xml").read_bytes()
     document = read_ctf(sample)
     assert len(document.pupils) == 3 and not document.blocking
+
+
+def test_the_demo_app_reads_students_with_the_printed_credentials(capsys):
+    """Reading Stars is authorised at Oak Ridge Primary School (Students and Attendance,
+    Student Characteristics left off) and waits at another trust school; School Finder
+    asks for public data only. The run prints a client id, a secret and a curl line that
+    work; a second run changes nothing."""
+    seed_demo(mis_pupils=MIS_PUPILS)
+    seed_demo(mis_pupils=MIS_PUPILS)
+    output = capsys.readouterr().out
+    match = re.search(r"client id (\S+), secret (\S+)", output)
+    assert match is not None
+    assert "curl -s" in output and "/api/apps/v1/schools/" in output
+    authorisation = AppAuthorisation.objects.get()
+    assert authorisation.school.name == "Oak Ridge Primary School"
+    assert authorisation.scopes == ["students", "attendance"]
+    assert DataAccessRequest.objects.filter(status="pending").count() == 1
+    client = SiteClient()
+    token = client.post(
+        "/api/apps/v1/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": match.group(1),
+            "client_secret": match.group(2),
+        },
+    ).json()["access_token"]
+    students = client.get(
+        f"/api/apps/v1/schools/{authorisation.school.urn}/students/",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    ).json()
+    assert students["count"] > 0
+    assert "fsm_eligible" not in students["results"][0]

@@ -18,6 +18,7 @@ APPS = (
     "analytics",
     "hop",
     "networks",
+    "thirdparty",
     "portal",
 )
 # From the foundation the kernel imports the site model and the permission function only.

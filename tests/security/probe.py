@@ -205,6 +205,10 @@ OBJECT_PARAMS = {
     "share_id",
     "network_id",
     "group_id",
+    "student_id",
+    "app_request_id",
+    "authorisation_id",
+    "app_id",
 }
 # Path parameters that are not identifiers: one fixed value in every mode.
 FIXED_PARAMS = {"app_label": "accounts", "url": "probe-unknown/"}
@@ -236,8 +240,14 @@ def path_values(route: Route, ids: Ids) -> dict:
             values[name] = ids.school_request
         elif name == "urn":
             values[name] = ids.urn
-        elif name == "pupil_id":
+        elif name in {"pupil_id", "student_id"}:
             values[name] = ids.pupil
+        elif name == "app_request_id":
+            values[name] = ids.app_request
+        elif name == "authorisation_id":
+            values[name] = ids.app_authorisation
+        elif name == "app_id":
+            values[name] = ids.app
         elif name == "role_id":
             values[name] = ids.role
         elif name == "invitation_id":
@@ -538,7 +548,20 @@ ROLES = (
         "a platform superuser who has not set up two-factor sign-in, signed in by password",
         (PLATFORM,),
     ),
+    Role(
+        "app_client",
+        "a third-party app authorised at school A1 for every scope, calling with its access "
+        "token (no session), against school B1's and missing identifiers",
+        (PLATFORM,),
+        inside=(PLATFORM,),
+    ),
 )
+# The app API (thirdparty.app_api): a URN is a public identifier there. Another school's
+# public facts are anyone's (Public School Data); its records are refused with 403
+# scope_not_authorised, and an app's ask opens a request at that school (its own write).
+APP_API_PREFIX = "platform apps_api:"
+APP_PUBLIC_ROUTE = "platform apps_api:school"
+APP_ASK_ROUTE = "platform apps_api:access-request"
 
 
 # Roles that hold none of the pupil-data permissions where they are (issue 13): no pupil's
@@ -635,6 +658,19 @@ ALLOWANCES = (
         roles=frozenset({"hop", "hop_no_pupil_grants"}),
         hosts=frozenset({SCHOOL_A2}),
         why="every write attempted during a hop is audited at both sites (DESIGN)",
+    ),
+)
+ALLOWANCES += (
+    Allowance(
+        routes=frozenset({"*"}),
+        methods=frozenset({"GET", "POST"}),
+        tables=frozenset({"thirdparty_appcall", "thirdparty_dataaccessrequest"}),
+        audit_actions=frozenset(),
+        roles=frozenset({"app_client"}),
+        why=(
+            "an app's call naming a school is in that school's access log, and an app's "
+            "ask opens a request at the school it names"
+        ),
     ),
 )
 # Pages and endpoints that show pupil-level data: a read of them from outside the school
@@ -778,6 +814,12 @@ class Prober:
         for marker in self.markers:
             if marker.text in own:
                 continue  # the signed-in person's own name and address, in the header
+            if (
+                role.name == "app_client"
+                and route.key == APP_PUBLIC_ROUTE
+                and marker.kind.startswith("school:")
+            ):
+                continue  # a school's register facts: Public School Data, anyone's
             if marker.side == "B":
                 texts.append(marker.text)
             elif not inside:
@@ -837,6 +879,9 @@ class Prober:
         key = self.world.sessions.get((role.name, host))
         if key is not None:
             client.cookies[settings.SESSION_COOKIE_NAME] = key
+        client.defaults.pop("HTTP_AUTHORIZATION", None)
+        if role.name == "app_client":
+            client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {self.world.app_token}"
         http_host = settings.BASE_DOMAIN if host == PLATFORM else f"{host}.{settings.BASE_DOMAIN}"
         sent = (path + json.dumps(query) + json.dumps(body or {})).lower()
         outcome = Outcome(route.key, role.name, host, method, mode, path, 0)
@@ -1023,6 +1068,14 @@ class Prober:
         for (role_name, host, _method), modes in by_probe.items():
             foreign, missing = modes.get("foreign"), modes.get("missing")
             if foreign is None or missing is None:
+                continue
+            if role_name == "app_client" and route.key.startswith(APP_API_PREFIX):
+                allowed = {APP_PUBLIC_ROUTE: 200, APP_ASK_ROUTE: 201}.get(route.key, 403)
+                if foreign.status not in (allowed, 404) or missing.status != 404:
+                    foreign.problems.append(
+                        f"an app answered {foreign.status} for another school's identifiers "
+                        f"and {missing.status} for missing ones"
+                    )
                 continue
             if foreign.status != missing.status:
                 foreign.problems.append(

@@ -7,6 +7,7 @@ search the body for it: trust A's are "Probe"/"Aardvark" names and ``@oakridge-p
 addresses, trust B's are "Foreign"/"Zebra" names and ``zz-foreign-…@zebra-foreign.test``.
 """
 
+import dataclasses
 import datetime
 import hashlib
 from dataclasses import dataclass, field
@@ -75,6 +76,10 @@ from tests.mis.factories import (
     school_days,
     suspend,
 )
+from tests.thirdparty.factories import authorise, make_app, token_for
+from thirdparty.models import AppStatus, RequestOrigin
+from thirdparty.scopes import CONSENT_SCOPES
+from thirdparty.services import access_request_open, app_status_set
 
 PLATFORM = "platform"  # the bare base domain's "host" key
 TRUST_A = "oak-ridge-probe"  # the group site under attack
@@ -120,6 +125,11 @@ class Ids:
     share: int = MISSING_INT
     network: int = MISSING_INT
     share_group: int = MISSING_INT
+    # Third-party apps: a Data Access Request to the side's school, its authorisation of an
+    # app, and an app (the foreign side's is suspended: not in any directory).
+    app_request: int = MISSING_INT
+    app_authorisation: int = MISSING_INT
+    app: int = MISSING_INT
 
 
 @dataclass(frozen=True)
@@ -574,6 +584,7 @@ class World:
         w._sessions_and_tokens()
         w._ids()
         w._revoked_hops()
+        w._app_client()
         return w
 
     def staff_sharing(self, site, owner: StaffProfile, partner, side) -> dict:
@@ -615,6 +626,31 @@ class World:
             "network": network.pk,
             "group": group.pk,
         }
+
+    def _app_client(self):
+        """A third-party app authorised at school A1 for every scope, with a live token:
+        the probe matrix's "app_client" role calls every route with it."""
+        app, _ = make_app(required=CONSENT_SCOPES, vendor="Probe Vendor", name="Probe Reader")
+        own_grant = authorise(app, self.a1)
+        self.app_token = token_for(app)
+        # School B1 authorised another app (the app_client role's app never reaches it).
+        elsewhere, _ = make_app(vendor="Probe Vendor", name="B1 Reader")
+        foreign_grant = authorise(elsewhere, self.b1)
+        # A pending request at each side's school, from an app asking for more than any
+        # school granted; and a suspended app for the foreign side.
+        asking, _ = make_app(required=("students", "staff"), vendor="Probe Vendor", name="Asker")
+        own_request = access_request_open(app=asking, school=self.a1, origin=RequestOrigin.APP)
+        foreign_request = access_request_open(app=asking, school=self.b1, origin=RequestOrigin.APP)
+        suspended, _ = make_app(vendor="Probe Vendor", name="Suspended")
+        app_status_set(app=suspended, status=AppStatus.SUSPENDED, actor=audit.system_actor())
+        for (host, mode), ids in list(self.ids.items()):
+            own = mode == "own"
+            self.ids[(host, mode)] = dataclasses.replace(
+                ids,
+                app_request=(own_request if own else foreign_request).request.pk,
+                app_authorisation=(own_grant if own else foreign_grant).pk,
+                app=asking.pk if own else suspended.pk,
+            )
 
     def _sessions_and_tokens(self):
         ta, a1, a2 = self.ta, self.a1, self.a2

@@ -10,6 +10,7 @@ from portal.demo import (
     DEMO_MIS_MAX_PUPILS,
     DEMO_PASSWORD,
     DEMO_SUPPORT_EMAIL,
+    demo_app_lines,
     demo_totp_secret,
     seed_demo,
 )
@@ -64,3 +65,5 @@ class Command(BaseCommand):
             f"    backup codes (each works once; seed_demo restores them): {codes}, ...\n"
             f"    or add this key to an authenticator app: {demo_totp_secret()}"
         )
+        for line in demo_app_lines(f"{base}{port}"):
+            self.stdout.write(line)
