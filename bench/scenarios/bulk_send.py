@@ -37,10 +37,13 @@ def _ensure_staff(bench: Bench, group, school_ids: list[int]) -> int:
 
     unusable = make_password(None)  # these people never sign in
     marker = f"{group.group_code}:{len(school_ids)}"
+    planned = sum(2 + position % 5 for position in range(len(school_ids)))
     if bench.state(STATE_KEY) == marker:
-        return StaffProfile.objects.filter(
+        present = StaffProfile.objects.filter(
             site_id__in=school_ids, user__email__startswith="bench-staff-"
         ).count()
+        if present == planned:
+            return present
     bench.progress(f"creating recipient-role staff at {len(school_ids)} schools")
     User.objects.filter(email__startswith="bench-staff-").delete()
     BusinessRole.objects.filter(site_id__in=school_ids, name__in=ROLES).delete()
@@ -122,6 +125,11 @@ def bulk_send(bench: Bench) -> None:
     group = Institution.objects.get(kind="la", group_code=plan_group.code)
     schools = list(current_schools(group=group).order_by("urn"))
     people = _ensure_staff(bench, group, [school.pk for school in schools])
+    bench.require(
+        len(schools) == plan_group.current_schools and people >= 2 * len(schools),
+        f"{group.name}: {len(schools)} schools and {people} recipient-role staff, not "
+        f"{plan_group.current_schools} schools with 2 to 6 each",
+    )
     from matmis.db_roles import owner_role
 
     with owner_role():  # a previous run's leftovers: the application never deletes requests
@@ -142,6 +150,13 @@ def bulk_send(bench: Bench) -> None:
             transaction.set_rollback(True)  # every run starts from no request
         return outcome
 
+    # Every timed send is rolled back: the rows it wrote stay behind as dead tuples.
+    bench.vacuum(
+        "sharing_agreementrequest",
+        "sharing_requestrecipient",
+        "accounts_auditevent",
+        "notifications_emaildelivery",
+    )
     one = schools[:1]
     outcome = send(schools)
     if len(outcome.done) != len(schools):

@@ -114,19 +114,27 @@ def _prepare(bench: Bench):
         years = academic_years("202526", 2)
         for text in (absence_csv(entries, years=years), suspensions_csv(entries, years=years)):
             published_figures_import(stream=io.BytesIO(text.encode()))
-        Agreement.objects.filter(group=group).delete()
-        Agreement.objects.bulk_create(
-            Agreement(group=group, school=s, level=2, approved_at=timezone.now()) for s in schools
-        )
-        with bench.connection().cursor() as cursor:
-            for table in ("mis_pupil", "mis_attendancemark", "mis_exclusion"):
-                cursor.execute(f"VACUUM ANALYZE {table}")
+        with owner_role():  # the application's role never deletes an agreement
+            Agreement.objects.filter(group=group).delete()
+            Agreement.objects.bulk_create(
+                Agreement(group=group, school=s, level=2, approved_at=timezone.now())
+                for s in schools
+            )
         bench.set_state(STATE_KEY, marker)
     started = time.perf_counter()
     with owner_role():
         refreshed = rollups_refresh_due(today=TODAY)
     if refreshed:
         bench.progress(f"refreshed {refreshed} schools in {time.perf_counter() - started:.1f} s")
+    # Generated once, but the roll-ups are rewritten by every run's refreshes.
+    bench.vacuum(
+        "mis_pupil",
+        "mis_attendancemark",
+        "mis_exclusion",
+        "mis_attendancerollup",
+        "mis_rollupstate",
+        "sharing_agreement",
+    )
     return group, user, schools
 
 
@@ -149,7 +157,7 @@ def _floor(bench: Bench, group, schools):
 
 @scenario(
     "dashboard",
-    goals={"dashboard_view_vs_raw_sql": "<= 15", "dashboard_queries_300_vs_5": "= 1"},
+    goals={"dashboard_view_vs_raw_sql": "<= 5", "dashboard_queries_300_vs_5": "= 1"},
 )
 def dashboard(bench: Bench) -> None:
     """Analytics over 300 schools x 300 pupils x a term of marks, against raw SQL."""
@@ -189,10 +197,16 @@ def dashboard(bench: Bench) -> None:
         )
     with bench.connection().cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM mis_attendancemark WHERE site_id = ANY (%s)",
+            "SELECT count(*), count(DISTINCT site_id) FROM mis_attendancemark "
+            "WHERE site_id = ANY (%s)",
             [[s.pk for s in schools]],
         )
-        marks = cursor.fetchone()[0]
+        marks, schools_with_marks = cursor.fetchone()
+    bench.require(
+        schools_with_marks == len(schools) and floor_possible > 0,
+        f"{schools_with_marks} of {len(schools)} schools have attendance marks "
+        f"({marks:,} marks, {floor_possible:,} possible sessions rolled up)",
+    )
 
     timings = side_by_side(
         {"floor": floor, "selector": lambda: group_dashboard(group=group), "page": page},
