@@ -92,9 +92,9 @@ def insert_select_sql(
     sql = (
         "INSERT INTO accounts_auditevent (site_id, acting_from_id, actor_id, actor_email, "  # noqa: S608 - expressions from the calling service's code
         "action, target, detail, ip_address, at) "
-        f"SELECT {site_id}, %(audit_acting_from)s, %(audit_actor)s, %(audit_actor_email)s, "
-        f"%(audit_action)s, left({target}, 255), {detail}, %(audit_ip)s::inet, "
-        f"%(audit_at)s FROM {source}"
+        f"SELECT {site_id}, %(audit_acting_from)s::bigint, %(audit_actor)s::bigint, "
+        f"%(audit_actor_email)s::text, %(audit_action)s::text, left({target}, 255), {detail}, "
+        f"%(audit_ip)s::inet, %(audit_at)s::timestamptz FROM {source}"
     )
     params = {
         "audit_acting_from": actor.acting_from.pk if actor.acting_from is not None else None,

@@ -222,27 +222,32 @@ WITH wanted AS (
 ), made AS (
     INSERT INTO sharing_agreementrequest
         (group_id, school_id, level, sender_id, status, created_at, decline_reason)
-    SELECT %(group)s, w.school_id, %(level)s, %(sender)s, %(pending)s, %(now)s, ''
+    SELECT %(group)s::bigint, w.school_id, %(level)s::int, %(sender)s::bigint,
+           %(pending)s::text, %(now)s::timestamptz, ''
     FROM wanted w ORDER BY w.n
     ON CONFLICT DO NOTHING RETURNING id, school_id
 ), sent_to AS (
     INSERT INTO sharing_requestrecipient
         (request_id, school_id, user_id, email, role_name, source, added_at)
-    SELECT made.id, p.school_id, p.user_id, p.email, p.role_name, p.source, %(now)s
+    SELECT made.id, p.school_id, p.user_id, p.email, p.role_name, p.source, %(now)s::timestamptz
     FROM made JOIN people p ON p.school_id = made.school_id
     ORDER BY made.id, p.n
     RETURNING id, request_id, email
+), people_by_school AS (
+    SELECT p.school_id, jsonb_agg(p.email ORDER BY p.n) AS emails,
+           coalesce(jsonb_agg(p.email ORDER BY p.n)
+                    FILTER (WHERE p.source = %(named_source)s::text), '[]'::jsonb) AS named
+    FROM people p GROUP BY p.school_id
 ), details AS (
     SELECT made.id, made.school_id, w.group_target, w.school_target,
            jsonb_build_object(
-               'request', made.id, 'level', %(level)s, 'sender', %(sender_email)s::text,
-               'recipients', coalesce((SELECT jsonb_agg(p.email ORDER BY p.n) FROM people p
-                                       WHERE p.school_id = made.school_id), '[]'::jsonb),
-               'named', coalesce((SELECT jsonb_agg(p.email ORDER BY p.n) FROM people p
-                                  WHERE p.school_id = made.school_id
-                                    AND p.source = %(named_source)s), '[]'::jsonb)
+               'request', made.id, 'level', %(level)s::int, 'sender', %(sender_email)s::text,
+               'recipients', coalesce(pb.emails, '[]'::jsonb),
+               'named', coalesce(pb.named, '[]'::jsonb)
            ) AS detail
-    FROM made JOIN wanted w ON w.school_id = made.school_id
+    FROM made
+    JOIN wanted w ON w.school_id = made.school_id
+    LEFT JOIN people_by_school pb ON pb.school_id = made.school_id
 ), events AS (
     SELECT %(group)s::bigint AS site_id, group_target AS target, detail, id, 1 AS side
     FROM details
@@ -254,10 +259,12 @@ WITH wanted AS (
 ), queued AS (
     {deliveries}
 )
-SELECT made.id, made.school_id, coalesce(
-    (SELECT array_agg(q.dedupe_key ORDER BY q.dedupe_key) FROM queued q
-     WHERE q.topic = %(topic_prefix)s || made.id), '{{}}')
+SELECT made.id, made.school_id, coalesce(k.keys, '{{}}')
 FROM made
+LEFT JOIN (
+    SELECT q.topic, array_agg(q.dedupe_key ORDER BY q.dedupe_key) AS keys
+    FROM queued q GROUP BY q.topic
+) k ON k.topic = %(topic_prefix)s::text || made.id
 """
 
 
@@ -277,6 +284,36 @@ def _requests_write(
     index ``one_pending_request_per_pair`` decides)."""
     if not schools:
         return {}
+    statement, params = requests_write_statement(
+        group=group,
+        schools=schools,
+        recipients=recipients,
+        level=level,
+        sender=sender,
+        actor=actor,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    deliveries_send_on_commit(
+        site_id=group.pk,
+        keys_by_topic={request_topic(request_id): keys for request_id, _, keys in rows},
+    )
+    return {school_id: request_id for request_id, school_id, _ in rows}
+
+
+def requests_write_statement(
+    *,
+    group: Institution,
+    schools: list[Institution],
+    recipients: dict[int, list[Recipient]],
+    level: int,
+    sender: StaffProfile,
+    actor: Actor,
+) -> tuple[str, dict]:
+    """The statement ``agreement_requests_send`` writes with, and its parameters (the bench
+    runs the same through raw psycopg as its floor). Rows: (request id, school id, queued
+    email keys) for each request made."""
     level = AccessLevel(level)
     ordered = sorted(schools, key=lambda school: school.pk)
     people = [(school.pk, r) for school in ordered for r in recipients[school.pk]]
@@ -295,12 +332,12 @@ def _requests_write(
     )
     deliveries_sql = deliveries_insert_sql(
         source="sent_to",
-        site_id="%(group)s",
+        site_id="%(group)s::bigint",
         address="sent_to.email",
-        kind="%(kind)s",
-        topic="%(topic_prefix)s || sent_to.request_id",
-        dedupe_key="sent_to.request_id || ':' || sent_to.id || ':' || %(kind)s || ':0'",
-        builder="%(builder)s",
+        kind="%(kind)s::text",
+        topic="%(topic_prefix)s::text || sent_to.request_id",
+        dedupe_key="sent_to.request_id || ':' || sent_to.id || ':' || %(kind)s::text || ':0'",
+        builder="%(builder)s::text",
         params=(
             "jsonb_build_object('request_id', sent_to.request_id, 'recipient_id', sent_to.id, "
             "'reminder_id', NULL)"
@@ -328,14 +365,7 @@ def _requests_write(
         topic_prefix=request_topic(0).removesuffix("0"),
         builder=AGREEMENT_REQUEST_EMAIL,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_SEND_SQL.format(audit=audit_sql, deliveries=deliveries_sql), params)
-        rows = cursor.fetchall()
-    deliveries_send_on_commit(
-        site_id=group.pk,
-        keys_by_topic={request_topic(request_id): keys for request_id, _, keys in rows},
-    )
-    return {school_id: request_id for request_id, school_id, _ in rows}
+    return _SEND_SQL.format(audit=audit_sql, deliveries=deliveries_sql), params
 
 
 def _group_requests_locked(
