@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reps",
         type=int,
-        default=1,
-        help="repetitions of the expensive steps, e.g. whole imports (default 1)",
+        default=3,
+        help="repetitions of the expensive steps, e.g. whole imports (default 3)",
     )
     args = parser.parse_args(argv)
 

@@ -75,6 +75,11 @@ class Skip(Exception):
     """Raised (through ``Bench.skip``) when a scenario's code is not there yet."""
 
 
+class MissingData(Exception):
+    """Raised (through ``Bench.require``) when the data a scenario measures is not there:
+    the scenario fails loudly instead of timing nothing."""
+
+
 @dataclass(frozen=True)
 class Timing:
     """Seconds per repetition, and their median."""
@@ -148,6 +153,7 @@ class Bench:
         self._connection: psycopg.Connection | None = None
         self._scenario: Scenario | None = None
         self._reported: set[str] = set()
+        self._vacuumed: list[str] = []
 
     # -- data ------------------------------------------------------------------------------
 
@@ -227,10 +233,15 @@ class Bench:
                 )
 
     def empty_institutions(self) -> None:
-        """Remove every institution and what hangs off them (the bench database only)."""
+        """Remove every institution and what hangs off them (the bench database only).
+
+        Everything a scenario built hangs off an institution, so every record of what the
+        database holds is forgotten with them: the next scenario builds its data again."""
         from matmis.db_roles import truncate_guards_lifted
 
-        self.set_state(REGISTER_STATE, None)
+        with self.connection().cursor() as cursor:
+            cursor.execute(_STATE_TABLE_SQL)
+            cursor.execute("DELETE FROM bench_state")
         connection = self.connection()
         # The cascade reaches agreements and the audit trail, which refuse TRUNCATE.
         with (
@@ -261,6 +272,22 @@ class Bench:
         with self.connection().cursor() as cursor:
             cursor.execute("VACUUM ANALYZE institutions_institution")
             cursor.execute("VACUUM ANALYZE institutions_groupmembership")
+
+    def vacuum(self, *tables: str) -> None:
+        """``VACUUM ANALYZE`` the tables a scenario churns, before timing it, and say so in
+        the report: a shared PostgreSQL may run with autovacuum off, and dead rows left by
+        earlier runs would slow the next one (the delivery table once held 40 dead rows for
+        every live one)."""
+        with self.connection().cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"VACUUM ANALYZE {table}")
+        self._vacuumed.extend(tables)
+
+    def require(self, condition: bool, what: str) -> None:
+        """Fail the scenario loudly (an ERROR line) unless ``condition``: the data it
+        measures is there. ``what`` says what is missing."""
+        if not condition:
+            raise MissingData(what)
 
     # -- the report ------------------------------------------------------------------------
 
@@ -308,10 +335,12 @@ class Bench:
     def run(self, scenarios: Iterable[Scenario]) -> Summary:
         """Run each scenario; a skip or an error is reported on its goal lines."""
         for current in scenarios:
-            self._scenario, self._reported = current, set()
+            self._scenario, self._reported, self._vacuumed = current, set(), []
             self.progress(f"scenario {current.name}")
             try:
                 current.run(self)
+                if self._vacuumed:
+                    self.detail("vacuumed and analysed before timing: " + ", ".join(self._vacuumed))
             except Skip as skip:
                 self._unreported("SKIPPED", str(skip))
                 self.summary.skipped += len(current.goals) - len(self._reported)

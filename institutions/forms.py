@@ -103,6 +103,14 @@ class BrowseForm(forms.Form):
     def is_filtered(self) -> bool:
         return any(self.filters().values())
 
+    @classmethod
+    def search_and_sort(cls, data) -> tuple[str | None, str]:
+        """The search and the sort key alone, before the group's types and clusters are
+        known: neither depends on them (Browse reads both from one pass)."""
+        form = cls(data, type_names=(), clusters=())
+        form.is_valid()
+        return form.filters()["search"], form.sort_key()
+
 
 class ClusterNameForm(forms.Form):
     name = forms.CharField(

@@ -1,7 +1,6 @@
 import re
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower, Replace
@@ -161,7 +160,9 @@ class Institution(models.Model):
         ]
         indexes = [
             models.Index(Lower("name"), name="institution_name_lower"),
-            GinIndex(OpClass(F("search_name"), name="gin_trgm_ops"), name="institution_name_trgm"),
+            # No trigram index on search_name: every search is within a group, planned from
+            # its memberships by primary key (``selectors.current_schools``), so the index
+            # was never used and cost every first import a third of a second to build.
             models.Index(fields=["phase"], name="institution_phase"),
         ]
 

@@ -10,8 +10,8 @@
 5. ends memberships the register no longer gives (``left_on`` = the import date) and starts
    the ones it now gives.
 Every step is one set-based statement, so the number of queries does not grow with the
-file. A first import (one that at least doubles the number of sites) builds the trigram
-index and checks the memberships' foreign keys once, after loading (``_bulk_load``).
+file. A first import (one that at least doubles the number of sites) checks the
+memberships' foreign keys once, after loading (``_bulk_load``).
 Nothing is ever deleted. Imports are serialised by a transaction-level advisory lock.
 
 ``register_import_upload`` and ``register_import_run`` are the services behind the upload
@@ -70,9 +70,8 @@ SLUG_BASE_MAX = 56  # leaves room for "-<urn>"
 # One import at a time: a constant key for pg_advisory_xact_lock ("gias" in ASCII).
 _IMPORT_LOCK_KEY = 0x67696173
 
-# The trigram index on names, and the number of new schools from which an import that at
-# least doubles the number of sites indexes and checks after loading (see _bulk_load).
-SEARCH_INDEX = "institution_name_trgm"
+# The number of new schools from which an import that at least doubles the number of sites
+# checks the memberships' foreign keys after loading (see _bulk_load).
 BULK_LOAD_FROM = 5000
 
 _SCHOOL = InstitutionKind.SCHOOL.value
@@ -281,19 +280,17 @@ def _may_rebuild(cursor) -> bool:
 
 @contextmanager
 def _bulk_load(cursor) -> Iterator[None]:
-    """Load first, then index and check: for the ``with`` block, drop the trigram index on
-    names and the memberships' foreign keys; after it, build the index and add the keys
-    back (PostgreSQL checks every row as they are added, in one pass).
+    """Load first, then check: for the ``with`` block, drop the memberships' foreign keys;
+    after it, add them back (PostgreSQL checks every row as they are added, in one pass).
 
-    On 50,000 schools and 66,000 memberships, building the index takes 0.2 s where adding
-    the names one by one took 0.7 s, and checking the keys in one pass takes a few tens of
-    milliseconds where the row-by-row checks took 0.4 s at commit. The price is that the
+    On 50,000 schools and 66,000 memberships, checking the keys in one pass takes a few
+    tens of milliseconds where the row-by-row checks took 0.4 s at commit. The price is that the
     institutions and memberships are locked against readers until the import commits, so
     ``register_import`` does this only for an import that at least doubles the number of
     sites (a first import). What is dropped is put back from its own definition in the
     catalogue, so it comes back exactly as the migrations made it.
     """
-    cursor.execute(_BULK_LOAD_OBJECTS_SQL, {"search_index": SEARCH_INDEX})
+    cursor.execute(_BULK_LOAD_OBJECTS_SQL)
     objects = cursor.fetchall()
     if objects:
         cursor.execute("; ".join(drop for drop, _ in objects))
@@ -344,12 +341,8 @@ _ANALYZE_WANTED_GROUPS_SQL = "ANALYZE gias_wanted_group"
 
 # What ``_bulk_load`` drops and how it is made again: (drop statement, create statement).
 _BULK_LOAD_OBJECTS_SQL = """
-SELECT format('DROP INDEX %%I', c.relname), pg_get_indexdef(c.oid)
-FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-WHERE x.indrelid = 'institutions_institution'::regclass AND c.relname = %(search_index)s
-UNION ALL
-SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
-       format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,
+SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
               pg_get_constraintdef(oid))
 FROM pg_constraint
 WHERE conrelid = 'institutions_groupmembership'::regclass AND contype = 'f'

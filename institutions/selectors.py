@@ -340,6 +340,25 @@ def group_school_facets(
         .values_list("pk", "name", "n")
     )
 
+    return _facet_options(
+        filters,
+        phase_counts=phase_counts,
+        type_counts=type_counts,
+        ofsted_counts=ofsted_counts,
+        cluster_rows=cluster_rows,
+    )
+
+
+def _facet_options(
+    filters: SchoolFilters,
+    *,
+    phase_counts: dict[str, int],
+    type_counts: dict[str, int],
+    ofsted_counts: dict[str, int],
+    cluster_rows: Iterable[tuple[int, str, int]],
+) -> dict[str, list[FacetOption]]:
+    """Each filter's options with their counts: every value some school of the group has
+    (counted or not), and every value chosen."""
     phase_options = [  # labelled as the register names them ("16 plus", "All-through")
         FacetOption(phase, phase, phase_counts.get(phase, 0), phase in filters.phases)
         for phase in PHASE_ORDER
@@ -499,3 +518,218 @@ def cluster_schools(*, cluster: Cluster) -> QuerySet[Institution]:
     return current_schools(group=cluster.group).filter(
         Exists(ClusterMembership.objects.filter(cluster=cluster, school=OuterRef("pk")))
     )
+
+
+# --- Browse in one pass ---------------------------------------------------------------------
+# Browse Institutions reads everything it shows but the page's own rows from one statement
+# over the group's current schools: each school's facet values, whether it matches the
+# search, its clusters in the group and its place in the chosen order. The search is
+# computed once per school (``word_similarity`` in a materialised subquery, used by the match
+# and by the order alike); the total, the type list and every facet's counts are then taken
+# from those rows here. The answers are those of ``group_school_list`` and
+# ``group_school_facets`` (tests compare them); the other pages still use those.
+
+_BROWSE_SCHOOLS_SQL = """
+WITH s AS MATERIALIZED (
+    SELECT i.id, i.name, i.phase, i.type_name, i.ofsted_grade,
+           {similarity} AS similarity,
+           {matches} AS matches
+    FROM institutions_institution i
+    WHERE i.id = ANY (ARRAY(
+            SELECT m.school_id FROM institutions_groupmembership m
+            WHERE m.group_id = %(group)s AND m.left_on IS NULL))
+      AND i.status = ANY (%(statuses)s)
+)
+SELECT s.id, s.phase, s.type_name, s.ofsted_grade, s.matches,
+       ARRAY(SELECT cm.cluster_id FROM institutions_clustermembership cm
+             WHERE cm.group_id = %(group)s AND cm.school_id = s.id) AS clusters,
+       row_number() OVER (ORDER BY {order}) AS position
+FROM s
+"""
+
+_FIRST_CLUSTER_SQL = """(
+    SELECT lower(c.name) FROM institutions_clustermembership cm
+    JOIN institutions_cluster c ON c.id = cm.cluster_id
+    WHERE cm.group_id = %(group)s AND cm.school_id = s.id
+    ORDER BY lower(c.name) LIMIT 1)"""
+
+
+def _browse_search_sql(search: str | None) -> tuple[str, str, dict]:
+    """The similarity and match expressions of ``_search_condition`` over ``i``, in SQL."""
+    text = " ".join((search or "").split())
+    if not text:
+        return "0.0", "true", {}
+    name = normalise_name_query(text)
+    params: dict = {"search_text": text}
+    matches = ["upper(i.town::text) = upper(%(search_text)s)"]
+    similarity = "0.0"
+    if name:
+        from django.db import connection
+
+        params["search_name"] = name
+        params["search_contains"] = f"%{connection.ops.prep_for_like_query(name)}%"
+        similarity = "word_similarity(%(search_name)s, i.search_name)"
+        matches.append(f"{similarity} >= %(similarity_min)s")
+        matches.append("i.search_name::text LIKE %(search_contains)s")
+        params["similarity_min"] = NAME_SIMILARITY_MIN
+    if URN_PATTERN.match(text):
+        params["search_urn"] = text
+        matches.append("i.urn = %(search_urn)s")
+    compact = text.replace(" ", "").upper()
+    if _POSTCODE_START.match(compact):
+        from django.db import connection
+
+        params["search_postcode"] = f"{connection.ops.prep_for_like_query(compact)}%"
+        matches.append("replace(upper(i.postcode::text), ' ', '') LIKE %(search_postcode)s")
+    # The similarity is computed once, in the subquery's select list, and the match reads it.
+    return similarity, "(" + " OR ".join(matches) + ")", params
+
+
+def _browse_order_sql(sort: str, *, searching: bool) -> str:
+    """``group_school_list``'s order, for the window that numbers the schools."""
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    if key == RELEVANCE and searching:
+        return "s.similarity DESC, lower(s.name), s.id"
+    if key == "phase":
+        ranks = " ".join(
+            f"WHEN s.phase = '{phase}' THEN {rank}" for rank, phase in enumerate(PHASE_ORDER)
+        )
+        rank = f"CASE {ranks} ELSE {len(PHASE_ORDER)} END"
+        return f"{rank} {'DESC' if descending else 'ASC'}, lower(s.name), s.id"
+    if key == "cluster":
+        direction = "DESC NULLS LAST" if descending else "ASC NULLS LAST"
+        return f"{_FIRST_CLUSTER_SQL} {direction}, lower(s.name), s.id"
+    if descending:
+        return "lower(s.name) DESC, s.id DESC"
+    return "lower(s.name), s.id"
+
+
+@dataclass(frozen=True)
+class BrowseSchool:
+    """One of the group's current schools as the Browse pass sees it."""
+
+    pk: int
+    phase: str
+    type_name: str
+    ofsted_grade: str
+    matches_search: bool
+    cluster_ids: frozenset[int]
+    position: int
+
+
+@dataclass(frozen=True)
+class GroupBrowse:
+    """The group's current schools for a search and an order (``group_school_browse``):
+    what Browse filters, counts and pages in Python, without another query."""
+
+    group: Institution
+    clusters: tuple[Cluster, ...]  # the group's clusters by name
+    schools: tuple[BrowseSchool, ...]  # in the order asked for
+
+    @property
+    def type_names(self) -> list[str]:
+        """As ``group_school_type_names``: the types among the schools, alphabetically."""
+        return sorted({s.type_name for s in self.schools} - {""}, key=str.casefold)
+
+    def _tests(self, filters: SchoolFilters) -> dict:
+        grades = {grade for grade in filters.ofsted if grade != OFSTED_NONE}
+        if OFSTED_NONE in filters.ofsted:
+            grades.add("")
+        chosen_clusters = set(filters.clusters)
+        return {
+            "search": (lambda s: s.matches_search),
+            "phase": (lambda s: s.phase in filters.phases) if filters.phases else None,
+            "type": (lambda s: s.type_name in filters.types) if filters.types else None,
+            "ofsted": (lambda s: s.ofsted_grade in grades) if filters.ofsted else None,
+            "cluster": (lambda s: bool(s.cluster_ids & chosen_clusters))
+            if filters.clusters
+            else None,
+        }
+
+    def matching(self, filters: SchoolFilters) -> list[BrowseSchool]:
+        """The schools passing the search and every filter, in order."""
+        tests = [test for test in self._tests(filters).values() if test]
+        return [s for s in self.schools if all(test(s) for test in tests)]
+
+    def facets(self, filters: SchoolFilters) -> dict[str, list[FacetOption]]:
+        """``group_school_facets``' answer, counted from the pass."""
+        tests = self._tests(filters)
+
+        def passing(leave_out: str):
+            chosen = [test for name, test in tests.items() if test and name != leave_out]
+            return [s for s in self.schools if all(test(s) for test in chosen)]
+
+        phase_counts = dict.fromkeys((s.phase for s in self.schools), 0)
+        for school in passing("phase"):
+            phase_counts[school.phase] += 1
+        type_counts = dict.fromkeys((s.type_name for s in self.schools), 0)
+        for school in passing("type"):
+            type_counts[school.type_name] += 1
+        ofsted_counts = dict.fromkeys((s.ofsted_grade for s in self.schools), 0)
+        for school in passing("ofsted"):
+            ofsted_counts[school.ofsted_grade] += 1
+        cluster_counts = dict.fromkeys((cluster.pk for cluster in self.clusters), 0)
+        for school in passing("cluster"):
+            for cluster_id in school.cluster_ids:
+                if cluster_id in cluster_counts:
+                    cluster_counts[cluster_id] += 1
+        return _facet_options(
+            filters,
+            phase_counts=phase_counts,
+            type_counts=type_counts,
+            ofsted_counts=ofsted_counts,
+            cluster_rows=[(c.pk, c.name, cluster_counts[c.pk]) for c in self.clusters],
+        )
+
+    def page_schools(self, schools: Iterable[BrowseSchool]) -> list[Institution]:
+        """The institutions of ``schools`` (a page of them), in that order, each with
+        ``group_clusters`` (one query)."""
+        chosen = list(schools)
+        by_pk = Institution.objects.in_bulk([s.pk for s in chosen])
+        clusters = {cluster.pk: cluster for cluster in self.clusters}
+        rank = {cluster.pk: n for n, cluster in enumerate(self.clusters)}
+        page = []
+        for school in chosen:
+            institution = by_pk[school.pk]
+            institution.group_clusters = [
+                clusters[pk] for pk in sorted(school.cluster_ids & clusters.keys(), key=rank.get)
+            ]
+            page.append(institution)
+        return page
+
+
+def group_school_browse(*, group: Institution, search: str | None, sort: str) -> GroupBrowse:
+    """The group's current schools, each with whether it matches ``search`` and its place
+    in the ``sort`` order (as ``group_school_list`` orders them), and the group's clusters.
+    Two queries whatever the group's size."""
+    from django.db import connection
+
+    clusters = tuple(cluster_choices(group=group))
+    similarity, matches, params = _browse_search_sql(search)
+    searching = bool(normalise_name_query(search or ""))
+    statement = _BROWSE_SCHOOLS_SQL.format(
+        similarity=similarity,
+        matches=matches,
+        order=_browse_order_sql(sort, searching=searching),
+    )
+    params.update(group=group.pk, statuses=[str(status) for status in CURRENT_STATUSES])
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    schools = sorted(
+        (
+            BrowseSchool(
+                pk=pk,
+                phase=phase,
+                type_name=type_name,
+                ofsted_grade=grade,
+                matches_search=bool(matched),
+                cluster_ids=frozenset(cluster_ids),
+                position=position,
+            )
+            for pk, phase, type_name, grade, matched, cluster_ids, position in rows
+        ),
+        key=lambda school: school.position,
+    )
+    return GroupBrowse(group=group, clusters=clusters, schools=tuple(schools))

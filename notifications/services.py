@@ -145,6 +145,41 @@ def deliveries_enqueue(*, messages: Sequence[OutgoingEmail]) -> None:
         enqueue_on_commit(send_emails, site_id=site_id, dedupe_keys=list(keys))
 
 
+def deliveries_insert_sql(
+    *,
+    source: str,
+    site_id: str,
+    address: str,
+    kind: str,
+    topic: str,
+    dedupe_key: str,
+    builder: str,
+    params: str,
+) -> str:
+    """For a service that writes its rows set-based: an ``INSERT ... SELECT`` queueing one
+    delivery per row of ``source`` (SQL: a table or CTE name), the other arguments being SQL
+    expressions over it (``params`` a jsonb object). A key already queued adds nothing, as
+    in ``deliveries_enqueue``; the statement returns the topic and key of each row it adds.
+    The caller checks the fields (``builder`` registered, lengths within the columns') and
+    calls ``deliveries_send_on_commit`` with what was queued."""
+    return (
+        "INSERT INTO notifications_emaildelivery (site_id, address, kind, topic, dedupe_key, "  # noqa: S608 - expressions from the calling service's code
+        "builder, params, status, attempts, last_error, created_at) "
+        f"SELECT {site_id}, {address}, {kind}, {topic}, {dedupe_key}, {builder}, {params}, "
+        f"'{DeliveryStatus.QUEUED}', 0, '', statement_timestamp() FROM {source} "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING topic, dedupe_key"
+    )
+
+
+def deliveries_send_on_commit(*, site_id: int, keys_by_topic: Mapping[str, Sequence[str]]) -> None:
+    """Send the deliveries queued under these topics and keys once the transaction
+    commits: one task per topic, as ``deliveries_enqueue`` sends its own."""
+    send_emails = _send_task()
+    for _topic, keys in keys_by_topic.items():
+        if keys:
+            enqueue_on_commit(send_emails, site_id=site_id, dedupe_keys=list(keys))
+
+
 def _send_task():
     # Imported here: notifications.tasks imports this module (its tasks call the senders).
     from .tasks import send_emails
@@ -321,14 +356,21 @@ def _claim(deliveries: Sequence[EmailDelivery]) -> list[EmailDelivery]:
     return claimed
 
 
+# SENDING -> SENT for one message: a fixed statement (no query to compile per message), still
+# one per message so that the crash window stays one message wide (the module docstring).
+_SENT_SQL = """
+    UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1, last_error = ''
+    WHERE id = %s AND status = %s
+"""
+
+
 def _record_sent(delivery: EmailDelivery) -> None:
     now = timezone.now()
-    EmailDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT,
-        sent_at=now,
-        attempts=F("attempts") + 1,
-        last_error="",
-    )
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _SENT_SQL.format(table=db_connection.ops.quote_name(EmailDelivery._meta.db_table)),
+            [DeliveryStatus.SENT.value, now, delivery.pk, DeliveryStatus.SENDING.value],
+        )
     delivery.status, delivery.sent_at = DeliveryStatus.SENT, now
 
 

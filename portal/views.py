@@ -24,9 +24,10 @@ from hop.selectors import hop_place
 from institutions.browsing import browse_query, facet_groups, sortable_columns
 from institutions.forms import BrowseForm
 from institutions.selectors import (
+    SchoolFilters,
     cluster_choices,
     current_groups,
-    group_school_facets,
+    group_school_browse,
     group_school_for_urn,
     group_school_list,
     group_school_type_names,
@@ -220,11 +221,15 @@ class BrowseView(GroupPageView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         group = request.site
-        form, clusters = _browse_form(request)
-        filters = form.filters()
-        sort = form.sort_key()
-        schools = group_school_list(group=group, sort=sort, **filters)
-        page = list_page(request, schools, per_page=PAGE_SIZE)
+        # One pass over the group's schools (two queries) gives the form its choices and
+        # the page its total, facets and order; then the page's rows and their sharing.
+        search, sort = BrowseForm.search_and_sort(request.GET)
+        browse = group_school_browse(group=group, search=search, sort=sort)
+        form = BrowseForm(request.GET, type_names=browse.type_names, clusters=browse.clusters)
+        form.is_valid()
+        filters = SchoolFilters(**form.filters())
+        page = list_page(request, browse.matching(filters), per_page=PAGE_SIZE)
+        page.object_list = browse.page_schools(page.object_list)
         # The data sharing column: one query for the page (sharing answers it).
         statuses = sharing_status_for_schools(
             group=group, school_ids=[school.pk for school in page.object_list]
@@ -234,14 +239,14 @@ class BrowseView(GroupPageView):
         query = browse_query(form)
         context = {
             "form": form,
-            "facet_groups": facet_groups(form, group_school_facets(group=group, **filters)),
+            "facet_groups": facet_groups(form, browse.facets(filters)),
             "page": page,
             **pagination(query, page),
             "columns": sortable_columns(query, sort),
             "sort": form.cleaned_data.get("sort", ""),  # as asked for, kept by the form
-            "search": filters["search"],
+            "search": filters.search,
             "is_filtered": form.is_filtered(),
-            "has_clusters": bool(clusters),
+            "has_clusters": bool(browse.clusters),
             "exports": export_links("institutions:browse-export", query),
         }
         template = (

@@ -194,13 +194,41 @@ def request_email_content(*, recipient: RequestRecipient, kind: str) -> EmailCon
     )
 
 
+# What a request email shows (``request_email_context``, ``request_email_subject``).
+_EMAIL_FIELDS = (
+    "request",
+    "user",
+    "forwarded_by",
+    "request__group",
+    "request__school",
+    "request__sender",
+    "request__sender__user",
+    "user__full_name",
+    "user__email",
+    "forwarded_by__full_name",
+    "forwarded_by__email",
+    "request__level",
+    "request__created_at",
+    "request__group__name",
+    "request__school__name",
+    "request__school__slug",
+    "request__sender__job_title",
+    "request__sender__user__full_name",
+    "request__sender__user__email",
+)
+
+
 @register_builder(AGREEMENT_REQUEST_EMAIL)
 def agreement_request_emails(deliveries: Sequence[EmailDelivery]) -> dict[int, EmailContent]:
     """The message builder of request and reminder emails: the content of each delivery
     whose request and recipient still exist, in one query."""
     recipient_ids = {delivery.params.get("recipient_id") for delivery in deliveries}
-    recipients = RequestRecipient.objects.filter(pk__in=recipient_ids).select_related(
-        "user", "request__group", "request__school", "request__sender__user", "forwarded_by"
+    recipients = (
+        RequestRecipient.objects.filter(pk__in=recipient_ids)
+        .select_related(
+            "user", "request__group", "request__school", "request__sender__user", "forwarded_by"
+        )
+        .only(*_EMAIL_FIELDS)  # the institutions' 140 register columns stay behind
     )
     by_id = {recipient.pk: recipient for recipient in recipients}
     contents = {}

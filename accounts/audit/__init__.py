@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, User
 from institutions.models import Institution
@@ -77,6 +78,33 @@ def _event(*, actor: Actor, action: AuditAction, target: str, detail: dict | Non
         detail=detail or {},
         ip_address=actor.ip_address,
     )
+
+
+def insert_select_sql(
+    *, actor: Actor, action: AuditAction, source: str, site_id: str, target: str, detail: str
+) -> tuple[str, dict]:
+    """For a service that writes its rows set-based: an ``INSERT ... SELECT`` recording one
+    event of ``action`` by ``actor`` per row of ``source`` (SQL: a table or CTE name),
+    ``site_id``, ``target`` and ``detail`` being SQL expressions over it (the detail a
+    jsonb object). Returns the statement (to chain in a ``WITH``) and its parameters, named
+    ``audit_*``. The same row ``record_many`` would write, without building an event object
+    per row; the target is cut to 255 characters as ``record`` cuts it."""
+    sql = (
+        "INSERT INTO accounts_auditevent (site_id, acting_from_id, actor_id, actor_email, "  # noqa: S608 - expressions from the calling service's code
+        "action, target, detail, ip_address, at) "
+        f"SELECT {site_id}, %(audit_acting_from)s::bigint, %(audit_actor)s::bigint, "
+        f"%(audit_actor_email)s::text, %(audit_action)s::text, left({target}, 255), {detail}, "
+        f"%(audit_ip)s::inet, %(audit_at)s::timestamptz FROM {source}"
+    )
+    params = {
+        "audit_acting_from": actor.acting_from.pk if actor.acting_from is not None else None,
+        "audit_actor": actor.user.pk if actor.user is not None else None,
+        "audit_actor_email": actor.email,
+        "audit_action": str(action),
+        "audit_ip": actor.ip_address,
+        "audit_at": timezone.now(),
+    }
+    return sql, params
 
 
 def record(

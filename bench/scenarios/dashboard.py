@@ -80,11 +80,26 @@ WHERE p.school_id IS NULL AND p.time_period = (
 """
 
 
+def _grant(site, user, code: str) -> None:
+    """``user`` on ``site``'s staff with a role granting ``code`` at View (kept once made):
+    the pages measured need their permission (Analytics at the group, Students at a school)."""
+    from accounts.models import BusinessRole, RoleAssignment, RoleGrant, StaffProfile
+    from accounts.permissions import Access
+
+    profile, _ = StaffProfile.objects.get_or_create(site=site, user=user)
+    role, _ = BusinessRole.objects.get_or_create(site=site, name="Bench reader")
+    RoleGrant.objects.get_or_create(
+        site=site, role=role, code=code, in_school=False, defaults={"access": int(Access.VIEW)}
+    )
+    RoleAssignment.objects.get_or_create(site=site, profile=profile, role=role)
+
+
 def _prepare(bench: Bench):
     """The group, its schools with MIS records, published figures, agreements, roll-ups."""
     from django.utils import timezone
 
-    from accounts.models import StaffProfile, User
+    from accounts.models import User
+    from accounts.permissions import ANALYTICS
     from analytics.published_import import published_figures_import
     from bench.mis import generate_group_mis
     from bench.published import absence_csv, academic_years, suspensions_csv
@@ -99,7 +114,7 @@ def _prepare(bench: Bench):
     group = Institution.objects.get(kind="la", group_code=plan_group.code)
     schools = list(current_schools(group=group).order_by("urn"))
     user, _ = User.objects.get_or_create(email=USER_EMAIL, defaults={"full_name": "Bench"})
-    StaffProfile.objects.get_or_create(site=group, user=user)
+    _grant(group, user, ANALYTICS)
     marker = f"{group.group_code}:{len(schools)}:{PUPILS}:{TODAY}:{SEED}"
     if bench.state(STATE_KEY) != marker:
         started = time.perf_counter()
@@ -114,19 +129,27 @@ def _prepare(bench: Bench):
         years = academic_years("202526", 2)
         for text in (absence_csv(entries, years=years), suspensions_csv(entries, years=years)):
             published_figures_import(stream=io.BytesIO(text.encode()))
-        Agreement.objects.filter(group=group).delete()
-        Agreement.objects.bulk_create(
-            Agreement(group=group, school=s, level=2, approved_at=timezone.now()) for s in schools
-        )
-        with bench.connection().cursor() as cursor:
-            for table in ("mis_pupil", "mis_attendancemark", "mis_exclusion"):
-                cursor.execute(f"VACUUM ANALYZE {table}")
+        with owner_role():  # the application's role never deletes an agreement
+            Agreement.objects.filter(group=group).delete()
+            Agreement.objects.bulk_create(
+                Agreement(group=group, school=s, level=2, approved_at=timezone.now())
+                for s in schools
+            )
         bench.set_state(STATE_KEY, marker)
     started = time.perf_counter()
     with owner_role():
         refreshed = rollups_refresh_due(today=TODAY)
     if refreshed:
         bench.progress(f"refreshed {refreshed} schools in {time.perf_counter() - started:.1f} s")
+    # Generated once, but the roll-ups are rewritten by every run's refreshes.
+    bench.vacuum(
+        "mis_pupil",
+        "mis_attendancemark",
+        "mis_exclusion",
+        "mis_attendancerollup",
+        "mis_rollupstate",
+        "sharing_agreement",
+    )
     return group, user, schools
 
 
@@ -149,7 +172,7 @@ def _floor(bench: Bench, group, schools):
 
 @scenario(
     "dashboard",
-    goals={"dashboard_view_vs_raw_sql": "<= 15", "dashboard_queries_300_vs_5": "= 1"},
+    goals={"dashboard_view_vs_raw_sql": "<= 5", "dashboard_queries_300_vs_5": "= 1"},
 )
 def dashboard(bench: Bench) -> None:
     """Analytics over 300 schools x 300 pupils x a term of marks, against raw SQL."""
@@ -163,6 +186,7 @@ def dashboard(bench: Bench) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from accounts.permissions import ANALYTICS, STUDENTS
     from matmis.db_roles import owner_role
     from mis.rollups import rollups_refresh_school
 
@@ -189,10 +213,16 @@ def dashboard(bench: Bench) -> None:
         )
     with bench.connection().cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM mis_attendancemark WHERE site_id = ANY (%s)",
+            "SELECT count(*), count(DISTINCT site_id) FROM mis_attendancemark "
+            "WHERE site_id = ANY (%s)",
             [[s.pk for s in schools]],
         )
-        marks = cursor.fetchone()[0]
+        marks, schools_with_marks = cursor.fetchone()
+    bench.require(
+        schools_with_marks == len(schools) and floor_possible > 0,
+        f"{schools_with_marks} of {len(schools)} schools have attendance marks "
+        f"({marks:,} marks, {floor_possible:,} possible sessions rolled up)",
+    )
 
     timings = side_by_side(
         {"floor": floor, "selector": lambda: group_dashboard(group=group), "page": page},
@@ -212,9 +242,8 @@ def dashboard(bench: Bench) -> None:
 
     small_plan = bench.register_plan().trust_of_size(5)
     small = Institution.objects.get(kind="trust", group_code=small_plan.code)
-    from accounts.models import StaffProfile
 
-    StaffProfile.objects.get_or_create(site=small, user=user)
+    _grant(small, user, ANALYTICS)
     small_client = Client(HTTP_HOST=f"{small.slug}.{settings.BASE_DOMAIN}")
     small_client.force_login(user)
     counts = []
@@ -241,9 +270,8 @@ def dashboard(bench: Bench) -> None:
             refresh_sample()
 
     school = schools[0]
-    from accounts.models import StaffProfile as Profile
 
-    Profile.objects.get_or_create(site=school, user=user)
+    _grant(school, user, STUDENTS)
     school_client = Client(HTTP_HOST=f"{school.slug}.{settings.BASE_DOMAIN}")
     school_client.force_login(user)
 

@@ -42,7 +42,10 @@ def copy_into_temporary_table(bench: Bench, path: Path, encoding: str = "cp1252"
     return elapsed
 
 
-@scenario("gias_import_vs_copy", goals={"gias_import_vs_copy": "<= 3"})
+@scenario(
+    "gias_import_vs_copy",
+    goals={"gias_import_vs_copy": "<= 3", "gias_import_second_run_vs_copy": "<= 2"},
+)
 def gias_import_vs_copy(bench: Bench) -> None:
     """Import the 50,000-row register into an empty database; ratio to a raw COPY of it."""
     register_import = import_register_importer(bench)
@@ -82,11 +85,11 @@ def gias_import_vs_copy(bench: Bench) -> None:
     )
     if rejected:
         bench.detail("first rejections: " + "; ".join(str(r) for r in result.rejected[:3]))
-    bench.info(
-        "gias_import_second_run",
-        f"{second:.2f} s",
+    bench.goal(
+        "gias_import_second_run_vs_copy",
+        second / floor.median,
         detail=(
-            f"the same file again: {second / floor.median:.2f}x COPY; {again.unchanged:,} "
+            f"the same file again {second:.2f} s, COPY {floor}; {again.unchanged:,} "
             f"unchanged, {again.updated:,} updated, {again.created:,} created"
         ),
     )

@@ -148,3 +148,16 @@ def test_the_htmx_partial_costs_the_same_queries_for_5_and_600_schools(site_clie
 def test_the_api_list_costs_the_same_queries_for_5_and_600_schools(site_client, groups, params):
     large, small = measure(site_client, groups, API, params)
     assert large == small, f"600 schools: {large} queries, 5 schools: {small}"
+
+
+# Browse reads its group in one pass: the clusters, the pass over the schools, the page's
+# rows and their sharing status; the rest is the session, the person and the site. It ran
+# 17 queries before the pass (types, clusters, count, rows, prefetch, two facet queries).
+BROWSE_QUERIES = 13
+
+
+def test_the_page_runs_fewer_queries_than_before_the_one_pass(site_client, groups):
+    assert measure(site_client, groups, URL, FILTERED) == [BROWSE_QUERIES] * 2
+    assert (
+        measure(site_client, groups, URL, FILTERED, HTTP_HX_REQUEST="true") == [BROWSE_QUERIES] * 2
+    )

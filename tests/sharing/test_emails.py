@@ -183,3 +183,34 @@ def test_the_pending_tab_summarises_each_requests_emails_at_its_group_only(
     other = make_pair(school_slug="elsewhere", trust_slug="elsewhere-trust")
     assert delivery_summaries(group=other.trust, request_ids=[request.id]) == {}
     assert delivery_summaries(group=pair.trust, request_ids=[]) == {}
+
+
+def test_the_builder_reads_only_what_the_emails_show_in_one_query(pair, django_assert_num_queries):
+    """The drain's fetch stays slim: one query for a batch, without the schools' register
+    columns, and nothing fetched again while the emails are rendered."""
+    request = make_request(pair)  # to the head and the data manager
+    request_emails_enqueue(requests=[request], kind=EmailKind.REQUEST)
+    deliveries = list(EmailDelivery.objects.filter(topic=request_topic(request.id)))
+    assert len(deliveries) == 2
+    with django_assert_num_queries(1) as captured:
+        contents = agreement_request_emails(deliveries)
+    assert set(contents) == {d.pk for d in deliveries}
+    [query] = captured.captured_queries
+    assert "ofsted_report_card" not in query["sql"]
+    assert all("St Mary’s" in content.subject for content in contents.values())
+
+
+def test_a_sent_email_is_recorded_sent_once(pair, mailoutbox):
+    request = make_request(pair, recipients=((pair.head, "Head Teacher"),))
+    request_emails_enqueue(requests=[request], kind=EmailKind.REQUEST)
+    delivery = EmailDelivery.objects.get(topic=request_topic(request.id))
+    assert deliveries_send(site_id=pair.trust.pk, delivery_ids=[delivery.pk]) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        DeliveryStatus.SENT,
+        1,
+        "",
+    )
+    assert delivery.sent_at is not None
+    assert deliveries_send(site_id=pair.trust.pk, delivery_ids=[delivery.pk]) == 0
+    assert len(mailoutbox) == 1
