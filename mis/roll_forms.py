@@ -61,7 +61,14 @@ class PupilForm(forms.Form):
     fsm_eligible = forms.BooleanField(label="Eligible for free school meals", required=False)
     disadvantaged = forms.BooleanField(label="Disadvantaged (pupil premium)", required=False)
     sen_provision = forms.ChoiceField(
-        label="SEN provision", choices=SenProvision.choices, initial=SenProvision.NONE
+        label="SEN provision",
+        choices=SenProvision.choices,
+        initial=SenProvision.NONE,
+        error_messages={
+            "required": "Choose the pupil’s SEN provision (no special educational need, SEN "
+            "support or an EHC plan).",
+            "invalid_choice": "Choose one of the census’s SEN provision codes.",
+        },
     )
 
     def __init__(self, *args, group_choices, **kwargs):
@@ -114,12 +121,18 @@ class RegisterSettingsForm(forms.Form):
     am_closes_at = forms.TimeField(
         label="Morning register closes at",
         input_formats=["%H:%M"],
-        error_messages={"invalid": "Enter a time as hours:minutes, for example 09:30."},
+        error_messages={
+            "required": "Enter when the morning register closes, for example 09:30.",
+            "invalid": "Enter a time as hours:minutes, for example 09:30.",
+        },
     )
     pm_closes_at = forms.TimeField(
         label="Afternoon register closes at",
         input_formats=["%H:%M"],
-        error_messages={"invalid": "Enter a time as hours:minutes, for example 13:45."},
+        error_messages={
+            "required": "Enter when the afternoon register closes, for example 13:45.",
+            "invalid": "Enter a time as hours:minutes, for example 13:45.",
+        },
     )
 
 

@@ -72,7 +72,7 @@ class ResourceListApiView(SiteApiView):
     method_permissions = {"GET": None, "POST": None}
     max_request_body_bytes = UPLOAD_BODY_BYTES
 
-    class CreateSerializer(serializers.Serializer):
+    class ResourceCreateSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -89,11 +89,14 @@ class ResourceListApiView(SiteApiView):
 
     @extend_schema(
         operation_id="resources_create",
-        request={"multipart/form-data": CreateSerializer, "application/json": CreateSerializer},
+        request={
+            "multipart/form-data": ResourceCreateSerializer,
+            "application/json": ResourceCreateSerializer,
+        },
         responses={201: ResourceSerializer, **ERRORS},
     )
     def post(self, request):
-        data = self.CreateSerializer(data=request.data)
+        data = self.ResourceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             resource = services.resource_create(
@@ -357,7 +360,7 @@ class NetworkOrganisationSerializer(serializers.Serializer):
 
 class NetworkSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=NetworkKind.values)
+    kind = serializers.ChoiceField(choices=NetworkKind.choices)
     name = serializers.CharField()
     purpose = serializers.CharField()
     status = serializers.CharField()
@@ -395,7 +398,7 @@ class NetworkListApiView(SiteApiView):
         user = serializers.IntegerField()
 
     class RequestSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=NetworkKind.values)
+        kind = serializers.ChoiceField(choices=NetworkKind.choices)
         name = serializers.CharField(max_length=150)
         purpose = serializers.CharField(required=False, allow_blank=True, default="")
         organisations = serializers.ListField(
@@ -596,7 +599,7 @@ class GroupListApiView(SiteApiView):
     site_kind = ANY_SITE
     method_permissions = {"GET": None, "POST": None}
 
-    class CreateSerializer(serializers.Serializer):
+    class GroupCreateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=150)
         description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -610,11 +613,11 @@ class GroupListApiView(SiteApiView):
 
     @extend_schema(
         operation_id="groups_create",
-        request=CreateSerializer,
+        request=GroupCreateSerializer,
         responses={201: GroupDetailSerializer, **ERRORS},
     )
     def post(self, request):
-        data = self.CreateSerializer(data=request.data)
+        data = self.GroupCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             group = services.group_create(

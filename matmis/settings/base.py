@@ -13,6 +13,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
+
+from matmis.queues import QUEUES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -388,6 +391,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # (matmis.queues); compose runs a worker per queue.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = ("matmis.queues.route_task",)
+# Every queue declared, so a worker started without -Q (development, the tests, a single
+# worker deployment) consumes all of them; compose starts one worker per queue with -Q.
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES)
 # Beat: re-enqueue email deliveries whose task was lost (broker or mail server down).
 CELERY_BEAT_SCHEDULE = {
     "institutions-register-imports-retry-due": {
@@ -547,6 +553,7 @@ SPECTACULAR_SETTINGS = {
         "AccessLevelEnum": "accounts.roles.api.ACCESS_VALUES",
         "CtfImportStateEnum": "mis.models.CtfImport.State",
         "ArrivalStateEnum": "mis.models.PupilArrival.State",
+        "NetworkKindEnum": "networks.models.NetworkKind",
     },
 }
 

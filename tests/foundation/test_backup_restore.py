@@ -78,7 +78,7 @@ def _snapshot(dbname: str) -> dict:
     with _connect(dbname) as conn, conn.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1"
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1"
         )
         tables = [name for (name,) in cursor.fetchall()]
         counts = {}

@@ -164,15 +164,17 @@ def worker(redis_broker, smtp_sink, tmp_path):
 @pytest.fixture
 def publish_to_redis(redis_broker):
     """This process's Celery app publishes to the Redis broker (on the worker's queue),
-    instead of running tasks in process as the test settings do."""
+    instead of running tasks in process as the test settings do. Every task goes to the
+    test's own queue: the product's routes (``matmis.queues``) are off while it runs."""
     conf = app.conf
-    saved = (conf.broker_url, conf.task_always_eager, conf.task_default_queue)
+    saved = (conf.broker_url, conf.task_always_eager, conf.task_default_queue, conf.task_routes)
     conf.broker_url, conf.task_always_eager, conf.task_default_queue = REDIS_URL, False, QUEUE
+    conf.task_routes = ()
     app._pool = None
     app.amqp._producer_pool = None
     yield
     app.pool.force_close_all()
-    conf.broker_url, conf.task_always_eager, conf.task_default_queue = saved
+    conf.broker_url, conf.task_always_eager, conf.task_default_queue, conf.task_routes = saved
     app._pool = None
     app.amqp._producer_pool = None
 
