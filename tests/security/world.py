@@ -632,7 +632,7 @@ class World:
         the probe matrix's "app_client" role calls every route with it."""
         app, _ = make_app(required=CONSENT_SCOPES, vendor="Probe Vendor", name="Probe Reader")
         own_grant = authorise(app, self.a1)
-        self.app_token = token_for(app)
+        self.app_token = token_for(app, expires_in=24 * 3600)  # outlives a slow run of the matrix
         # School B1 authorised another app (the app_client role's app never reaches it).
         elsewhere, _ = make_app(vendor="Probe Vendor", name="B1 Reader")
         foreign_grant = authorise(elsewhere, self.b1)
