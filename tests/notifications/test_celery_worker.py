@@ -161,6 +161,14 @@ def worker(redis_broker, smtp_sink, tmp_path):
             process.wait()
 
 
+def _forget_routing():
+    """Celery builds its router and default queue once and keeps them: rebuild them from
+    the configuration as it is now."""
+    for cached in ("router", "default_queue"):
+        app.amqp.__dict__.pop(cached, None)
+    app.amqp.flush_routes()
+
+
 @pytest.fixture
 def publish_to_redis(redis_broker):
     """This process's Celery app publishes to the Redis broker (on the worker's queue),
@@ -170,11 +178,13 @@ def publish_to_redis(redis_broker):
     saved = (conf.broker_url, conf.task_always_eager, conf.task_default_queue, conf.task_routes)
     conf.broker_url, conf.task_always_eager, conf.task_default_queue = REDIS_URL, False, QUEUE
     conf.task_routes = ()
+    _forget_routing()
     app._pool = None
     app.amqp._producer_pool = None
     yield
     app.pool.force_close_all()
     conf.broker_url, conf.task_always_eager, conf.task_default_queue, conf.task_routes = saved
+    _forget_routing()
     app._pool = None
     app.amqp._producer_pool = None
 
